@@ -1,0 +1,179 @@
+"""The only module that talks to mGBA.
+
+mGBA's Python bindings are deprecated upstream; everything the project needs from an
+emulator goes through `Emulator` here so the bindings can be swapped in one place.
+One `Emulator` per process (mGBA cores are not thread-safe); vectorise with processes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+
+#: The env's action order. Index i of an action is button BUTTONS[i].
+BUTTONS = ("A", "B", "START", "SELECT", "UP", "DOWN", "LEFT", "RIGHT", "L", "R")
+
+SCREEN_HEIGHT, SCREEN_WIDTH = 160, 240
+
+# GBA address map (GBATEK, "GBA Memory Map"): region base -> mGBA memory block id.
+EWRAM_BASE, EWRAM_SIZE = 0x02000000, 0x40000
+IWRAM_BASE, IWRAM_SIZE = 0x03000000, 0x8000
+_BLOCK_IDS = {EWRAM_BASE: 2, IWRAM_BASE: 3}  # mGBA's REGION_WORKING_RAM / REGION_WORKING_IRAM
+
+# GBA cartridge header (GBATEK, "GBA Cartridge Header").
+_HEADER_SIZE = 0xC0
+_FIXED_BYTE_OFFSET, _FIXED_BYTE = 0xB2, 0x96
+
+
+class RomError(ValueError):
+    """A ROM path that is missing or is not a GBA ROM."""
+
+
+@dataclasses.dataclass(frozen=True)
+class RomHeader:
+    title: str
+    game_code: str
+    maker_code: str
+    version: int
+
+
+def read_rom_header(rom_path: str | os.PathLike) -> RomHeader:
+    """Read and check a GBA ROM's cartridge header; raise RomError naming the path if it is not one."""
+    path = Path(rom_path)
+    if not path.is_file():
+        raise RomError(
+            f"ROM not found: {path}. Pass --rom-path pointing to a .gba file, "
+            f"or leave it unset to use the bundled MiniMon game."
+        )
+    with open(path, "rb") as f:
+        header = f.read(_HEADER_SIZE)
+    if len(header) < _HEADER_SIZE or header[_FIXED_BYTE_OFFSET] != _FIXED_BYTE:
+        raise RomError(
+            f"{path} is not a GBA ROM (no valid cartridge header: byte 0xB2 must be 0x96). "
+            f"Check the file is an uncompressed .gba image."
+        )
+    # The complement check (GBATEK): sum of bytes 0xA0..0xBC plus 0x19 plus the byte at 0xBD is 0 mod 256.
+    if (sum(header[0xA0:0xBD]) + 0x19 + header[0xBD]) & 0xFF:
+        raise RomError(f"{path} has a corrupt GBA header (complement check at 0xBD fails).")
+
+    def text(a: int, b: int) -> str:
+        return header[a:b].split(b"\0")[0].decode("ascii", "replace")
+
+    return RomHeader(text(0xA0, 0xAC), text(0xAC, 0xB0), text(0xB0, 0xB2), header[0xBC])
+
+
+class Emulator:
+    """One mGBA GBA core running a private copy of a ROM.
+
+    The ROM is copied into a temporary folder before loading, so mGBA never writes a save
+    file next to the user's ROM. `frame()` returns RGB uint8 (160, 240, 3).
+    """
+
+    def __init__(self, rom_path: str | os.PathLike):
+        import mgba.core
+        import mgba.image
+        import mgba.log
+        from mgba._pylib import ffi
+
+        self.header = read_rom_header(rom_path)
+        self._ffi = ffi
+        mgba.log.silence()
+        self._tmpdir = tempfile.mkdtemp(prefix="pokeil_rom_")
+        private_rom = os.path.join(self._tmpdir, "rom.gba")
+        shutil.copyfile(rom_path, private_rom)
+        core = mgba.core.load_path(private_rom)
+        if core is None:
+            shutil.rmtree(self._tmpdir, ignore_errors=True)
+            raise RomError(f"mGBA could not load {rom_path} as a ROM.")
+        self._core = core
+        self._image = mgba.image.Image(SCREEN_WIDTH, SCREEN_HEIGHT)
+        core.set_video_buffer(self._image)
+        core.reset()
+        self._key_bits = [getattr(core, "KEY_" + name) for name in BUTTONS]
+        # Zero-copy views of the frame buffer and the work RAMs (mGBA owns the memory).
+        pixels = np.frombuffer(ffi.buffer(self._image.buffer), np.uint8)
+        self._pixels = pixels.reshape(SCREEN_HEIGHT, SCREEN_WIDTH, 4)
+        self._ram = {base: self._memory_block(base) for base in _BLOCK_IDS}
+
+    def _memory_block(self, base: int) -> np.ndarray:
+        size = self._ffi.new("size_t*")
+        native = self._core._core
+        pointer = native.getMemoryBlock(native, _BLOCK_IDS[base], size)
+        return np.frombuffer(self._ffi.buffer(pointer, size[0]), np.uint8)
+
+    # -- running -------------------------------------------------------------------------
+
+    def set_buttons(self, buttons: Iterable[int]) -> None:
+        """Hold exactly these buttons (indices into BUTTONS) until changed."""
+        bits = 0
+        for b in buttons:
+            bits |= 1 << self._key_bits[b]
+        self._core.set_keys(raw=bits)
+
+    def run_frames(self, n: int) -> None:
+        """Advance the emulation by n frames with the buttons currently held."""
+        run = self._core.run_frame
+        for _ in range(n):
+            run()
+
+    @property
+    def frame_count(self) -> int:
+        return self._core.frame_counter
+
+    def frame(self, out: np.ndarray | None = None) -> np.ndarray:
+        """The last rendered frame as RGB uint8 (160, 240, 3), copied (into `out` if given)."""
+        if out is None:
+            out = np.empty((SCREEN_HEIGHT, SCREEN_WIDTH, 3), np.uint8)
+        np.copyto(out, self._pixels[:, :, :3])
+        return out
+
+    # -- memory ----------------------------------------------------------------------------
+
+    def _locate(self, address: int, size: int) -> tuple[np.ndarray, int]:
+        for base, block in self._ram.items():
+            if base <= address and address + size <= base + len(block):
+                return block, address - base
+        raise ValueError(f"address 0x{address:08X}+{size} is outside EWRAM and IWRAM")
+
+    def read_bytes(self, address: int, size: int) -> bytes:
+        block, offset = self._locate(address, size)
+        return block[offset : offset + size].tobytes()
+
+    def ram_view(self, address: int, size: int) -> np.ndarray:
+        """A live uint8 view of `size` bytes of work RAM at `address` (no copy; do not keep across loads)."""
+        block, offset = self._locate(address, size)
+        return block[offset : offset + size]
+
+    def read_u32(self, address: int) -> int:
+        return int.from_bytes(self.read_bytes(address, 4), "little")
+
+    def write_bytes(self, address: int, data: bytes) -> None:
+        block, offset = self._locate(address, len(data))
+        block[offset : offset + len(data)] = np.frombuffer(data, np.uint8)
+
+    def write_u32(self, address: int, value: int) -> None:
+        self.write_bytes(address, int(value & 0xFFFFFFFF).to_bytes(4, "little"))
+
+    # -- state -----------------------------------------------------------------------------
+
+    def save_state(self) -> bytes:
+        """The whole machine state as bytes (about 400 KB)."""
+        return bytes(self._core.save_raw_state())
+
+    def load_state(self, state: bytes) -> None:
+        if not self._core.load_raw_state(self._ffi.from_buffer(state)):
+            raise ValueError("mGBA rejected the save state (wrong size or from another core).")
+
+    def close(self) -> None:
+        self._core = None
+        shutil.rmtree(self._tmpdir, ignore_errors=True)
+
+    def __del__(self):
+        if getattr(self, "_tmpdir", None):
+            shutil.rmtree(self._tmpdir, ignore_errors=True)
