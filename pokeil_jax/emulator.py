@@ -99,6 +99,7 @@ class Emulator:
         # Zero-copy views of the frame buffer and the work RAMs (mGBA owns the memory).
         pixels = np.frombuffer(ffi.buffer(self._image.buffer), np.uint8)
         self._pixels = pixels.reshape(SCREEN_HEIGHT, SCREEN_WIDTH, 4)
+        self._pixels_u32 = pixels.view(np.uint32)
         self._ram = {base: self._memory_block(base) for base in _BLOCK_IDS}
 
     def _memory_block(self, base: int) -> np.ndarray:
@@ -126,12 +127,19 @@ class Emulator:
     def frame_count(self) -> int:
         return self._core.frame_counter
 
-    def frame(self, out: np.ndarray | None = None) -> np.ndarray:
-        """The last rendered frame as RGB uint8 (160, 240, 3), copied (into `out` if given)."""
-        if out is None:
-            out = np.empty((SCREEN_HEIGHT, SCREEN_WIDTH, 3), np.uint8)
-        np.copyto(out, self._pixels[:, :, :3])
-        return out
+    def frame(self) -> np.ndarray:
+        """The last rendered frame as a new RGB uint8 (160, 240, 3) array."""
+        # mGBA's buffer is RGBX, 4 bytes a pixel. Dropping X with a strided numpy copy costs
+        # ~370 us; writing each pixel as one u32 at a 3-byte stride, in order, lets the next
+        # pixel's R overwrite the stray X byte and costs ~30 us.
+        n = SCREEN_HEIGHT * SCREEN_WIDTH
+        out = np.empty(3 * n + 1, np.uint8)
+        np.ndarray(buffer=out, shape=(n,), strides=(3,), dtype=np.uint32)[:] = self._pixels_u32
+        return out[:-1].reshape(SCREEN_HEIGHT, SCREEN_WIDTH, 3)
+
+    def frame_slow(self) -> np.ndarray:
+        """Reference implementation of `frame` (a plain strided copy), for tests."""
+        return np.ascontiguousarray(self._pixels[:, :, :3])
 
     # -- memory ----------------------------------------------------------------------------
 

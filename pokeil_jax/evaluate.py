@@ -1,0 +1,269 @@
+"""Judge a policy (or an expert) in the env on chosen seeds, several envs at once.
+
+`evaluate(agent, envs, seeds)` plays one episode per seed in a Gymnasium vector env (one
+emulator per process) and returns an `EvalReport` with the seed plan's metrics: mean and std
+episodic return, milestone completion rate (mean fraction of milestones reached), per-milestone
+rates, mean episode length and success rate (every milestone reached). A policy is asked for the
+whole batch of observations at once (one batched forward per step); an expert per env.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Callable, Protocol, Sequence
+
+import gymnasium
+import numpy as np
+
+from pokeil_jax.preprocessing import preprocess_frames
+
+
+class Agent(Protocol):
+    def reset(self, env_index: int) -> None:
+        """Env `env_index` starts a new episode."""
+
+    def act(self, observations: np.ndarray, infos: Sequence[dict]) -> np.ndarray:
+        """uint8 (N, 160, 240, 3) observations and N infos -> int (N,) actions."""
+
+
+class PolicyAgent:
+    """A network policy: host preprocessing, one batched forward per step, greedy or sampled."""
+
+    def __init__(self, logits_fn: Callable[[np.ndarray], Any], greedy: bool = True, seed: int = 0):
+        self.logits_fn = logits_fn  # uint8 (N, 84, 84, 3) -> (N, num_actions) logits
+        self.greedy = greedy
+        self._rng = np.random.default_rng(seed)
+
+    def reset(self, env_index: int) -> None:
+        pass
+
+    def act(self, observations, infos):
+        logits = np.asarray(self.logits_fn(preprocess_frames(observations)), np.float64)
+        if self.greedy:
+            return logits.argmax(axis=-1)
+        p = np.exp(logits - logits.max(axis=-1, keepdims=True))
+        p /= p.sum(axis=-1, keepdims=True)
+        return np.array([self._rng.choice(len(row), p=row) for row in p])
+
+
+class ExpertAgent:
+    """One expert (reset / get_action(obs, info) protocol) per env."""
+
+    def __init__(self, make_expert: Callable[[], Any], num_envs: int):
+        self.experts = [make_expert() for _ in range(num_envs)]
+
+    def reset(self, env_index: int) -> None:
+        self.experts[env_index].reset()
+
+    def act(self, observations, infos):
+        return np.array([e.get_action(o, i) for e, o, i in zip(self.experts, observations, infos)])
+
+
+@dataclasses.dataclass
+class EvalReport:
+    """Per-episode results on explicit seeds, with the summary metrics as properties."""
+
+    milestone_names: tuple[str, ...]
+    seeds: list[int]
+    episodic_returns: list[float]
+    episode_lengths: list[int]
+    milestones_reached: list[list[bool]]  # per episode, per milestone
+
+    @property
+    def mean_return(self) -> float:
+        return float(np.mean(self.episodic_returns))
+
+    @property
+    def std_return(self) -> float:
+        return float(np.std(self.episodic_returns))
+
+    @property
+    def per_milestone_rates(self) -> dict[str, float]:
+        reached = np.asarray(self.milestones_reached, np.float64).reshape(len(self.seeds), -1)
+        return dict(zip(self.milestone_names, map(float, reached.mean(axis=0))))
+
+    @property
+    def milestone_completion_rate(self) -> float:
+        return float(np.mean(self.milestones_reached))
+
+    @property
+    def mean_length(self) -> float:
+        return float(np.mean(self.episode_lengths))
+
+    @property
+    def success_rate(self) -> float:
+        return float(np.mean([all(m) for m in self.milestones_reached]))
+
+    def summary(self) -> dict[str, float]:
+        """The scalar metrics, keyed as they are logged (eval/...)."""
+        return {
+            "eval/episodic_return": self.mean_return,
+            "eval/episodic_return_std": self.std_return,
+            "eval/milestone_completion": self.milestone_completion_rate,
+            "eval/episode_length": self.mean_length,
+            "eval/success_rate": self.success_rate,
+            **{f"eval/milestone/{k}": v for k, v in self.per_milestone_rates.items()},
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **dataclasses.asdict(self),
+            "episodes": len(self.seeds),
+            "mean_return": self.mean_return,
+            "std_return": self.std_return,
+            "milestone_completion_rate": self.milestone_completion_rate,
+            "per_milestone_rates": self.per_milestone_rates,
+            "mean_episode_length": self.mean_length,
+            "success_rate": self.success_rate,
+        }
+
+
+def format_table(reports: dict[str, EvalReport]) -> str:
+    """Side-by-side table of several reports (e.g. {"expert": ..., "BC policy": ...})."""
+    names = list(reports)
+    first = reports[names[0]]
+    rows = [
+        ("episodes", lambda r: f"{len(r.seeds)}"),
+        ("return (mean ± std)", lambda r: f"{r.mean_return:.2f} ± {r.std_return:.2f}"),
+        ("milestone completion", lambda r: f"{r.milestone_completion_rate:.1%}"),
+        ("success rate", lambda r: f"{r.success_rate:.1%}"),
+        ("episode length", lambda r: f"{r.mean_length:.1f}"),
+    ] + [(f"  {m}", (lambda m: lambda r: f"{r.per_milestone_rates[m]:.0%}")(m)) for m in first.milestone_names]
+    width = max(len(label) for label, _ in rows) + 2
+    colw = max(14, *(len(n) + 2 for n in names))
+    lines = ["".ljust(width) + "".join(n.rjust(colw) for n in names)]
+    lines += [label.ljust(width) + "".join(fmt(reports[n]).rjust(colw) for n in names) for label, fmt in rows]
+    return "\n".join(lines)
+
+
+def save_report_json(reports: dict[str, EvalReport], path: str | os.PathLike, extra: dict | None = None) -> Path:
+    """Write {name: report dict, ...} (+ extra) as JSON, atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {name: r.to_dict() for name, r in reports.items()}
+    payload.update(extra or {})
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w") as f:
+        json.dump(payload, f, indent=2)
+    os.replace(tmp, path)
+    return path
+
+
+def make_eval_envs(num_envs: int, **env_kwargs) -> gymnasium.vector.VectorEnv:
+    """A vector env of `num_envs` PokemonEnvs with autoreset disabled (the evaluator resets by seed)."""
+    from pokeil_jax.env import PokemonEnv
+
+    fns = [lambda: PokemonEnv(**env_kwargs) for _ in range(num_envs)]
+    mode = gymnasium.vector.AutoresetMode.DISABLED
+    if num_envs == 1:
+        return gymnasium.vector.SyncVectorEnv(fns, autoreset_mode=mode)
+    # spawn, not fork: the parent may hold JAX's threads, which fork does not survive.
+    return gymnasium.vector.AsyncVectorEnv(fns, context="spawn", autoreset_mode=mode)
+
+
+def unbatch_info(infos: dict[str, Any], index: int) -> dict[str, Any]:
+    """Env `index`'s info dict from a vector env's batched info."""
+    out = {}
+    for key, value in infos.items():
+        if key.startswith("_") or not infos.get("_" + key, np.ones(index + 1, bool))[index]:
+            continue
+        if isinstance(value, dict):
+            out[key] = unbatch_info(value, index)
+        else:
+            item = value[index]
+            out[key] = item.item() if isinstance(item, np.generic) else item
+    return out
+
+
+def evaluate(
+    agent: Agent,
+    envs: gymnasium.vector.VectorEnv,
+    seeds: Sequence[int],
+    max_steps: int | None = None,
+    record_frames: list | None = None,
+    progress: bool = False,
+) -> EvalReport:
+    """Play one episode per seed (in parallel across `envs`) and report.
+
+    `max_steps` cuts episodes shorter than the env's own limit (they count as truncated).
+    If `record_frames` is a list, the first episode's observations are appended to it.
+    """
+    seeds = [int(s) for s in seeds]
+    n = envs.num_envs
+    milestone_names = tuple(envs.get_attr("milestone_names")[0])
+    results: dict[int, tuple[float, int, list[bool]]] = {}  # by position in `seeds`
+    queue = list(range(len(seeds)))
+    current: list[int | None] = [None] * n
+    returns = np.zeros(n)
+    lengths = np.zeros(n, int)
+
+    first = [queue.pop(0) if queue else None for _ in range(n)]
+    start_mask = np.array([s is not None for s in first])
+    obs, infos = envs.reset(seed=[seeds[k] if k is not None else 0 for k in first])
+    info_list = [unbatch_info(infos, i) for i in range(n)]
+    current = first
+    for i in range(n):
+        if current[i] is not None:
+            agent.reset(i)
+    recording = record_frames is not None
+    if recording:
+        record_frames.append(obs[0].copy())
+
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(seeds), desc="eval", unit="ep", leave=False)
+    active = start_mask.copy()
+    while active.any():
+        actions = np.asarray(agent.act(obs, info_list), np.int64)
+        actions[~active] = 0
+        obs, rewards, terminated, truncated, infos = envs.step(actions)
+        info_list = [unbatch_info(infos, i) for i in range(n)]
+        returns += np.where(active, rewards, 0.0)
+        lengths += active
+        if recording and active[0]:
+            record_frames.append(obs[0].copy())
+        reset_mask = np.zeros(n, bool)
+        new_seeds = [0] * n
+        for i in range(n):
+            if not active[i]:
+                continue
+            cut = max_steps is not None and lengths[i] >= max_steps
+            if not (terminated[i] or truncated[i] or cut):
+                continue
+            reached = [bool(info_list[i]["milestones"][m]) for m in milestone_names]
+            results[current[i]] = (float(returns[i]), int(lengths[i]), reached)
+            if i == 0:
+                recording = False
+            if bar is not None:
+                bar.update(1)
+            returns[i], lengths[i] = 0.0, 0
+            if queue:
+                current[i] = queue.pop(0)
+                new_seeds[i] = seeds[current[i]]
+                reset_mask[i] = True
+            else:
+                current[i] = None
+                active[i] = False
+        if reset_mask.any():
+            new_obs, new_infos = envs.reset(seed=new_seeds, options={"reset_mask": reset_mask})
+            obs = np.where(reset_mask[:, None, None, None], new_obs, obs)
+            for i in np.flatnonzero(reset_mask):
+                info_list[i] = unbatch_info(new_infos, int(i))
+                agent.reset(int(i))
+    if bar is not None:
+        bar.close()
+    ordered = [results[k] for k in range(len(seeds))]
+    return EvalReport(
+        milestone_names=milestone_names,
+        seeds=seeds,
+        episodic_returns=[r[0] for r in ordered],
+        episode_lengths=[r[1] for r in ordered],
+        milestones_reached=[r[2] for r in ordered],
+    )
+
