@@ -1,0 +1,91 @@
+"""Env speed against raw emulation, measured in the same run.
+
+    python benchmarks/env_speed.py [--steps 3000] [--rom-path PATH]
+
+Prints the raw emulator frame rate (mGBA's run_frame in a loop with full rendering, same ROM,
+same game state), the env's steps/s and frames per step, and
+ratio = env_steps_per_s * frames_per_step / raw_frames_per_s   (target >= 0.8),
+plus steps/s of a vector env with 1 and 2 processes (target: 2 processes >= 1.8x one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+import numpy as np
+
+os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+
+from pokeil_jax.emulator import Emulator  # noqa: E402
+from pokeil_jax.env import PokemonEnv  # noqa: E402
+
+# A walk-around action cycle that keeps the game busy (moves, dialogs, menus) like real play.
+ACTIONS = np.array([4, 7, 5, 6, 0, 4, 4, 7, 7, 0, 5, 6, 1, 2, 1], np.int64)
+
+
+def raw_frames_per_s(env: PokemonEnv, frames: int) -> float:
+    emu = Emulator(env.rom_path)
+    env.adapter.boot(emu)
+    env.adapter.begin_episode(emu, 0)
+    emu.run_frames(60)
+    start = time.perf_counter()
+    emu.run_frames(frames)
+    rate = frames / (time.perf_counter() - start)
+    emu.close()
+    return rate
+
+
+def env_steps_per_s(env: PokemonEnv, steps: int) -> float:
+    env.reset(seed=0)
+    start = time.perf_counter()
+    for t in range(steps):
+        _, _, terminated, truncated, _ = env.step(int(ACTIONS[t % len(ACTIONS)]))
+        if terminated or truncated:
+            env.reset(seed=t)
+    return steps / (time.perf_counter() - start)
+
+
+def vector_steps_per_s(num_envs: int, steps: int, rom_path) -> float:
+    import gymnasium
+
+    envs = gymnasium.vector.AsyncVectorEnv(
+        [lambda: PokemonEnv(rom_path=rom_path) for _ in range(num_envs)], context="spawn"
+    )
+    envs.reset(seed=list(range(num_envs)))
+    for t in range(20):  # warm-up
+        envs.step(np.full(num_envs, ACTIONS[t % len(ACTIONS)]))
+    start = time.perf_counter()
+    for t in range(steps):
+        envs.step(np.full(num_envs, ACTIONS[t % len(ACTIONS)]))
+    rate = num_envs * steps / (time.perf_counter() - start)
+    envs.close()
+    return rate
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--steps", type=int, default=3000)
+    parser.add_argument("--rom-path", default=None)
+    args = parser.parse_args()
+
+    env = PokemonEnv(rom_path=args.rom_path)
+    fps = env.frames_per_step
+    raw = raw_frames_per_s(env, args.steps * fps)
+    sps = env_steps_per_s(env, args.steps)
+    env.close()
+    one = vector_steps_per_s(1, args.steps // 2, args.rom_path)
+    two = vector_steps_per_s(2, args.steps // 2, args.rom_path)
+    ratio = sps * fps / raw
+    print(f"ROM: {env.rom_path}")
+    print(f"{'raw emulator (run_frame loop)':34s} {raw:10.0f} frames/s")
+    print(f"{'env.step':34s} {sps:10.0f} steps/s  ({fps} frames/step = {sps * fps:.0f} frames/s)")
+    print(f"{'ratio env/raw':34s} {ratio:10.2f}   (target >= 0.80)  {'OK' if ratio >= 0.8 else 'BELOW TARGET'}")
+    print(f"{'vector env, 1 process':34s} {one:10.0f} steps/s")
+    print(f"{'vector env, 2 processes':34s} {two:10.0f} steps/s")
+    print(f"{'scaling 2 procs / 1':34s} {two / one:10.2f}x  (target >= 1.80, {os.cpu_count()} cores)  {'OK' if two / one >= 1.8 else 'BELOW TARGET'}")
+
+
+if __name__ == "__main__":
+    main()

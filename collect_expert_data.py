@@ -1,0 +1,268 @@
+"""Collect expert demonstrations: run an expert in PokemonEnv, save one NPZ per episode.
+
+    python collect_expert_data.py --num-episodes 40                 # scripted planner, bundled game
+    python collect_expert_data.py --expert human --num-episodes 1   # play it yourself
+    python collect_expert_data.py --expert mypkg.code_agent:CodeAgent --action-timeout 60
+
+Episode k uses game seed `seed + k`, skipping seeds already recorded in the folder, so
+re-running into the same folder continues it: existing episodes are kept, numbering goes on.
+Each episode is written atomically: killing the collector leaves only whole episodes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import multiprocessing as mp
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import tyro
+
+
+@dataclasses.dataclass
+class Args:
+    expert: str = "scripted"
+    """who plays: `scripted` (the MiniMon planner), `human` (keyboard), `random`, or an import path `package.module:ClassName`"""
+    num_episodes: int = 20
+    """how many new episodes to record"""
+    seed: int = 0
+    """episode k uses game seed `seed + k` (seeds already in the folder are skipped)"""
+    epsilon: float = 0.0
+    """probability of pressing a random button instead of the expert's; the expert's intended action stays the label"""
+    expert_data_dir: str = "expert_data"
+    """folder of episode_XXXX.npz files (created if missing; continued if not empty)"""
+    max_steps: int = 10_000
+    """steps after which an episode is cut (truncated)"""
+    rom_path: Optional[str] = None
+    """a GBA ROM; default: the bundled MiniMon game"""
+    num_workers: int = 1
+    """processes collecting in parallel (one emulator each); `human` uses 1"""
+    action_timeout: float = 30.0
+    """seconds an import-path expert may take for one action"""
+    frames_per_step: int = 24
+    """emulated frames per env step"""
+    hold_frames: int = 8
+    """frames the button is held within a step"""
+    record_video: bool = False
+    """also save a GIF of each episode next to the NPZ files (in videos/)"""
+
+
+def env_kwargs(args: Args) -> dict:
+    return dict(
+        rom_path=args.rom_path,
+        frames_per_step=args.frames_per_step,
+        hold_frames=args.hold_frames,
+        max_episode_steps=args.max_steps,
+    )
+
+
+def plan_episodes(directory: Path, first_seed: int, count: int) -> list[tuple[int, int]]:
+    """(episode index, game seed) for the next `count` episodes, continuing what is on disk."""
+    from pokeil_jax import data
+
+    next_index, recorded = data.next_episode_index_and_seed(directory)
+    plan, seed = [], first_seed
+    while len(plan) < count:
+        if seed not in recorded:
+            plan.append((next_index + len(plan), seed))
+        seed += 1
+    return plan
+
+
+def record_episode(env, expert, seed: int, epsilon: float, rng: np.random.Generator, progress=None) -> dict:
+    """Play one episode; returns the arrays and metadata of the episode format."""
+    from pokeil_jax.experts import StopCollection
+
+    obs, info = env.reset(seed=seed)
+    expert.reset()
+    observations, actions, executed, rewards, dones, infos = [], [], [], [], [], []
+    terminated = truncated = stopped = False
+    while not (terminated or truncated):
+        try:
+            action = int(expert.get_action(obs, info))
+        except StopCollection:
+            stopped = truncated = True
+            break
+        pressed = int(rng.integers(env.action_space.n)) if rng.random() < epsilon else action
+        next_obs, reward, terminated, truncated, info = env.step(pressed)
+        observations.append(obs)
+        actions.append(action)
+        executed.append(pressed)
+        rewards.append(reward)
+        dones.append(terminated or truncated)
+        infos.append(json.dumps(info, separators=(",", ":")))
+        obs = next_obs
+        if progress is not None:
+            progress(1, info)
+    if not observations:
+        return {"stopped": stopped, "empty": True}
+    if stopped:
+        dones[-1] = True
+    return {
+        "observations": np.stack(observations),
+        "actions": np.asarray(actions, np.int32),
+        "executed_actions": np.asarray(executed, np.int32),
+        "rewards": np.asarray(rewards, np.float32),
+        "dones": np.asarray(dones, bool),
+        "infos": np.asarray(infos, dtype=np.str_),
+        "final_observation": obs,
+        "episode_return": np.float32(np.sum(rewards)),
+        "episode_length": np.int64(len(actions)),
+        "terminated": bool(terminated),
+        "truncated": bool(truncated),
+        "stopped": stopped,
+        "last_info": info,
+    }
+
+
+def collect(args: Args, jobs: list[tuple[int, int]], progress_queue=None, worker_id: int = 0) -> list[dict]:
+    """Record the episodes in `jobs` ([(index, seed)]) and write them; returns one summary per episode."""
+    from pokeil_jax import data
+    from pokeil_jax.env import PokemonEnv, rom_sha1
+    from pokeil_jax.experts import make_expert
+
+    env = PokemonEnv(**env_kwargs(args))
+    expert = make_expert(args.expert, seed=args.seed + 7919 * worker_id, action_timeout=args.action_timeout)
+    out_dir = Path(args.expert_data_dir)
+    sha1 = rom_sha1(env.rom_path)
+    summaries = []
+
+    def progress(steps, info):
+        if progress_queue is not None:
+            progress_queue.put(("step", steps, info["milestone_count"]))
+
+    for index, seed in jobs:
+        rng = np.random.default_rng([args.seed, seed, 1])
+        episode = record_episode(env, expert, seed, args.epsilon, rng, progress)
+        if episode.get("empty"):
+            break
+        last_info = episode.pop("last_info")
+        stopped = episode.pop("stopped")
+        metadata = {
+            "format_version": data.EPISODE_FORMAT_VERSION,
+            "game": env.adapter.name,
+            "game_code": env.game_code,
+            "rom_sha1": sha1,
+            "frames_per_step": args.frames_per_step,
+            "hold_frames": args.hold_frames,
+            "expert": args.expert,
+            "seed": seed,
+            "epsilon": args.epsilon,
+            "milestone_names": list(env.milestone_names),
+            "terminated": episode.pop("terminated"),
+            "truncated": episode.pop("truncated"),
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        }
+        episode["metadata"] = np.asarray(json.dumps(metadata), dtype=np.str_)
+        path = out_dir / f"episode_{index:04d}.npz"
+        data.write_episode(path, episode)
+        if args.record_video:
+            from pokeil_jax.video import save_video
+
+            frames = list(episode["observations"]) + [episode["final_observation"]]
+            save_video(frames, out_dir / "videos" / f"episode_{index:04d}.gif", fps=10)
+        summary = {
+            "path": str(path),
+            "seed": seed,
+            "length": int(episode["episode_length"]),
+            "return": float(episode["episode_return"]),
+            "milestones": int(last_info["milestone_count"]),
+            "success": bool(metadata["terminated"]),
+        }
+        summaries.append(summary)
+        if progress_queue is not None:
+            progress_queue.put(("episode", summary, None))
+        if stopped:
+            break
+    env.close()
+    return summaries
+
+
+def _worker(args, jobs, queue, worker_id):
+    try:
+        collect(args, jobs, queue, worker_id)
+        queue.put(("done", worker_id, None))
+    except BaseException as e:  # report any failure to the parent instead of dying silently
+        queue.put(("error", f"worker {worker_id}: {type(e).__name__}: {e}", None))
+
+
+def main(args: Args) -> list[dict]:
+    from tqdm import tqdm
+
+    if args.epsilon < 0 or args.epsilon > 1:
+        sys.exit(f"--epsilon must be in [0, 1], got {args.epsilon}")
+    if args.num_episodes < 1 or args.num_workers < 1:
+        sys.exit("--num-episodes and --num-workers must be at least 1")
+    out_dir = Path(args.expert_data_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    jobs = plan_episodes(out_dir, args.seed, args.num_episodes)
+    workers = 1 if args.expert == "human" else min(args.num_workers, len(jobs))
+    print(
+        f"Collecting {len(jobs)} episodes with expert '{args.expert}' into {out_dir}/ "
+        f"(episodes {jobs[0][0]:04d}-{jobs[-1][0]:04d}, seeds {sorted(s for _, s in jobs)[0]}..{max(s for _, s in jobs)}, "
+        f"{workers} worker{'s' if workers > 1 else ''})"
+    )
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    procs = [
+        ctx.Process(target=_worker, args=(args, jobs[w::workers], queue, w), daemon=True)
+        for w in range(workers)
+    ] if workers > 1 else []
+    for p in procs:
+        p.start()
+
+    summaries: list[dict] = []
+    bar = tqdm(total=len(jobs), unit="ep", desc="collect", dynamic_ncols=True)
+    steps, start, finished = 0, time.perf_counter(), 0
+    milestone_total = 0
+
+    def handle(kind, payload, extra):
+        nonlocal steps, finished, milestone_total
+        if kind == "step":
+            steps += payload
+        elif kind == "episode":
+            summaries.append(payload)
+            milestone_total += payload["milestones"]
+            bar.update(1)
+        elif kind == "done":
+            finished += 1
+        elif kind == "error":
+            bar.close()
+            for p in procs:
+                p.kill()
+            sys.exit(f"collection failed in {payload}")
+        elapsed = max(time.perf_counter() - start, 1e-9)
+        done = max(len(summaries), 1)
+        bar.set_postfix(steps=steps, sps=f"{steps / elapsed:.0f}", milestones=f"{milestone_total / done:.2f}", refresh=False)
+
+    if procs:
+        while finished < workers:
+            handle(*queue.get())
+        for p in procs:
+            p.join()
+    else:
+        class _Inline:  # run in this process, forwarding progress straight to the bar
+            def put(self, item):
+                handle(*item)
+
+        collect(args, jobs, _Inline(), 0)
+    bar.close()
+
+    if summaries:
+        ok = sum(s["success"] for s in summaries)
+        lengths = [s["length"] for s in summaries]
+        print(
+            f"Saved {len(summaries)} episodes to {out_dir}/: {sum(lengths)} transitions, "
+            f"mean length {np.mean(lengths):.1f}, completed the game in {ok}/{len(summaries)}."
+        )
+        print(f"Inspect them: python -m pokeil_jax.data inspect {out_dir}")
+    return summaries
+
+
+if __name__ == "__main__":
+    main(tyro.cli(Args))
