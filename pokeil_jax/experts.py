@@ -157,7 +157,8 @@ def load_expert_class(spec: str) -> Any:
     cls = getattr(module, attr, None)
     if cls is None:
         raise ExpertError(f"module {module_name!r} has no attribute {attr!r} (expert {spec!r}).")
-    expert = cls() if isinstance(cls, type) or callable(cls) and not hasattr(cls, "get_action") else cls
+    # A class or factory function is called with no arguments; an instance is used as is.
+    expert = cls if hasattr(cls, "get_action") and not isinstance(cls, type) else cls()
     missing = [m for m in ("reset", "get_action") if not callable(getattr(expert, m, None))]
     if missing:
         raise ExpertError(
