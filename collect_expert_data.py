@@ -30,6 +30,8 @@ class Args:
     """who plays: `scripted` (the MiniMon planner), `human` (keyboard), `random`, or an import path `package.module:ClassName`"""
     num_episodes: int = 20
     """how many new episodes to record"""
+    top_up: bool = False
+    """treat --num-episodes as the folder's total: record only the episodes that are missing"""
     seed: int = 0
     """episode k uses game seed `seed + k` (seeds already in the folder are skipped)"""
     epsilon: float = 0.0
@@ -200,7 +202,15 @@ def main(args: Args) -> list[dict]:
         sys.exit("--num-episodes and --num-workers must be at least 1")
     out_dir = Path(args.expert_data_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    jobs = plan_episodes(out_dir, args.seed, args.num_episodes)
+    wanted = args.num_episodes
+    if args.top_up:
+        from pokeil_jax import data
+
+        wanted -= len(data.next_episode_index_and_seed(out_dir)[1])
+        if wanted <= 0:
+            print(f"{out_dir}/ already holds {args.num_episodes} or more episodes; nothing to collect.")
+            return []
+    jobs = plan_episodes(out_dir, args.seed, wanted)
     workers = 1 if args.expert == "human" else min(args.num_workers, len(jobs))
     print(
         f"Collecting {len(jobs)} episodes with expert '{args.expert}' into {out_dir}/ "
