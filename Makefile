@@ -2,6 +2,7 @@
 PY := .venv/bin/python
 export SDL_VIDEODRIVER ?= dummy
 export SDL_AUDIODRIVER ?= dummy
+export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
 
 .PHONY: setup setup-baseline demo test test-fast rom rom-check screenshots bench clean
 

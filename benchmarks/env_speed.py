@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 
 import numpy as np
 
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from pokeil_jax.emulator import Emulator  # noqa: E402
 from pokeil_jax.env import PokemonEnv  # noqa: E402
