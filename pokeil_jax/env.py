@@ -214,6 +214,10 @@ class PokemonEnv(gymnasium.Env):
 
     def _info(self) -> dict[str, Any]:
         info = self.adapter.read_info(self._emu)
+        # Milestones are the episode's (sticky) mask, not the adapter's reading of the RAM now:
+        # a place-based milestone (Emerald's routes) stays reached after the player leaves.
+        info["milestones"] = {n: bool(self._mask >> i & 1) for i, n in enumerate(self.milestone_names)}
+        info["milestone_count"] = bin(self._mask).count("1")
         info["seed"] = self._seed
         info["step"] = self._steps
         info["milestone_mask"] = self._mask
