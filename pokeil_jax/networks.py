@@ -169,6 +169,18 @@ def init_params(
     return flax.traverse_util.unflatten_dict(params)
 
 
+def network_for(params, dtype: Any = jnp.float32) -> ImpalaCNN:
+    """The ImpalaCNN (computing in `dtype`) whose parameter tree is `params`, its sizes read
+    from the parameter shapes (so a restored tree needs no separate architecture record)."""
+    sequences = sorted(k for k in params if k.startswith("ConvSequence_"))
+    return ImpalaCNN(
+        num_actions=params["Dense_1"]["kernel"].shape[-1],
+        hidden_dim=params["Dense_0"]["kernel"].shape[-1],
+        channels=tuple(params[name]["Conv_0"]["kernel"].shape[-1] for name in sequences),
+        dtype=dtype,
+    )
+
+
 def param_count(params) -> int:
     """Number of scalars in a parameter tree."""
     return int(sum(np.prod(leaf.shape) for leaf in jax.tree_util.tree_leaves(params)))

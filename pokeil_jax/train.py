@@ -1,0 +1,239 @@
+"""Behavioral cloning on device: train state, loss, the pure train step, and its sharding.
+
+    state = create_train_state(jax.random.key(seed), args)
+    mesh = make_mesh()                      # every device, one axis "data"
+    state = replicate(mesh, state)
+    step = jit_train_step(mesh)             # compiled once for the batch shape
+    for batch in loader:                    # {"observations": uint8 (B,84,84,3), "actions": int (B,)}
+        state, metrics = step(state, shard_batch(mesh, batch))
+        check_finite(metrics)
+
+`train_step` is a pure function of (state, batch) and never knows how many devices there are:
+the data-parallel split lives in the shardings that `jit_train_step` declares (params
+replicated, batch split on axis 0), and XLA inserts the gradient all-reduce. This is the
+successor of the seed design's `jax.pmap` (in maintenance mode since JAX 0.4.3x): the same
+code runs on one CPU, several local devices, or several processes (`maybe_initialize_distributed`).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Any
+
+import flax.training.train_state
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from jax.sharding import Mesh, NamedSharding
+from jax.sharding import PartitionSpec as P
+
+from pokeil_jax.networks import init_params, network_for
+
+DATA_AXIS = "data"
+
+#: Environment variables read by `maybe_initialize_distributed` (JAX itself reads the first).
+COORDINATOR_ADDRESS_VAR = "JAX_COORDINATOR_ADDRESS"
+NUM_PROCESSES_VAR = "JAX_NUM_PROCESSES"
+PROCESS_ID_VAR = "JAX_PROCESS_ID"
+
+
+class NonFiniteLossError(FloatingPointError):
+    """The loss or gradient norm of a train step was NaN or infinite."""
+
+    def __init__(self, step: int, metrics: dict):
+        self.step = step
+        self.metrics = metrics
+        shown = ", ".join(f"{k}={v}" for k, v in metrics.items() if k != "step")
+        super().__init__(
+            f"training diverged at step {step}: {shown}. The state returned by this step holds "
+            f"non-finite parameters; do not save it. Resume from the last good checkpoint, e.g. "
+            f"with a lower learning_rate."
+        )
+
+
+class TrainState(flax.training.train_state.TrainState):
+    """params, opt_state, step, plus `rng`: a typed PRNG key for the stochastic parts of an
+    update (augmentation, exploration). Plain BC uses no randomness and carries it unchanged."""
+
+    rng: jax.Array
+
+
+def create_train_state(rng: jax.Array, config: Any) -> TrainState:
+    """A fresh TrainState for an ImpalaCNN; `rng` is a typed key (`jax.random.key(seed)`).
+
+    `config` is any object with `learning_rate`, `weight_decay`, `hidden_dim` and
+    `num_actions` (e.g. a script's tyro Args). Optimiser: AdamW with that (constant) learning
+    rate and decoupled weight decay, wrapped in `optax.inject_hyperparams` so the rate lives
+    in the optimiser state and is reported in the metrics.
+    """
+    init_rng, state_rng = jax.random.split(rng)
+    params = init_params(init_rng, num_actions=config.num_actions, hidden_dim=config.hidden_dim)
+    tx = optax.inject_hyperparams(optax.adamw)(
+        learning_rate=config.learning_rate, weight_decay=config.weight_decay
+    )
+    model = network_for(params)
+    state = TrainState.create(apply_fn=model.apply, params=params, tx=tx, rng=state_rng)
+    return state.replace(step=jnp.zeros((), jnp.int32))  # an array from the start: one trace, one checkpoint format
+
+
+def bc_loss(logits: jax.Array, actions: jax.Array) -> jax.Array:
+    """Mean cross-entropy of float (B, A) logits against int (B,) expert actions; a scalar."""
+    return optax.softmax_cross_entropy_with_integer_labels(logits, actions).mean()
+
+
+def accuracy(logits: jax.Array, actions: jax.Array) -> jax.Array:
+    """Fraction of the batch whose argmax action equals the expert's; a float32 scalar."""
+    return jnp.mean(jnp.argmax(logits, axis=-1) == actions).astype(jnp.float32)
+
+
+def train_step(state: TrainState, batch: dict) -> tuple[TrainState, dict]:
+    """One AdamW step on the BC loss of `batch` (pure).
+
+    batch: {"observations": uint8 (B, 84, 84, 3), "actions": int32 (B,)}.
+    Returns the new state and float32 scalar metrics: loss and accuracy (of the parameters
+    before the update), grad_norm (global L2), learning_rate, and `step` (int32, the number
+    of updates applied so far, this one included).
+    """
+
+    def loss_fn(params):
+        logits = state.apply_fn({"params": params}, batch["observations"])
+        return bc_loss(logits, batch["actions"]), logits
+
+    (loss, logits), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
+    state = state.apply_gradients(grads=grads)
+    metrics = {
+        "loss": loss,
+        "accuracy": accuracy(logits, batch["actions"]),
+        "grad_norm": optax.global_norm(grads),
+        "learning_rate": jnp.asarray(state.opt_state.hyperparams["learning_rate"], jnp.float32),
+        "step": state.step,
+    }
+    return state, metrics
+
+
+@jax.jit
+def eval_step(params, batch: dict) -> dict:
+    """BC loss and accuracy of `params` on `batch` (same format as `train_step`), no update."""
+    logits = network_for(params).apply({"params": params}, batch["observations"])
+    return {"loss": bc_loss(logits, batch["actions"]), "accuracy": accuracy(logits, batch["actions"])}
+
+
+@jax.jit
+def policy_logits(params, observations: jax.Array) -> jax.Array:
+    """uint8 (N, 84, 84, 3) preprocessed frames -> float32 (N, num_actions) logits."""
+    return network_for(params).apply({"params": params}, observations)
+
+
+def check_finite(metrics: dict) -> dict:
+    """Fetch a train step's metrics to the host; raise NonFiniteLossError if loss or grad_norm
+    is NaN/inf. Returns the metrics as Python numbers (so logging needs no second fetch)."""
+    values = {k: v.item() for k, v in jax.device_get(metrics).items()}
+    if not (math.isfinite(values["loss"]) and math.isfinite(values.get("grad_norm", 0.0))):
+        raise NonFiniteLossError(int(values.get("step", -1)), values)
+    return values
+
+
+# --- sharding: declared once, here -------------------------------------------------------------
+
+
+def make_mesh(devices=None) -> Mesh:
+    """A 1-D mesh with axis "data" over `devices` (default: every device of every process)."""
+    devices = jax.devices() if devices is None else list(devices)
+    return Mesh(np.asarray(devices), (DATA_AXIS,))
+
+
+def replicated_sharding(mesh: Mesh) -> NamedSharding:
+    return NamedSharding(mesh, P())
+
+
+def batch_sharding(mesh: Mesh) -> NamedSharding:
+    """Axis 0 split across the mesh's "data" axis, the other axes whole."""
+    return NamedSharding(mesh, P(DATA_AXIS))
+
+
+def shard_batch(mesh: Mesh, batch: dict) -> dict:
+    """Host numpy batch -> global arrays split on axis 0 over the mesh.
+
+    Each process passes ITS OWN part of the global batch (its `local batch`; in a single
+    process that is the whole batch); the global batch is the processes' parts in process order.
+    The local batch size must be a multiple of the process's local device count.
+    """
+    sharding = batch_sharding(mesh)
+    local_devices = len(mesh.local_devices)
+    out = {}
+    for key, value in batch.items():
+        value = np.asarray(value)
+        if value.shape[0] % local_devices:
+            raise ValueError(
+                f"batch[{key!r}] has {value.shape[0]} rows, not a multiple of the "
+                f"{local_devices} local devices; pick a batch size divisible by {local_devices}"
+            )
+        out[key] = jax.make_array_from_process_local_data(sharding, value)
+    return out
+
+
+def replicate(mesh: Mesh, tree):
+    """Place a pytree (a TrainState, params) whole on every device of the mesh.
+
+    In a multi-process run every process must pass the same values (same seed or checkpoint);
+    each contributes its copy for its own devices.
+    """
+    sharding = replicated_sharding(mesh)
+
+    def put(leaf):
+        if isinstance(leaf, jax.Array) and jax.dtypes.issubdtype(leaf.dtype, jax.dtypes.prng_key):
+            return jax.random.wrap_key_data(put(jax.random.key_data(leaf)), impl=jax.random.key_impl(leaf))
+        if sharding.is_fully_addressable:
+            return jax.device_put(leaf, sharding)
+        # device_put cannot reach other processes' devices; each process supplies its own.
+        value = np.asarray(leaf)
+        return jax.make_array_from_process_local_data(sharding, value, value.shape)
+
+    return jax.tree_util.tree_map(put, tree)
+
+
+def jit_train_step(mesh: Mesh):
+    """`train_step` compiled for `mesh`: state replicated and donated, batch split on "data",
+    metrics replicated. Call as `step(state, shard_batch(mesh, batch))`."""
+    replicated = replicated_sharding(mesh)
+    return jax.jit(
+        train_step,
+        in_shardings=(replicated, batch_sharding(mesh)),
+        out_shardings=(replicated, replicated),
+        donate_argnums=0,
+    )
+
+
+def maybe_initialize_distributed() -> tuple[int, int]:
+    """Join a multi-process run if JAX_COORDINATOR_ADDRESS, JAX_NUM_PROCESSES and
+    JAX_PROCESS_ID are set; returns (process_index, process_count), (0, 1) when none is set.
+
+    Call it first in `main`, before anything touches JAX devices. CPU collectives go through
+    gloo (the default CPU client has none across processes). Example on one machine:
+    `JAX_COORDINATOR_ADDRESS=127.0.0.1:12345 JAX_NUM_PROCESSES=2 JAX_PROCESS_ID=0 python ...`
+    and the same with JAX_PROCESS_ID=1 in a second shell.
+    """
+    names = (COORDINATOR_ADDRESS_VAR, NUM_PROCESSES_VAR, PROCESS_ID_VAR)
+    present = [name for name in names if os.environ.get(name)]
+    if not present:
+        return 0, 1
+    if len(present) != len(names):
+        missing = [name for name in names if name not in present]
+        raise ValueError(f"{', '.join(present)} set but {', '.join(missing)} not: set all three or none")
+    try:
+        num_processes = int(os.environ[NUM_PROCESSES_VAR])
+        process_id = int(os.environ[PROCESS_ID_VAR])
+    except ValueError as error:
+        raise ValueError(f"{NUM_PROCESSES_VAR} and {PROCESS_ID_VAR} must be integers: {error}") from None
+    if not 0 <= process_id < num_processes:
+        raise ValueError(f"{PROCESS_ID_VAR}={process_id} must be in [0, {NUM_PROCESSES_VAR}={num_processes})")
+    if not jax.distributed.is_initialized():
+        jax.config.update("jax_cpu_collectives_implementation", "gloo")
+        jax.distributed.initialize(
+            coordinator_address=os.environ[COORDINATOR_ADDRESS_VAR],
+            num_processes=num_processes,
+            process_id=process_id,
+        )
+    return jax.process_index(), jax.process_count()

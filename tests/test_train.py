@@ -1,0 +1,299 @@
+"""BC train step: learning, purity, one compilation, metrics, sharding and multi-process runs."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+import types
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+from pokeil_jax import train
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIG = types.SimpleNamespace(learning_rate=2e-3, weight_decay=1e-4, hidden_dim=32, num_actions=10)
+
+
+def make_batch(batch_size=16, seed=0, num_actions=10):
+    rng = np.random.default_rng(seed)
+    return {
+        "observations": rng.integers(0, 256, (batch_size, 84, 84, 3), dtype=np.uint8),
+        "actions": rng.integers(0, num_actions, batch_size).astype(np.int32),
+    }
+
+
+def leaves_equal(a, b):
+    return all(np.array_equal(x, y) for x, y in zip(jax.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b)))
+
+
+@pytest.fixture(scope="module")
+def pure_step():
+    return jax.jit(train.train_step)  # no donation, so a state can be stepped twice
+
+
+def test_bc_loss_and_accuracy_values():
+    logits = jnp.array([[0.0, 0.0, 0.0], [5.0, 0.0, 0.0], [0.0, 0.0, 9.0]])
+    actions = jnp.array([1, 0, 0])
+    expected = np.mean([np.log(3), np.log(1 + 2 * np.exp(-5)), 9 + np.log(1 + 2 * np.exp(-9))])
+    np.testing.assert_allclose(train.bc_loss(logits, actions), expected, rtol=1e-6)
+    # row 0: argmax of ties is action 0, not 1; row 1 right; row 2 wrong.
+    assert float(train.accuracy(logits, actions)) == pytest.approx(1 / 3)
+
+
+def test_overfits_a_tiny_batch_to_full_accuracy(traces):
+    state = train.create_train_state(jax.random.key(0), CONFIG)
+    mesh = train.make_mesh()
+    state, step = train.replicate(mesh, state), train.jit_train_step(mesh)
+    batch = make_batch()
+    first = None
+    for _ in range(100):
+        state, metrics = step(state, train.shard_batch(mesh, batch))
+        values = train.check_finite(metrics)
+        first = first or values
+        if values["accuracy"] == 1.0 and values["loss"] < 0.05:
+            break
+    evaluation = train.eval_step(state.params, batch)
+    assert float(evaluation["accuracy"]) == 1.0, values
+    assert float(evaluation["loss"]) < 0.05 < first["loss"]
+    assert traces == [(16, 84, 84, 3)]  # one trace for the whole run
+    np.testing.assert_array_equal(np.argmax(train.policy_logits(state.params, batch["observations"]), -1), batch["actions"])
+
+
+@pytest.fixture
+def traces(monkeypatch):
+    """Batch shapes `jit_train_step`'s step was traced for (a Python side effect runs per trace)."""
+    shapes, original = [], train.train_step
+
+    def counted_train_step(state, batch):
+        shapes.append(batch["observations"].shape)
+        return original(state, batch)
+
+    monkeypatch.setattr(train, "train_step", counted_train_step)
+    return shapes
+
+
+def test_one_trace_over_many_steps_and_a_new_one_per_batch_shape(traces):
+    state = train.create_train_state(jax.random.key(1), CONFIG)
+    mesh = train.make_mesh()
+    state, step = train.replicate(mesh, state), train.jit_train_step(mesh)
+    for seed in range(4):
+        state, _ = step(state, train.shard_batch(mesh, make_batch(8, seed)))
+    assert traces == [(8, 84, 84, 3)]
+    state, _ = step(state, train.shard_batch(mesh, make_batch(4)))
+    assert traces == [(8, 84, 84, 3), (4, 84, 84, 3)]  # the counter does see retraces
+
+
+def test_train_step_is_pure_and_deterministic(pure_step):
+    state = train.create_train_state(jax.random.key(2), CONFIG)
+    batch = make_batch(8)
+    new_a, metrics_a = pure_step(state, batch)
+    new_b, metrics_b = pure_step(state, batch)
+    assert leaves_equal(new_a.params, new_b.params) and leaves_equal(metrics_a, metrics_b)
+    assert not leaves_equal(new_a.params, state.params)
+    assert int(new_a.step) == 1 and int(metrics_a["step"]) == 1
+    np.testing.assert_array_equal(jax.random.key_data(new_a.rng), jax.random.key_data(state.rng))
+
+
+def test_create_train_state_is_seeded():
+    a = train.create_train_state(jax.random.key(5), CONFIG)
+    b = train.create_train_state(jax.random.key(5), CONFIG)
+    c = train.create_train_state(jax.random.key(6), CONFIG)
+    assert leaves_equal(a.params, b.params) and not leaves_equal(a.params, c.params)
+    assert a.params["Dense_0"]["kernel"].shape == (3872, 32) and a.params["Dense_1"]["bias"].shape == (10,)
+
+
+def test_metrics_match_an_independent_computation(pure_step):
+    state = train.create_train_state(jax.random.key(3), CONFIG)
+    batch = make_batch(8, seed=3)
+
+    def loss(params):
+        return train.bc_loss(train.policy_logits(params, batch["observations"]), batch["actions"])
+
+    _, metrics = pure_step(state, batch)
+    np.testing.assert_allclose(metrics["loss"], loss(state.params), rtol=1e-5)
+    np.testing.assert_allclose(metrics["grad_norm"], optax.global_norm(jax.grad(loss)(state.params)), rtol=1e-4)
+    np.testing.assert_allclose(metrics["learning_rate"], CONFIG.learning_rate, rtol=1e-6)
+    np.testing.assert_allclose(metrics["accuracy"], train.eval_step(state.params, batch)["accuracy"])
+
+
+def test_adamw_first_update_has_the_learning_rate_size(pure_step):
+    # Adam's first step moves every weight by ~lr (sign of the gradient) plus lr * wd * w.
+    state = train.create_train_state(jax.random.key(4), CONFIG)
+    new, _ = pure_step(state, make_batch(8))
+    delta = np.abs(np.asarray(new.params["Dense_1"]["kernel"] - state.params["Dense_1"]["kernel"]))
+    assert np.median(delta) == pytest.approx(CONFIG.learning_rate, rel=0.05)
+
+
+def test_nan_loss_raises_with_the_step(pure_step):
+    state = train.create_train_state(jax.random.key(0), CONFIG)
+    poisoned = state.replace(params=jax.tree_util.tree_map(lambda p: p * jnp.nan, state.params))
+    _, metrics = pure_step(poisoned, make_batch(8))
+    with pytest.raises(train.NonFiniteLossError, match=r"diverged at step 1: .*loss=nan") as info:
+        train.check_finite(metrics)
+    assert info.value.step == 1
+    with pytest.raises(train.NonFiniteLossError, match="step 7"):
+        train.check_finite({"loss": jnp.float32(jnp.inf), "grad_norm": jnp.float32(1.0), "step": jnp.int32(7)})
+    with pytest.raises(train.NonFiniteLossError):
+        train.check_finite({"loss": jnp.float32(1.0), "grad_norm": jnp.float32(jnp.nan), "step": jnp.int32(2)})
+    assert train.check_finite({"loss": jnp.float32(0.5), "grad_norm": jnp.float32(1.0), "step": jnp.int32(3)}) == {
+        "loss": 0.5, "grad_norm": 1.0, "step": 3
+    }
+
+
+def test_jitted_step_donates_the_old_state():
+    state = train.create_train_state(jax.random.key(0), CONFIG)
+    mesh = train.make_mesh()
+    state, step = train.replicate(mesh, state), train.jit_train_step(mesh)
+    new, _ = step(state, train.shard_batch(mesh, make_batch(8)))
+    assert state.params["Dense_0"]["kernel"].is_deleted()
+    assert not new.params["Dense_0"]["kernel"].is_deleted()
+
+
+def test_maybe_initialize_distributed_reads_all_three_variables(monkeypatch):
+    for name in (train.COORDINATOR_ADDRESS_VAR, train.NUM_PROCESSES_VAR, train.PROCESS_ID_VAR):
+        monkeypatch.delenv(name, raising=False)
+    assert train.maybe_initialize_distributed() == (0, 1)
+    monkeypatch.setenv(train.COORDINATOR_ADDRESS_VAR, "127.0.0.1:1")
+    with pytest.raises(ValueError, match="JAX_NUM_PROCESSES, JAX_PROCESS_ID not"):
+        train.maybe_initialize_distributed()
+    monkeypatch.setenv(train.NUM_PROCESSES_VAR, "2")
+    monkeypatch.setenv(train.PROCESS_ID_VAR, "2")
+    with pytest.raises(ValueError, match=r"JAX_PROCESS_ID=2 must be in \[0, JAX_NUM_PROCESSES=2\)"):
+        train.maybe_initialize_distributed()
+    monkeypatch.setenv(train.PROCESS_ID_VAR, "one")
+    with pytest.raises(ValueError, match="must be integers"):
+        train.maybe_initialize_distributed()
+
+
+# --- several devices and processes: run in subprocesses (the device count is fixed at import) ---
+
+SHARDED_VS_SINGLE = """
+import json, sys, types
+import jax, numpy as np
+sys.path.insert(0, "tests")
+from test_train import CONFIG, make_batch
+from pokeil_jax import train
+
+assert len(jax.devices()) == 4, jax.devices()
+batches = [make_batch(16, seed) for seed in range(3)]
+results = {}
+for name, devices in (("four", jax.devices()), ("one", jax.devices()[:1])):
+    mesh = train.make_mesh(devices)
+    state = train.replicate(mesh, train.create_train_state(jax.random.key(0), CONFIG))
+    step = train.jit_train_step(mesh)
+    losses = []
+    for batch in batches:
+        global_batch = train.shard_batch(mesh, batch)
+        state, metrics = step(state, global_batch)
+        losses.append(train.check_finite(metrics)["loss"])
+    results[name] = (state, losses, global_batch)
+four, one = results["four"], results["one"]
+shard_rows = sorted(s.data.shape[0] for s in four[2]["observations"].addressable_shards)
+param_devices = len(four[0].params["Dense_0"]["kernel"].sharding.device_set)
+diff = max(float(np.max(np.abs(np.asarray(a) - np.asarray(b))))
+           for a, b in zip(jax.tree_util.tree_leaves(four[0].params), jax.tree_util.tree_leaves(one[0].params)))
+scale = max(float(np.max(np.abs(np.asarray(a)))) for a in jax.tree_util.tree_leaves(one[0].params))
+try:
+    train.shard_batch(train.make_mesh(), make_batch(6))
+    indivisible = "accepted"
+except ValueError as error:
+    indivisible = str(error)
+print(json.dumps({"shard_rows": shard_rows, "param_devices": param_devices, "max_param_diff": diff,
+                  "param_scale": scale, "losses_four": four[1], "losses_one": one[1],
+                  "steps": [int(four[0].step), int(one[0].step)], "indivisible": indivisible}))
+"""
+
+
+def run_python(code, env_extra, timeout=600):
+    env = {**os.environ, **env_extra, "PYTHONPATH": str(REPO)}
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+@pytest.mark.slow
+def test_four_device_mesh_matches_one_device():
+    result = run_python(SHARDED_VS_SINGLE, {"XLA_FLAGS": "--xla_force_host_platform_device_count=4"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["shard_rows"] == [4, 4, 4, 4]  # the batch really is split
+    assert report["param_devices"] == 4  # and the parameters replicated
+    assert report["steps"] == [3, 3]
+    np.testing.assert_allclose(report["losses_four"], report["losses_one"], rtol=1e-5)
+    assert report["max_param_diff"] <= 1e-5 * report["param_scale"] + 1e-6, report
+    assert "6 rows, not a multiple of the 4 local devices" in report["indivisible"]
+
+
+MULTI_PROCESS_WORKER = """
+import json, sys
+sys.path.insert(0, "tests")
+from pokeil_jax import train
+process_index, process_count = train.maybe_initialize_distributed()
+import jax, numpy as np
+from test_train import CONFIG, make_batch
+
+global_batch = make_batch(8, seed=11)
+rows = slice(4 * process_index, 4 * process_index + 4)  # this process's half of the global batch
+local = {key: value[rows] for key, value in global_batch.items()}
+mesh = train.make_mesh()
+state = train.replicate(mesh, train.create_train_state(jax.random.key(0), CONFIG))
+step = train.jit_train_step(mesh)
+state, metrics = step(state, train.shard_batch(mesh, local))
+values = train.check_finite(metrics)
+kernel = np.asarray(state.params["Dense_1"]["kernel"].addressable_data(0))
+print(json.dumps({"process": [process_index, process_count], "devices": len(jax.devices()),
+                  "loss": values["loss"], "kernel": kernel.tolist()}))
+jax.distributed.shutdown()
+"""
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_two_processes_on_localhost_compute_the_single_process_step():
+    address = f"127.0.0.1:{free_port()}"
+    env = {**os.environ, "PYTHONPATH": str(REPO), "JAX_COORDINATOR_ADDRESS": address, "JAX_NUM_PROCESSES": "2"}
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", MULTI_PROCESS_WORKER],
+            cwd=REPO,
+            env={**env, "JAX_PROCESS_ID": str(i)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(2)
+    ]
+    outputs = []
+    for worker in workers:
+        try:
+            stdout, stderr = worker.communicate(timeout=300)
+        except subprocess.TimeoutExpired:
+            for w in workers:
+                w.kill()
+            pytest.fail("the two processes did not finish in 300 s")
+        if worker.returncode != 0 and "gloo" in stderr.lower() and "not" in stderr.lower():
+            pytest.skip(f"gloo CPU collectives unavailable in this jaxlib: {stderr[-500:]}")
+        assert worker.returncode == 0, stderr[-3000:]
+        outputs.append(json.loads(stdout.strip().splitlines()[-1]))
+    assert [o["process"] for o in outputs] == [[0, 2], [1, 2]]
+    assert all(o["devices"] == 2 for o in outputs)
+    # Both processes hold the same global result ...
+    assert outputs[0]["loss"] == outputs[1]["loss"]
+    np.testing.assert_array_equal(outputs[0]["kernel"], outputs[1]["kernel"])
+    # ... and it is the step of one process on the whole batch.
+    state = train.create_train_state(jax.random.key(0), CONFIG)
+    reference, metrics = jax.jit(train.train_step)(state, make_batch(8, seed=11))
+    np.testing.assert_allclose(outputs[0]["loss"], float(metrics["loss"]), rtol=1e-5)
+    np.testing.assert_allclose(outputs[0]["kernel"], reference.params["Dense_1"]["kernel"], rtol=1e-4, atol=1e-6)
