@@ -1,0 +1,39 @@
+"""Shared fixtures: small synthetic demonstration folders in the real episode format."""
+
+import json
+import os
+
+os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+
+import numpy as np
+import pytest
+
+
+def write_synthetic_episodes(folder, num_episodes=4, length=40, seed=0):
+    """Episodes whose action is drawn on the frame (a bright stripe in column block `action`),
+    so a policy can learn it from pixels; seeds 0..num_episodes-1."""
+    from pokeil_jax import data
+
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    for ep in range(num_episodes):
+        actions = rng.integers(0, 10, length).astype(np.int32)
+        obs = np.zeros((length, 160, 240, 3), np.uint8)
+        for t, a in enumerate(actions):
+            obs[t, :, a * 24 : (a + 1) * 24] = 255
+        infos = np.asarray([json.dumps({"milestones": {"DONE": False}})] * length, dtype=np.str_)
+        meta = dict(format_version=1, game="synthetic", rom_sha1="0", frames_per_step=24, expert="synthetic",
+                    seed=ep, epsilon=0.0, milestone_names=["DONE"], terminated=False, truncated=True)
+        dones = np.zeros(length, bool)
+        dones[-1] = True
+        data.write_episode(folder / f"episode_{ep + 1:04d}.npz", dict(
+            observations=obs, actions=actions, executed_actions=actions, rewards=np.zeros(length, np.float32),
+            dones=dones, infos=infos, final_observation=obs[-1], episode_return=np.float32(0),
+            episode_length=np.int64(length), metadata=meta))
+    return folder
+
+
+@pytest.fixture
+def synthetic_demos(tmp_path):
+    return write_synthetic_episodes(tmp_path / "expert_data")
