@@ -41,4 +41,10 @@ install_reqs() {  # install a requirements file once per content hash
 }
 install_reqs requirements.txt
 install_reqs requirements-dev.txt
+# The package itself, editable, so `import pokeil_jax` works from any folder.
+if ! "$VENV/bin/python" -c "import pokeil_jax, sys; sys.exit(0 if pokeil_jax.__file__.startswith('$PWD/') else 1)" 2>/dev/null \
+   || [ ! -f "$VENV/.installed-package" ]; then
+  echo "setup: pip install -e . (pokeil_jax)"
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps -e . && touch "$VENV/.installed-package"
+fi
 case "${1:-}" in baseline) install_reqs requirements-baseline.txt ;; esac
