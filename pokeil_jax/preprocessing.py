@@ -45,6 +45,20 @@ def area_weights(n_in: int, n_out: int) -> np.ndarray:
     return quantized.astype(np.float64) / unit
 
 
+@functools.lru_cache(maxsize=None)
+def _taps(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray]:
+    """The nonzero entries of `area_weights` as (n_out, k) input indices and weights."""
+    weights = area_weights(n_in, n_out)
+    k = int((weights > 0).sum(axis=1).max())
+    index = np.zeros((n_out, k), np.intp)
+    taps = np.zeros((n_out, k), np.float64)
+    for i, row in enumerate(weights):
+        nz = np.flatnonzero(row)
+        index[i, : len(nz)] = nz
+        taps[i, : len(nz)] = row[nz]
+    return index, taps
+
+
 def preprocess_frames(frames: np.ndarray) -> np.ndarray:
     """uint8 (..., 160, 240, 3) -> uint8 (..., 84, 84, 3), area-averaged and rounded.
 
@@ -57,14 +71,35 @@ def preprocess_frames(frames: np.ndarray) -> np.ndarray:
             f"got {frames.dtype} {frames.shape}"
         )
     lead = frames.shape[:-3]
+    x = frames.reshape(-1, *FRAME_SHAPE)
+    out = np.empty((len(x), *NETWORK_INPUT_SHAPE), np.uint8)
+    for start in range(0, len(x), _CHUNK):  # small chunks keep the float64 temporaries in cache
+        out[start : start + _CHUNK] = _resize(x[start : start + _CHUNK])
+    return out.reshape(*lead, *NETWORK_INPUT_SHAPE)
+
+
+_CHUNK = 4
+
+
+def _resize(x: np.ndarray) -> np.ndarray:
+    # Each output pixel covers at most 3 input rows and 4 input columns: summing those few
+    # taps is ~20x less work than the dense matrix products, and as exact.
+    out_h, out_w, _ = NETWORK_INPUT_SHAPE
+    row_index, row_taps = _taps(FRAME_SHAPE[0], out_h)
+    col_index, col_taps = _taps(FRAME_SHAPE[1], out_w)
+    rows = sum(x[:, row_index[:, k]] * row_taps[:, k, None, None] for k in range(row_index.shape[1]))
+    cols = sum(rows[:, :, col_index[:, k]] * col_taps[:, k, None] for k in range(col_index.shape[1]))
+    return np.rint(cols).astype(np.uint8)  # values stay within [0, 255]: rows are convex
+
+
+def preprocess_frames_dense(frames: np.ndarray) -> np.ndarray:
+    """Reference implementation of `preprocess_frames` with dense matrix products (for tests)."""
+    frames = np.asarray(frames)
+    lead = frames.shape[:-3]
     in_h, in_w, channels = FRAME_SHAPE
     out_h, out_w, _ = NETWORK_INPUT_SHAPE
-    rows = area_weights(in_h, out_h)  # (84, 160)
-    cols = area_weights(in_w, out_w)  # (84, 240)
     x = frames.reshape(-1, in_h, in_w * channels).astype(np.float64)
-    x = np.matmul(rows, x)  # (N, 84, 240*3)
+    x = np.matmul(area_weights(in_h, out_h), x)  # (N, 84, 240*3)
     x = x.reshape(-1, out_h, in_w, channels).transpose(0, 1, 3, 2)  # (N, 84, 3, 240)
-    x = np.matmul(x, cols.T)  # (N, 84, 3, 84)
-    x = x.transpose(0, 1, 3, 2)
-    out = np.rint(x).astype(np.uint8)  # values stay within [0, 255]: rows are convex
-    return out.reshape(*lead, out_h, out_w, channels)
+    x = np.matmul(x, area_weights(in_w, out_w).T).transpose(0, 1, 3, 2)  # (N, 84, 84, 3)
+    return np.rint(x).astype(np.uint8).reshape(*lead, out_h, out_w, channels)
