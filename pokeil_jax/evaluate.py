@@ -231,7 +231,8 @@ def evaluate(
         reset_mask = np.zeros(n, bool)
         new_seeds = [0] * n
         for i in range(n):
-            if not active[i]:
+            if not active[i]:  # an idle env's episode may end too; reset it to keep it steppable
+                reset_mask[i] = bool(terminated[i] or truncated[i])
                 continue
             cut = max_steps is not None and lengths[i] >= max_steps
             if not (terminated[i] or truncated[i] or cut):
@@ -243,10 +244,12 @@ def evaluate(
             if bar is not None:
                 bar.update(1)
             returns[i], lengths[i] = 0.0, 0
+            # A finished env is reset even when no seed is left: with autoreset disabled, a
+            # vector env refuses to step an env whose episode ended.
+            reset_mask[i] = True
             if queue:
                 current[i] = queue.pop(0)
                 new_seeds[i] = seeds[current[i]]
-                reset_mask[i] = True
             else:
                 current[i] = None
                 active[i] = False
@@ -255,7 +258,8 @@ def evaluate(
             obs = np.where(reset_mask[:, None, None, None], new_obs, obs)
             for i in np.flatnonzero(reset_mask):
                 info_list[i] = unbatch_info(new_infos, int(i))
-                agent.reset(int(i))
+                if active[i]:
+                    agent.reset(int(i))
     if bar is not None:
         bar.close()
     ordered = [results[k] for k in range(len(seeds))]

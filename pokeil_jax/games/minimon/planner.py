@@ -25,6 +25,8 @@ FACING_ACTION = {"up": UP, "down": DOWN, "left": LEFT, "right": RIGHT}
 
 WALKABLE = "."
 DOOR = "D"
+# TOWN's doors (the warp table in src/world.c): the house (4, 4), the lab (11, 4), the north gate (7, 0).
+LAB_DOOR_IN_TOWN = (11, 4)
 
 
 def bfs_first_step(tiles, start, goals, passable_goals: bool = True):
@@ -131,6 +133,3 @@ class MiniMonPlanner:
         action = bfs_first_step(tiles, (x, y), beside, passable_goals=False)
         return action if action is not None else A
 
-
-# The TOWN tile of the LAB's door (from the game's map in src/maps.c); set from the game's data.
-LAB_DOOR_IN_TOWN = (None, None)
