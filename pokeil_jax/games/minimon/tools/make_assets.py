@@ -1,0 +1,240 @@
+"""Generate MiniMon's graphics and map data as C: src/assets.c and src/assets.h.
+
+Run from anywhere: `python pokeil_jax/games/minimon/tools/make_assets.py` (needs numpy and
+pillow). The output is committed, so building the ROM needs only arm-none-eabi-gcc.
+`--preview DIR` also writes PNG previews of the tiles, maps and sprites.
+
+Everything is drawn here from code and ASCII art: the font (font.py), 16x16 map
+metatiles, 16x16 characters, 64x64 MiniMon, the battle background and the UI pieces.
+GBA formats (GBATEK "LCD VRAM Character Data", "LCD Color Palettes"): 4bpp tiles,
+8x8 pixels, two pixels a byte (low nibble first); colours are BGR555.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from font import glyph_rows  # noqa: E402
+import art  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+SRC = HERE.parent / "src"
+
+
+# ---------------------------------------------------------------------------------------
+# tile banks
+
+
+def to_tiles(img: np.ndarray) -> list[np.ndarray]:
+    """Split an (h, w) index image into 8x8 tiles, row-major."""
+    h, w = img.shape
+    assert h % 8 == 0 and w % 8 == 0, img.shape
+    return [img[y : y + 8, x : x + 8] for y in range(0, h, 8) for x in range(0, w, 8)]
+
+
+def pack_tile(t: np.ndarray) -> list[int]:
+    """One 4bpp 8x8 tile as 8 little-endian u32 words (pixel x at nibble x of its row)."""
+    assert t.shape == (8, 8) and t.max() < 16 and t.min() >= 0
+    words = []
+    for row in t:
+        v = 0
+        for x in range(8):
+            v |= int(row[x]) << (4 * x)
+        words.append(v)
+    return words
+
+
+class TileBank:
+    """A list of 8x8 tiles; `add` dedupes unless asked for a fixed slot."""
+
+    def __init__(self):
+        self.tiles: list[np.ndarray] = [np.zeros((8, 8), np.uint8)]
+        self.index: dict[bytes, int] = {self.tiles[0].tobytes(): 0}
+
+    def add(self, t: np.ndarray, dedupe: bool = True) -> int:
+        key = t.astype(np.uint8).tobytes()
+        if dedupe and key in self.index:
+            return self.index[key]
+        self.tiles.append(t.astype(np.uint8))
+        self.index.setdefault(key, len(self.tiles) - 1)
+        return len(self.tiles) - 1
+
+    def add_block(self, img: np.ndarray, dedupe: bool = False) -> int:
+        """Add an image's tiles consecutively (for OBJ sprites); returns the first index."""
+        first = len(self.tiles)
+        for t in to_tiles(img):
+            self.add(t, dedupe=dedupe)
+        return first
+
+
+def bgr555(rgb) -> int:
+    r, g, b = rgb
+    return (r >> 3) | ((g >> 3) << 5) | ((b >> 3) << 10)
+
+
+# ---------------------------------------------------------------------------------------
+# BG: font, UI, metatiles, maps, battle background
+
+
+def build_bg():
+    bank = TileBank()
+    out = {}
+
+    # Font: ASCII 32..127 at consecutive tiles. Ink 2 with a light shadow 3 on paper 1.
+    font_base = len(bank.tiles)
+    for code in range(32, 128):
+        rows = glyph_rows(chr(code))
+        t = np.ones((8, 8), np.uint8)
+        ink = np.array([[c == "#" for c in r] for r in rows])
+        shadow = np.zeros_like(ink)
+        shadow[1:, 1:] = ink[:-1, :-1]
+        t[shadow & ~ink] = 3
+        t[ink] = 2
+        bank.add(t, dedupe=False)
+    out["FONT_BASE"] = font_base
+
+    for name, img in art.ui_tiles().items():
+        out["UI_" + name] = bank.add(img, dedupe=False)
+
+    # Metatiles: 16x16 art + palette + kind, deduped as a whole.
+    metatiles: list[tuple[list[int], int]] = []  # (4 screen entries, kind)
+    mt_index: dict[tuple, int] = {}
+
+    def metatile(img: np.ndarray, pal: int, kind: int) -> int:
+        key = (img.tobytes(), pal, kind)
+        if key not in mt_index:
+            entries = [bank.add(t) | (pal << 12) for t in to_tiles(img)]
+            metatiles.append((entries, kind))
+            mt_index[key] = len(metatiles) - 1
+        return mt_index[key]
+
+    maps = []
+    named = {}
+    for map_id, (name, rows, palettes) in enumerate(art.MAPS):
+        cells = art.map_cells(name, rows)
+        ids = []
+        for y, row in enumerate(cells):
+            for x, (img, pal_name, kind) in enumerate(row):
+                ids.append(metatile(img, art.BG_PAL_INDEX[pal_name], kind))
+        maps.append(ids)
+    # Metatiles the game swaps in at run time (gate, hedge gap).
+    for key, (img, pal_name, kind) in art.special_metatiles().items():
+        named[key] = metatile(img, art.BG_PAL_INDEX[pal_name], kind)
+
+    # Battle background: a full 30x20-tile screen.
+    battle_img = art.battle_background()
+    pal = art.BG_PAL_INDEX["battle"]
+    battle_map = [bank.add(t) | (pal << 12) for t in to_tiles(battle_img)]
+
+    assert len(bank.tiles) <= 896, f"{len(bank.tiles)} BG tiles do not fit below screenblock 28"
+    return bank, out, metatiles, maps, named, battle_map
+
+
+def build_obj():
+    bank = TileBank()
+    out = {}
+    for name, img in art.obj_sprites().items():
+        out["OBJ_" + name] = bank.add_block(img)
+    mons = art.mon_images()
+    out["OBJ_MON_BASE"] = len(bank.tiles)
+    for img in mons:
+        bank.add_block(img)
+    assert len(bank.tiles) <= 1024
+    return bank, out, len(mons)
+
+
+# ---------------------------------------------------------------------------------------
+# C output
+
+
+def c_array(ctype: str, name: str, values: list[int], per_line: int = 8, fmt: str = "0x{:08X}") -> str:
+    lines = []
+    for i in range(0, len(values), per_line):
+        lines.append("    " + ", ".join(fmt.format(v) for v in values[i : i + per_line]) + ",")
+    return f"const {ctype} {name}[{len(values)}] = {{\n" + "\n".join(lines) + "\n};\n"
+
+
+def write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--preview", type=Path, help="also write PNG previews into this folder")
+    args = parser.parse_args()
+
+    bg, bg_names, metatiles, maps, named, battle_map = build_bg()
+    obj, obj_names, mon_count = build_obj()
+
+    bg_pal = [0] * 256
+    for name, i in art.BG_PAL_INDEX.items():
+        for j, rgb in enumerate(art.BG_PALETTES[name]):
+            bg_pal[i * 16 + j] = bgr555(rgb)
+    obj_pal = [0] * 256
+    for name, i in art.OBJ_PAL_INDEX.items():
+        for j, rgb in enumerate(art.OBJ_PALETTES[name]):
+            obj_pal[i * 16 + j] = bgr555(rgb)
+
+    gen = "/* Generated by tools/make_assets.py: do not edit; rerun it. */\n"
+    h = [gen, "#ifndef MINIMON_ASSETS_H", "#define MINIMON_ASSETS_H", '#include "gba.h"', ""]
+    h.append(f"#define BG_TILE_COUNT {len(bg.tiles)}")
+    h.append(f"#define OBJ_TILE_COUNT {len(obj.tiles)}")
+    h.append(f"#define METATILE_COUNT {len(metatiles)}")
+    h.append(f"#define MON_COUNT {mon_count}")
+    for k, v in {**bg_names, **obj_names}.items():
+        h.append(f"#define {k} {v}")
+    for k, v in named.items():
+        h.append(f"#define MT_{k} {v}")
+    for k, v in art.BG_PAL_INDEX.items():
+        h.append(f"#define BGPAL_{k.upper()} {v}")
+    for k, v in art.OBJ_PAL_INDEX.items():
+        h.append(f"#define OBJPAL_{k.upper()} {v}")
+    h += [
+        "",
+        "extern const u32 bg_tiles[BG_TILE_COUNT * 8];",
+        "extern const u32 obj_tiles[OBJ_TILE_COUNT * 8];",
+        "extern const u16 bg_palettes[256];",
+        "extern const u16 obj_palettes[256];",
+        "extern const u16 metatile_entries[METATILE_COUNT * 4]; /* TL, TR, BL, BR screen entries */",
+        "extern const u8 metatile_kinds[METATILE_COUNT];",
+        "extern const u8 map_metatiles[5][150];",
+        "extern const u16 battle_bg_map[20 * 30];",
+        "",
+        "#endif",
+        "",
+    ]
+    c = [gen, '#include "assets.h"', ""]
+    c.append(c_array("u32", "bg_tiles", [w for t in bg.tiles for w in pack_tile(t)]))
+    c.append(c_array("u32", "obj_tiles", [w for t in obj.tiles for w in pack_tile(t)]))
+    c.append(c_array("u16", "bg_palettes", bg_pal, 16, "0x{:04X}"))
+    c.append(c_array("u16", "obj_palettes", obj_pal, 16, "0x{:04X}"))
+    c.append(c_array("u16", "metatile_entries", [e for m, _ in metatiles for e in m], 8, "0x{:04X}"))
+    c.append(c_array("u8", "metatile_kinds", [k for _, k in metatiles], 16, "{}"))
+    rows = []
+    for ids in maps:
+        rows.append("    {" + ", ".join(str(i) for i in ids) + "},")
+    c.append("const u8 map_metatiles[5][150] = {\n" + "\n".join(rows) + "\n};\n")
+    c.append(c_array("u16", "battle_bg_map", battle_map, 15, "0x{:04X}"))
+    write_atomic(SRC / "assets.h", "\n".join(h))
+    write_atomic(SRC / "assets.c", "\n".join(c))
+    print(
+        f"wrote {SRC/'assets.c'}: {len(bg.tiles)} BG tiles, {len(metatiles)} metatiles, "
+        f"{len(obj.tiles)} OBJ tiles, {mon_count} MiniMon"
+    )
+
+    if args.preview:
+        args.preview.mkdir(parents=True, exist_ok=True)
+        art.write_previews(args.preview)
+
+
+if __name__ == "__main__":
+    main()
