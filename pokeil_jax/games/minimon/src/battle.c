@@ -143,8 +143,8 @@ void battle_update(void) {
 #define ENEMY_BOX_ROW 0
 #define PLAYER_BOX_COL 16
 #define PLAYER_BOX_ROW 8
-#define CMD_BOX_COL 14
-#define CMD_COL(i) (CMD_BOX_COL + 3 + ((i) & 1) * 7)
+#define CMD_BOX_COL 10
+#define CMD_COL(i) (CMD_BOX_COL + 3 + ((i) & 1) * 9)
 #define CMD_ROW(i) (15 + ((i) >> 1) * 2)
 
 static void status_box(int col, int row, const char *name, int hp, int max_hp) {
@@ -163,8 +163,8 @@ void battle_draw_ui(void) {
     status_box(PLAYER_BOX_COL, PLAYER_BOX_ROW, player_name(), ST.player_hp, ST.player_max_hp);
     if (ST.battle_phase == BP_COMMAND) {
         ui_box(0, 14, CMD_BOX_COL, 6);
-        ui_text(2, 15, "YOUR TURN!", BGPAL_UI);
-        ui_text(2, 17, "Pick a move", BGPAL_UI);
+        ui_text(2, 15, "YOUR", BGPAL_UI);
+        ui_text(2, 17, "TURN!", BGPAL_UI);
         ui_box(CMD_BOX_COL, 14, 30 - CMD_BOX_COL, 6);
         for (int i = 0; i < 4; i++) {
             int sel = i == ST.battle_cursor;

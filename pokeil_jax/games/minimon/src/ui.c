@@ -134,12 +134,12 @@ static void draw_dialog(void) {
 }
 
 /* The big "press A" arrow at the box's bottom right. */
-void ui_arrow_sprite(void) { obj_square16(26 * 8, 16 * 8 + 4, OBJ_ARROW, OBJPAL_UI, 0, 0); }
+void ui_arrow_sprite(void) { obj_square16(26 * 8, 18 * 8 - 2, OBJ_ARROW, OBJPAL_UI, 0, 0); }
 
 /* ---- START menu --------------------------------------------------------------------------- */
 
 static const char *const menu_entries[3] = {"MON", "BAG", "EXIT"};
-#define MENU_COL 20
+#define MENU_COL 19
 #define MENU_ROW(i) (2 + 2 * (i))
 
 void menu_open(void) {
@@ -178,7 +178,7 @@ void menu_update(void) {
 }
 
 static void draw_menu(void) {
-    ui_box(MENU_COL, 0, 10, 9);
+    ui_box(MENU_COL, 0, 11, 9);
     for (int i = 0; i < 3; i++) {
         int pal = i == ST.menu_cursor ? BGPAL_UI_HI : BGPAL_UI;
         if (i == ST.menu_cursor) ui_fill(MENU_COL + 3, MENU_ROW(i), 6, 1, pal);
@@ -188,7 +188,7 @@ static void draw_menu(void) {
 
 /* ---- starter choice ------------------------------------------------------------------------- */
 
-#define CHOICE_COL 16
+#define CHOICE_COL 15
 #define CHOICE_ROW(i) (2 + 4 * (i))
 
 void choice_open(void) {
@@ -207,19 +207,19 @@ void choice_update(void) {
         ST.milestones |= 1u << MS_GOT_STARTER;
         ST.gate_open = 1;
         str_put(str_put(str_put(dyn_text[1], "You received "), mon_names[ST.starter_id]), "!");
-        page = (Page){dyn_text[1], "The north gate is open now."};
+        page = (Page){dyn_text[1], "The north gate is open!"};
         dialog_open(DLG_RECEIVED, &page, 1, END_OVERWORLD);
     }
 }
 
 static void draw_choice(void) {
     ui_box(1, 1, 12, 12); /* preview of the highlighted MiniMon */
-    ui_box(CHOICE_COL, 0, 14, 14);
+    ui_box(CHOICE_COL, 0, 15, 14);
     for (int i = 0; i < 3; i++) {
         int pal = i == ST.choice_cursor ? BGPAL_UI_HI : BGPAL_UI;
-        if (i == ST.choice_cursor) ui_fill(CHOICE_COL + 3, CHOICE_ROW(i), 10, 3, pal);
-        ui_text(CHOICE_COL + 4, CHOICE_ROW(i), mon_names[i], pal);
-        ui_text(CHOICE_COL + 4, CHOICE_ROW(i) + 2, mon_types[i], pal);
+        if (i == ST.choice_cursor) ui_fill(CHOICE_COL + 2, CHOICE_ROW(i), 12, 3, pal);
+        ui_text(CHOICE_COL + 3, CHOICE_ROW(i), mon_names[i], pal);
+        ui_text(CHOICE_COL + 3, CHOICE_ROW(i) + 2, mon_types[i], pal);
     }
     ui_message_box("Which MINIMON will you", "take? UP/DOWN, then A.");
 }
@@ -242,10 +242,10 @@ void ui_sprites(void) {
         ui_arrow_sprite();
         break;
     case MODE_START_MENU:
-        obj_square16(MENU_COL * 8 + 4, MENU_ROW(ST.menu_cursor) * 8 - 4, OBJ_CURSOR, OBJPAL_UI, 0, 0);
+        obj_square16(MENU_COL * 8 + 6, MENU_ROW(ST.menu_cursor) * 8 - 4, OBJ_CURSOR, OBJPAL_UI, 0, 0);
         break;
     case MODE_CHOICE:
-        obj_square16(CHOICE_COL * 8 + 6, CHOICE_ROW(ST.choice_cursor) * 8 + 4, OBJ_CURSOR, OBJPAL_UI, 0, 0);
+        obj_square16(CHOICE_COL * 8, CHOICE_ROW(ST.choice_cursor) * 8 + 4, OBJ_CURSOR, OBJPAL_UI, 0, 0);
         obj_square64(24, 24, OBJ_MON_BASE + ST.choice_cursor * 64, OBJPAL_MON_FLAMIN + ST.choice_cursor, 0, 0);
         break;
     default:

@@ -172,7 +172,7 @@ static void try_walk(int dir) {
 
 /* ---- talking ---------------------------------------------------------------------------- */
 
-static const Page mom_before[] = {{"MOM: Good morning!", "PROF. HAZEL wants to see you."}};
+static const Page mom_before[] = {{"MOM: Good morning, dear!", "PROF. HAZEL is waiting."}};
 static const Page mom_after[] = {{"MOM: What a cute MINIMON!", "Be careful out there."}};
 static const Page prof_intro[] = {
     {"PROF. HAZEL: Hello there!", "Welcome to my lab."},
