@@ -10,6 +10,8 @@
 #ifndef MINIMON_STATE_H
 #define MINIMON_STATE_H
 
+#include <stddef.h> /* offsetof: a compiler header, fine without libc */
+
 #include "gba.h"
 
 #define MINIMON_MAGIC          0x4E4D4E4Du /* "MNMN" as little-endian bytes */
@@ -118,52 +120,51 @@ typedef struct __attribute__((packed, aligned(4))) MiniMonState {
     u8 reserved1[2];
 } MiniMonState;
 
-#define STATE_OFFSET(field, n) _Static_assert(__builtin_offsetof(MiniMonState, field) == n, #field)
-STATE_OFFSET(magic, 0x00);
-STATE_OFFSET(layout_version, 0x04);
-STATE_OFFSET(state_size, 0x06);
-STATE_OFFSET(seed, 0x08);
-STATE_OFFSET(seed_ready, 0x0C);
-STATE_OFFSET(frame_counter, 0x10);
-STATE_OFFSET(milestones, 0x14);
-STATE_OFFSET(mode, 0x18);
-STATE_OFFSET(map_id, 0x19);
-STATE_OFFSET(player_x, 0x1A);
-STATE_OFFSET(player_y, 0x1B);
-STATE_OFFSET(facing, 0x1C);
-STATE_OFFSET(walking, 0x1D);
-STATE_OFFSET(walk_progress, 0x1E);
-STATE_OFFSET(warp_timer, 0x1F);
-STATE_OFFSET(dialog_page, 0x20);
-STATE_OFFSET(dialog_pages, 0x21);
-STATE_OFFSET(dialog_id, 0x22);
-STATE_OFFSET(menu_cursor, 0x23);
-STATE_OFFSET(choice_cursor, 0x24);
-STATE_OFFSET(starter_id, 0x25);
-STATE_OFFSET(battle_phase, 0x26);
-STATE_OFFSET(battle_cursor, 0x27);
-STATE_OFFSET(battle_turn, 0x28);
-STATE_OFFSET(potion_used, 0x29);
-STATE_OFFSET(player_hp, 0x2A);
-STATE_OFFSET(player_max_hp, 0x2B);
-STATE_OFFSET(enemy_hp, 0x2C);
-STATE_OFFSET(enemy_max_hp, 0x2D);
-STATE_OFFSET(enemy_species, 0x2E);
-STATE_OFFSET(enemy_attack, 0x2F);
-STATE_OFFSET(professor_x, 0x30);
-STATE_OFFSET(professor_y, 0x31);
-STATE_OFFSET(trainer_x, 0x32);
-STATE_OFFSET(trainer_y, 0x33);
-STATE_OFFSET(trainer_beaten, 0x34);
-STATE_OFFSET(gap_x, 0x35);
-STATE_OFFSET(gate_open, 0x36);
-STATE_OFFSET(start_x, 0x37);
-STATE_OFFSET(start_y, 0x38);
-STATE_OFFSET(enemy_base_attack, 0x39);
-STATE_OFFSET(battles_lost, 0x3A);
-STATE_OFFSET(rng, 0x3C);
-STATE_OFFSET(tiles, 0x40);
-_Static_assert(sizeof(MiniMonState) == 0xD8, "state size");
+_Static_assert(offsetof(MiniMonState, magic) == 0x00, "magic");
+_Static_assert(offsetof(MiniMonState, layout_version) == 0x04, "layout_version");
+_Static_assert(offsetof(MiniMonState, state_size) == 0x06, "state_size");
+_Static_assert(offsetof(MiniMonState, seed) == 0x08, "seed");
+_Static_assert(offsetof(MiniMonState, seed_ready) == 0x0C, "seed_ready");
+_Static_assert(offsetof(MiniMonState, frame_counter) == 0x10, "frame_counter");
+_Static_assert(offsetof(MiniMonState, milestones) == 0x14, "milestones");
+_Static_assert(offsetof(MiniMonState, mode) == 0x18, "mode");
+_Static_assert(offsetof(MiniMonState, map_id) == 0x19, "map_id");
+_Static_assert(offsetof(MiniMonState, player_x) == 0x1A, "player_x");
+_Static_assert(offsetof(MiniMonState, player_y) == 0x1B, "player_y");
+_Static_assert(offsetof(MiniMonState, facing) == 0x1C, "facing");
+_Static_assert(offsetof(MiniMonState, walking) == 0x1D, "walking");
+_Static_assert(offsetof(MiniMonState, walk_progress) == 0x1E, "walk_progress");
+_Static_assert(offsetof(MiniMonState, warp_timer) == 0x1F, "warp_timer");
+_Static_assert(offsetof(MiniMonState, dialog_page) == 0x20, "dialog_page");
+_Static_assert(offsetof(MiniMonState, dialog_pages) == 0x21, "dialog_pages");
+_Static_assert(offsetof(MiniMonState, dialog_id) == 0x22, "dialog_id");
+_Static_assert(offsetof(MiniMonState, menu_cursor) == 0x23, "menu_cursor");
+_Static_assert(offsetof(MiniMonState, choice_cursor) == 0x24, "choice_cursor");
+_Static_assert(offsetof(MiniMonState, starter_id) == 0x25, "starter_id");
+_Static_assert(offsetof(MiniMonState, battle_phase) == 0x26, "battle_phase");
+_Static_assert(offsetof(MiniMonState, battle_cursor) == 0x27, "battle_cursor");
+_Static_assert(offsetof(MiniMonState, battle_turn) == 0x28, "battle_turn");
+_Static_assert(offsetof(MiniMonState, potion_used) == 0x29, "potion_used");
+_Static_assert(offsetof(MiniMonState, player_hp) == 0x2A, "player_hp");
+_Static_assert(offsetof(MiniMonState, player_max_hp) == 0x2B, "player_max_hp");
+_Static_assert(offsetof(MiniMonState, enemy_hp) == 0x2C, "enemy_hp");
+_Static_assert(offsetof(MiniMonState, enemy_max_hp) == 0x2D, "enemy_max_hp");
+_Static_assert(offsetof(MiniMonState, enemy_species) == 0x2E, "enemy_species");
+_Static_assert(offsetof(MiniMonState, enemy_attack) == 0x2F, "enemy_attack");
+_Static_assert(offsetof(MiniMonState, professor_x) == 0x30, "professor_x");
+_Static_assert(offsetof(MiniMonState, professor_y) == 0x31, "professor_y");
+_Static_assert(offsetof(MiniMonState, trainer_x) == 0x32, "trainer_x");
+_Static_assert(offsetof(MiniMonState, trainer_y) == 0x33, "trainer_y");
+_Static_assert(offsetof(MiniMonState, trainer_beaten) == 0x34, "trainer_beaten");
+_Static_assert(offsetof(MiniMonState, gap_x) == 0x35, "gap_x");
+_Static_assert(offsetof(MiniMonState, gate_open) == 0x36, "gate_open");
+_Static_assert(offsetof(MiniMonState, start_x) == 0x37, "start_x");
+_Static_assert(offsetof(MiniMonState, start_y) == 0x38, "start_y");
+_Static_assert(offsetof(MiniMonState, enemy_base_attack) == 0x39, "enemy_base_attack");
+_Static_assert(offsetof(MiniMonState, battles_lost) == 0x3A, "battles_lost");
+_Static_assert(offsetof(MiniMonState, rng) == 0x3C, "rng");
+_Static_assert(offsetof(MiniMonState, tiles) == 0x40, "tiles");
+_Static_assert(sizeof(MiniMonState) == 0xD8, "sizeof");
 
 extern MiniMonState minimon_state;
 #define S (&minimon_state)
