@@ -16,6 +16,8 @@ decides and the return breaks ties; an equal pair keeps the older checkpoint. Th
 done here in Python, exactly (a combined float like `completion * 1e6 + return` is only right
 while returns stay small), and `best/` then keeps only the newly saved step. Every save waits
 for Orbax to finish before it returns, so the caller may donate or change the state right away.
+A state holding NaN/inf is refused (CheckpointError), so a diverged run never overwrites its
+last good checkpoint, even between two `check_finite` calls.
 
 In a multi-process run every process calls the same saves with the same values (Orbax
 coordinates the writes); `restore` places arrays like the target's (e.g. replicated on a mesh).
@@ -71,12 +73,16 @@ def _host_value(leaf) -> np.ndarray:
     return np.asarray(leaf)
 
 
-def state_digest(state) -> str:
+def state_digest(state, require_finite: bool = False) -> str:
     """SHA-256 of every leaf's name and values: Orbax stores raw chunks without a checksum, so a
-    flipped byte would otherwise restore silently as a wrong weight."""
+    flipped byte would otherwise restore silently as a wrong weight. With `require_finite`,
+    raise CheckpointError naming the first leaf holding a NaN or inf."""
     digest = hashlib.sha256()
     for path, leaf in jax.tree_util.tree_flatten_with_path(state)[0]:
         value = _host_value(leaf)
+        name = jax.tree_util.keystr(path, simple=True, separator=".")
+        if require_finite and np.issubdtype(value.dtype, np.floating) and not np.isfinite(value).all():
+            raise CheckpointError(f"not saved: the state has NaN/inf in {name!r} (training diverged); the last good checkpoint stays the latest")
         digest.update(jax.tree_util.keystr(path).encode())
         # Scalars by value: a step saved as a Python int may come back as int32 or int64.
         digest.update(repr(value.item()).encode() if value.ndim == 0 else np.ascontiguousarray(value).tobytes())
@@ -116,6 +122,8 @@ class Checkpointer:
         self.max_to_keep = max_to_keep
         self.best_metric_keys = tuple(best_metric_keys)
         self._managers: dict[str, ocp.CheckpointManager] = {}
+        self._best_metrics: dict | None = None
+        self._best_loaded = False
 
     def _manager(self, kind: str) -> ocp.CheckpointManager:
         if kind not in self._managers:
@@ -137,7 +145,7 @@ class Checkpointer:
             "args": _to_json(args),
             "metrics": _to_json(dict(metrics or {})),
             "loader_state": _to_json(loader_state),
-            "state_sha256": state_digest(state),
+            "state_sha256": state_digest(state, require_finite=True),
         }
         if kind == "best":
             extras["best_metric_keys"] = list(self.best_metric_keys)
@@ -169,9 +177,16 @@ class Checkpointer:
         return self._save("periodic", step, state, args, metrics, loader_state)
 
     def best_metrics(self) -> dict | None:
-        """The metrics of the current best checkpoint, or None when `best/` is empty."""
-        best = _best_step_dir(self.run_dir / "best")
-        return None if best is None else _read_extras(best)["metrics"]
+        """The metrics of the current best checkpoint, or None when `best/` is empty.
+
+        Read from disk once, then kept in memory: in a multi-process run a later read could see
+        another process's newer save and make the processes disagree on whether to save.
+        """
+        if not self._best_loaded:
+            best = _best_step_dir(self.run_dir / "best")
+            self._best_metrics = None if best is None else _read_extras(best)["metrics"]
+            self._best_loaded = True
+        return self._best_metrics
 
     def save_best(self, step: int, state, args, metrics: Mapping[str, Any], loader_state=None) -> bool:
         """Save to `best/` if `metrics` beat the current best (see module doc); True if saved."""
@@ -183,6 +198,7 @@ class Checkpointer:
         if current is not None and candidate <= _rank(current, self.best_metric_keys):
             return False
         self._replace("best", step, state, args, metrics, loader_state)
+        self._best_metrics = _to_json(dict(metrics))
         return True
 
     def save_final(self, step: int, state, args, metrics=None, loader_state=None) -> Path:

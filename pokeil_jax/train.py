@@ -10,9 +10,10 @@
 
 `train_step` is a pure function of (state, batch) and never knows how many devices there are:
 the data-parallel split lives in the shardings that `jit_train_step` declares (params
-replicated, batch split on axis 0), and XLA inserts the gradient all-reduce. This is the
-successor of the seed design's `jax.pmap` (in maintenance mode since JAX 0.4.3x): the same
-code runs on one CPU, several local devices, or several processes (`maybe_initialize_distributed`).
+replicated, batch split on axis 0), and XLA inserts the gradient all-reduce. This replaces the
+seed design's `jax.pmap`, which JAX 0.8.0 put in maintenance mode (it is now itself built on
+jit and shard_map): the same code runs on one CPU, several local devices, or several processes
+(`maybe_initialize_distributed`), and no leading device axis is added to the state or batch.
 """
 
 from __future__ import annotations
@@ -129,7 +130,7 @@ def policy_logits(params, observations: jax.Array) -> jax.Array:
 def check_finite(metrics: dict) -> dict:
     """Fetch a train step's metrics to the host; raise NonFiniteLossError if loss or grad_norm
     is NaN/inf. Returns the metrics as Python numbers (so logging needs no second fetch)."""
-    values = {k: v.item() for k, v in jax.device_get(metrics).items()}
+    values = {k: np.asarray(v).item() for k, v in jax.device_get(metrics).items()}
     if not (math.isfinite(values["loss"]) and math.isfinite(values.get("grad_norm", 0.0))):
         raise NonFiniteLossError(int(values.get("step", -1)), values)
     return values
@@ -211,7 +212,9 @@ def maybe_initialize_distributed() -> tuple[int, int]:
     JAX_PROCESS_ID are set; returns (process_index, process_count), (0, 1) when none is set.
 
     Call it first in `main`, before anything touches JAX devices. CPU collectives go through
-    gloo (the default CPU client has none across processes). Example on one machine:
+    gloo (the default CPU client has none across processes); GPUs use their own (NCCL).
+    `tests/test_train.py::test_two_processes_on_localhost_compute_the_single_process_step`
+    runs two processes this way on localhost. Example by hand:
     `JAX_COORDINATOR_ADDRESS=127.0.0.1:12345 JAX_NUM_PROCESSES=2 JAX_PROCESS_ID=0 python ...`
     and the same with JAX_PROCESS_ID=1 in a second shell.
     """

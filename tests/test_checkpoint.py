@@ -222,3 +222,13 @@ def test_args_from_a_namespace_and_numpy_metrics_are_json(tmp_path, trained):
     assert extras["args"] == {"learning_rate": 1e-3, "seed": 3, "shape": [84, 84]}
     assert extras["metrics"] == {"eval/episodic_return": 2.5, "curve": [0, 1, 2]}
     assert extras["loader_state"] is None
+
+
+def test_a_diverged_state_is_never_saved(tmp_path, trained):
+    params = dict(trained.params)
+    params["Dense_1"] = {**params["Dense_1"], "bias": params["Dense_1"]["bias"].at[3].set(np.nan)}
+    with Checkpointer(tmp_path / "run") as saver:
+        saver.save_periodic(1, trained, ARGS)
+        with pytest.raises(CheckpointError, match="NaN/inf in 'params.Dense_1.bias'"):
+            saver.save_periodic(2, trained.replace(params=params), ARGS)
+    assert checkpoint.resolve(tmp_path / "run") == tmp_path / "run" / "periodic" / "1"
