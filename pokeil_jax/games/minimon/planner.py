@@ -32,7 +32,7 @@ LAB_DOOR_IN_TOWN = (11, 4)
 def bfs_first_step(tiles, start, goals, passable_goals: bool = True):
     """First action of a shortest path from `start` to any tile in `goals`, or None.
 
-    Walks on '.' tiles; a goal tile may be a door (entered only when it is the goal).
+    Walks on '.' tiles; a door is entered only when it is a goal (and `passable_goals`).
     """
     goals = set(goals)
     if start in goals:
@@ -48,7 +48,7 @@ def bfs_first_step(tiles, start, goals, passable_goals: bool = True):
             if not (0 <= nx < width and 0 <= ny < height) or nxt in first:
                 continue
             tile = tiles[ny][nx]
-            if nxt in goals and (passable_goals or tile == WALKABLE):
+            if nxt in goals and (tile == WALKABLE or (passable_goals and tile == DOOR)):
                 return first[(x, y)] if first[(x, y)] is not None else action
             if tile != WALKABLE:
                 continue

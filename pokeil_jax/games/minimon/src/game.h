@@ -28,6 +28,7 @@ extern u32 zero_word;        /* always 0 */
 void video_init(void);
 void video_present(void);
 void obj_begin(void);
+void obj_end(void);
 void obj_square16(int x, int y, u16 tile, int pal, int prio, int hflip);
 void obj_square64(int x, int y, u16 tile, int pal, int prio, int hflip);
 void draw_metatiles(const u8 *ids); /* 15x10 metatile ids into bg_map */

@@ -39,6 +39,7 @@ static void game_render(void) {
         ui_sprites(); /* first: UI sprites win over map sprites */
         world_sprites();
     }
+    obj_end();
     ui_render();
 }
 

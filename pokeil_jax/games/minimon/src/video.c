@@ -13,7 +13,8 @@ u8 ui_dirty, bg_dirty, fade_level;
 u32 zero_word; /* a DMA fill source: it must live in RAM */
 
 static u16 oam_shadow[128 * 4] __attribute__((aligned(4)));
-static int obj_count = 128;
+static int obj_count, obj_prev_count;
+static u8 oam_dirty;
 
 void video_init(void) {
     REG_DISPCNT = DCNT_BLANK;
@@ -21,19 +22,23 @@ void video_init(void) {
     dma3_copy32(VRAM_OBJ, obj_tiles, OBJ_TILE_COUNT * 8);
     dma3_copy32(PAL_BG, bg_palettes, 128);
     dma3_copy32(PAL_OBJ, obj_palettes, 128);
-    obj_begin();
+    for (int i = 0; i < 128; i++) oam_shadow[i * 4] = ATTR0_HIDE;
     dma3_copy32(OAM, oam_shadow, 256);
     dma3_fill32(SCREENBLOCK(SBB_UI), &zero_word, 512);
     dma3_fill32(SCREENBLOCK(SBB_MAP), &zero_word, 512);
     REG_BG0CNT = BGCNT_PRIO(0) | BGCNT_CBB(0) | BGCNT_SBB(SBB_UI);
     REG_BG1CNT = BGCNT_PRIO(2) | BGCNT_CBB(0) | BGCNT_SBB(SBB_MAP);
-    REG_BLDCNT = BLD_ALL_DARKEN;
+    REG_BLDCNT = 0;
     REG_BLDY = 0;
     REG_DISPCNT = DCNT_MODE0 | DCNT_OBJ_1D | DCNT_BG0 | DCNT_BG1 | DCNT_OBJ;
 }
 
 void video_present(void) {
-    dma3_copy32(OAM, oam_shadow, 256);
+    /* Every OAM write costs the emulator a sprite re-parse: copy only when something moved. */
+    if (oam_dirty) {
+        dma3_copy32(OAM, oam_shadow, 256);
+        oam_dirty = 0;
+    }
     if (bg_dirty) {
         dma3_copy32(SCREENBLOCK(SBB_MAP), bg_map, 512);
         bg_dirty = 0;
@@ -42,21 +47,36 @@ void video_present(void) {
         dma3_copy32(SCREENBLOCK(SBB_UI), ui_map, 512);
         ui_dirty = 0;
     }
+    /* The blend unit costs the emulator time on every pixel: only enable it while fading. */
+    REG_BLDCNT = fade_level ? BLD_ALL_DARKEN : 0;
     REG_BLDY = fade_level;
 }
 
-/* Start a new frame's sprite list: hide what the last frame showed. */
+/* A frame's sprites: obj_begin, then obj_square*, then obj_end hides the leftovers. */
 void obj_begin(void) {
-    for (int i = 0; i < obj_count; i++) oam_shadow[i * 4] = ATTR0_HIDE;
+    obj_prev_count = obj_count;
     obj_count = 0;
 }
 
 static void obj_add(int x, int y, u16 shape, u16 size, u16 tile, int pal, int prio, int hflip) {
     if (obj_count >= 128) return;
     u16 *o = &oam_shadow[obj_count++ * 4];
-    o[0] = (u16)((y & 0xFF) | shape);
-    o[1] = (u16)((x & 0x1FF) | size | (hflip ? ATTR1_HFLIP : 0));
-    o[2] = (u16)(tile | ATTR2_PRIO(prio) | ATTR2_PAL(pal));
+    u16 a0 = (u16)((y & 0xFF) | shape);
+    u16 a1 = (u16)((x & 0x1FF) | size | (hflip ? ATTR1_HFLIP : 0));
+    u16 a2 = (u16)(tile | ATTR2_PRIO(prio) | ATTR2_PAL(pal));
+    if (o[0] != a0 || o[1] != a1 || o[2] != a2) {
+        o[0] = a0;
+        o[1] = a1;
+        o[2] = a2;
+        oam_dirty = 1;
+    }
+}
+
+void obj_end(void) {
+    for (int i = obj_count; i < obj_prev_count; i++) {
+        oam_shadow[i * 4] = ATTR0_HIDE;
+        oam_dirty = 1;
+    }
 }
 
 void obj_square16(int x, int y, u16 tile, int pal, int prio, int hflip) {
