@@ -126,6 +126,7 @@ def capture(seed: int) -> list[tuple[str, np.ndarray]]:
     shots.append(("You received ...!", p.frame()))
     p.press(A)
     p.walk_to([(7, 9)])
+    shots.append(("TOWN (gate open, party icon)", p.frame()))
     p.walk_to([(7, 0)])
     shots.append(("ROUTE (seeded gap + trainer)", p.frame()))
     trainer = p.info["trainer_xy"]
@@ -143,11 +144,13 @@ def capture(seed: int) -> list[tuple[str, np.ndarray]]:
     p.press(A)
     shots.append(("battle: enemy's move", p.frame()))
     for _ in range(60):
-        info = p.info
-        if info["mode"] != "battle":
+        if p.info["battle_phase"] == "win":
             break
         p.press(A)
+    shots.append(("battle: won", p.frame()))
     p.press(A)
+    p.press(A)
+    shots.append(("ROUTE (KAI stepped aside)", p.frame()))
     p.walk_to([(7, 0)])
     shots.append(("CEDAR TOWN (the end)", p.frame()))
     return shots

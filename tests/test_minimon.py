@@ -233,6 +233,15 @@ def test_walking_moves_exactly_one_tile_per_step(game):
     assert (info["x"], info["walking"]) == (9, False)
 
 
+def test_a_door_step_warps_within_the_step_and_the_screen_settles(game):
+    info = _walk_until(game, 6, lambda i: i["map_name"] == "HOUSE" and (i["x"], i["y"]) == (7, 8))
+    info = game.press(DOWN)  # onto the door mat
+    assert (info["map_name"], info["x"], info["y"], info["facing"], info["mode"]) == ("TOWN", 4, 5, "down", "overworld")
+    after_warp = game.emu.frame()
+    game.press(B)  # nothing happens
+    np.testing.assert_array_equal(game.emu.frame(), after_warp)
+
+
 def test_held_direction_keeps_walking(game):
     _seed_with_start(game, (11, 2))
     info = game.press(DOWN, hold=40, release=30)  # held past the first walk's end

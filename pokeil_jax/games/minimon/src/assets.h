@@ -5,7 +5,7 @@
 #include "gba.h"
 
 #define BG_TILE_COUNT 323
-#define OBJ_TILE_COUNT 485
+#define OBJ_TILE_COUNT 489
 #define METATILE_COUNT 64
 #define MON_COUNT 7
 #define FONT_BASE 1
@@ -38,7 +38,8 @@
 #define OBJ_CURSOR 25
 #define OBJ_ARROW 29
 #define OBJ_STAR 33
-#define OBJ_MON_BASE 37
+#define OBJ_BALL 37
+#define OBJ_MON_BASE 41
 #define MT_GATE_OPEN 63
 #define MT_GATE_CLOSED 13
 #define MT_HEDGE_GAP 16

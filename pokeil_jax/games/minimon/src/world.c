@@ -251,16 +251,17 @@ void overworld_update(void) {
 
 /* ---- warps -------------------------------------------------------------------------------- */
 
-/* 8 frames: 4 fading out, the map switches at black, 4 fading in. A walk onto a door plus
-   its warp fit in one 24-frame env step (16 + 8). */
+/* 6 frames: 3 fading out, the map switches at black, 3 fading in. A walk onto a door plus
+   its warp fit in one 24-frame env step (16 + 6), and since the screen shows a frame's
+   changes one frame later, the step's last frame is already fully faded in. */
+#define WARP_FRAMES 6
+#define WARP_SWITCH 3
+static const u8 warp_fade[WARP_FRAMES + 1] = {0, 6, 11, 16, 11, 6, 0};
+
 void warp_update(void) {
     int t = ++ST.warp_timer;
-    if (t < 4) {
-        fade_level = (u8)(t * 4);
-        return;
-    }
-    if (t == 4) {
-        fade_level = 16;
+    fade_level = warp_fade[t];
+    if (t == WARP_SWITCH) {
         load_map(warp_map);
         ST.player_x = warp_x;
         ST.player_y = warp_y;
@@ -273,11 +274,8 @@ void warp_update(void) {
             ST.milestones |= 1u << MS_REACHED_NEXT_TOWN;
         }
         warp_blackout = 0;
-        return;
     }
-    fade_level = (u8)(16 - (t - 4) * 4);
-    if (t >= 8) {
-        fade_level = 0;
+    if (t >= WARP_FRAMES) {
         ST.warp_timer = 0;
         ST.mode = MODE_OVERWORLD;
         if (greet_after_warp) dialog_open(DLG_ARRIVED, arrived, 1, END_OVERWORLD);
@@ -342,6 +340,8 @@ static void draw_human(int x, int y, int facing, int stepping, int parity, int p
 }
 
 void world_sprites(void) {
+    /* The party icon on the (always blocked) top-left tile: you have a MiniMon, in its colour. */
+    if (ST.starter_id != STARTER_NONE) obj_square16(0, 0, OBJ_BALL, OBJPAL_MON_FLAMIN + ST.starter_id, 1, 0);
     int p = ST.walking ? ST.walk_progress : 0;
     int px = ST.player_x * 16 + DX[ST.facing] * p;
     int py = ST.player_y * 16 + DY[ST.facing] * p;

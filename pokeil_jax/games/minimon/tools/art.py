@@ -270,21 +270,17 @@ def fence_posts(a, x):
 
 
 def gate_closed():
+    """A red-and-white barrier between two posts: impossible to miss, even at 84x84."""
     a = path_tile()
-    for y in (4, 9):
-        rect(a, 0, y, 15, y + 2, 7)
-        a[y, :] = 15
-        a[y + 2, :] = 6
-    for x in (4, 8, 11):
-        rect(a, x, 3, x + 1, 13, 7)
-        a[3:14, x + 1] = 6
-        a[3, x : x + 2] = 15
+    for y0 in (3, 9):
+        rect(a, 0, y0, 15, y0 + 3, 14)
+        for x in range(16):
+            if (x // 3) % 2 == 0:
+                a[y0 : y0 + 4, x] = 13
+        a[y0 - 1, :] = 15
+        a[y0 + 4, :] = 15
     fence_posts(a, 0)
     fence_posts(a, 13)
-    # a red "closed" plate in the middle
-    rect(a, 5, 6, 10, 9, 13)
-    frame(a, 5, 6, 10, 9, 15)
-    a[7:9, 7:9] = 14
     return a
 
 
@@ -893,6 +889,26 @@ TURN_MARKER = [  # a star beside whoever acts
 ]
 
 
+BALL = [  # the party icon, drawn with the starter's own palette (3 body, 8 white, 1 outline)
+    "................",
+    ".....111111.....",
+    "...1133333311...",
+    "..133332333331..",
+    "..133323333331..",
+    ".13333333333331.",
+    ".13333333333331.",
+    ".11111188111111.",
+    ".11111811811111.",
+    ".18888188188881.",
+    ".18888811888881.",
+    "..188888888881..",
+    "..188888888881..",
+    "...1188888811...",
+    ".....111111.....",
+    "................",
+]
+
+
 def obj_sprites():
     """Named OBJ images (16x16 each) in load order."""
     out = {}
@@ -901,6 +917,7 @@ def obj_sprites():
     out["CURSOR"] = _fix16(ascii_img(CURSOR, UI_LEGEND))
     out["ARROW"] = _fix16(ascii_img(ARROW_DOWN, UI_LEGEND))
     out["STAR"] = _fix16(ascii_img(TURN_MARKER, UI_LEGEND))
+    out["BALL"] = _fix16(np.array([[int(c, 16) if c != "." else 0 for c in r] for r in BALL], np.uint8))
     return out
 
 
@@ -955,7 +972,7 @@ class MonCanvas:
 
     def smile(self, cx, cy, w=3):
         for dx in range(-w, w + 1):
-            y = int(cy + (dx * dx) / (w * 2.0))
+            y = int(round(cy - (dx * dx) / (w * 2.0)))
             self.img[y, int(cx + dx)] = 1
 
 
