@@ -150,7 +150,9 @@ def main(args: Args) -> dict:
     from tensorboardX import SummaryWriter
 
     writer = SummaryWriter(str(log_path)) if is_main else None
-    sampler = data.BatchSampler(train_demos, args.batch_size // process_count, seed=args.seed, start_step=start_step)
+    # Each process samples its own shard with its own stream; the global batch is their concatenation.
+    sampler = data.BatchSampler(train_demos, args.batch_size // process_count, seed=args.seed + 7919 * process_index,
+                                start_step=start_step)
 
     # ---- training loop ----------------------------------------------------------------------------------
     from tqdm import tqdm
@@ -183,13 +185,14 @@ def main(args: Args) -> dict:
         if val_demos is not None and is_main and (every(args.eval_frequency, done) or last):
             log_scalars(writer, validation_metrics(jax.device_get(state.params), val_demos, args.batch_size), done)
 
-        if mid_eval and every(args.eval_frequency, done) and not last and is_main:
-            report = run_policy_eval(args, envs, state, eval_seeds[: args.eval_episodes], writer, done)
-            last_eval = report.summary()
-            if args.save_best and is_main:
+        if mid_eval and every(args.eval_frequency, done) and not last:
+            if is_main:
+                last_eval = run_policy_eval(args, envs, state, eval_seeds[: args.eval_episodes], writer, done).summary()
+            last_eval = agree_across_processes(last_eval, process_count)
+            if args.save_best:
                 checkpointer.save_best(done, state, dataclasses.asdict(args), last_eval)
 
-        if saving and is_main:
+        if saving:
             checkpointer.save_periodic(done, state, dataclasses.asdict(args), last_eval, {"sampler_step": done})
     sampler.close()
     bar.close()
@@ -200,12 +203,14 @@ def main(args: Args) -> dict:
     if final_seeds and is_main:
         reports["BC policy"] = run_policy_eval(args, envs, state, final_seeds, writer, args.total_training_steps)
         summary = reports["BC policy"].summary()
+    if final_seeds:
+        summary = agree_across_processes(summary, process_count)
+    checkpointer.save_final(args.total_training_steps, state, dataclasses.asdict(args), summary,
+                            {"sampler_step": args.total_training_steps})
+    if args.save_best and summary:
+        checkpointer.save_best(args.total_training_steps, state, dataclasses.asdict(args), summary)
+    checkpointer.close()
     if is_main:
-        checkpointer.save_final(args.total_training_steps, state, dataclasses.asdict(args), summary,
-                                {"sampler_step": args.total_training_steps})
-        if args.save_best and summary:
-            checkpointer.save_best(args.total_training_steps, state, dataclasses.asdict(args), summary)
-        checkpointer.close()
         if args.compare_expert and final_seeds:
             expert_report = evaluate.evaluate(
                 evaluate.ExpertAgent(lambda: make_expert(args.compare_expert), envs.num_envs), envs, final_seeds,
@@ -222,6 +227,19 @@ def main(args: Args) -> dict:
 
 
 # ---- helpers: each a step of the loop above ----------------------------------------------------------
+
+
+def agree_across_processes(summary: dict, process_count: int) -> dict:
+    """Orbax needs every process to save with the same metrics: take process 0's (it evaluated)."""
+    if process_count == 1:
+        return summary
+    from jax.experimental import multihost_utils
+
+    from pokeil_jax.checkpoint import BEST_METRIC_KEYS
+
+    values = np.array([summary.get(k, np.nan) for k in BEST_METRIC_KEYS], np.float32)
+    values = multihost_utils.broadcast_one_to_all(values)
+    return {k: float(v) for k, v in zip(BEST_METRIC_KEYS, values)}
 
 
 def every(period: int, step: int) -> bool:
