@@ -142,7 +142,7 @@ void battle_update(void) {
 #define ENEMY_BOX_COL 0
 #define ENEMY_BOX_ROW 0
 #define PLAYER_BOX_COL 16
-#define PLAYER_BOX_ROW 8
+#define PLAYER_BOX_ROW 9
 #define CMD_BOX_COL 10
 #define CMD_COL(i) (CMD_BOX_COL + 3 + ((i) & 1) * 9)
 #define CMD_ROW(i) (15 + ((i) >> 1) * 2)
@@ -189,7 +189,7 @@ void battle_sprites(void) {
     else if (ST.battle_phase == BP_ENEMY_MSG)
         obj_square16(14 * 8 + 2, ENEMY_BOX_ROW * 8 + 12, OBJ_STAR, OBJPAL_UI, 0, 0);
     if (ST.battle_phase != BP_WIN)
-        obj_square64(156, 12, OBJ_MON_BASE + (3 + ST.enemy_species) * 64, OBJPAL_MON_FLAMIN + 3 + ST.enemy_species, 1, 0);
+        obj_square64(156, 4, OBJ_MON_BASE + (3 + ST.enemy_species) * 64, OBJPAL_MON_FLAMIN + 3 + ST.enemy_species, 1, 0);
     if (ST.battle_phase != BP_LOSE)
         obj_square64(32, 44, OBJ_MON_BASE + ST.starter_id * 64, OBJPAL_MON_FLAMIN + ST.starter_id, 1, 1);
 }

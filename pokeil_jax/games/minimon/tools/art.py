@@ -702,7 +702,7 @@ def battle_background():
     a[(ys // 4) % 4 == 0] = 2
     a[ys >= 112] = 7
     a[(ys >= 112) & ((ys // 4) % 3 == 0)] = 8
-    for cx, cy, rx, ry in ((188, 70, 56, 14), (64, 106, 64, 14)):
+    for cx, cy, rx, ry in ((188, 62, 56, 13), (64, 106, 64, 14)):
         u = (xs + 0.5 - cx) / rx
         v = (ys + 0.5 - cy) / ry
         inside = u * u + v * v <= 1
