@@ -37,3 +37,20 @@ def write_synthetic_episodes(folder, num_episodes=4, length=40, seed=0):
 @pytest.fixture
 def synthetic_demos(tmp_path):
     return write_synthetic_episodes(tmp_path / "expert_data")
+
+
+def pytest_configure(config):
+    # Many tests compile the same train step: a session-wide persistent compilation cache lets
+    # later tests (and subprocesses they start) reuse the first compilation.
+    import tempfile
+
+    cache = os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", tempfile.mkdtemp(prefix="pokeil_jax_cache_"))
+    os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
+    os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
+    try:
+        import jax
+
+        jax.config.update("jax_compilation_cache_dir", cache)
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
+    except ImportError:
+        pass
