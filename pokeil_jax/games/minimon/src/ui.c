@@ -155,7 +155,7 @@ void menu_update(void) {
     } else if ((keys_pressed & KEY_DOWN) && ST.menu_cursor < 2) {
         ST.menu_cursor++;
     } else if (keys_pressed & KEY_A) {
-        static Page page;
+        Page page; /* dialog_open copies it; its text must outlive it (dyn_text) */
         if (ST.menu_cursor == 2) {
             ST.mode = MODE_OVERWORLD;
         } else if (ST.menu_cursor == 0) {
@@ -202,7 +202,7 @@ void choice_update(void) {
     } else if ((keys_pressed & KEY_DOWN) && ST.choice_cursor < 2) {
         ST.choice_cursor++;
     } else if (keys_pressed & KEY_A) {
-        static Page page;
+        Page page; /* dialog_open copies it; its text must outlive it (dyn_text) */
         ST.starter_id = ST.choice_cursor;
         ST.milestones |= 1u << MS_GOT_STARTER;
         ST.gate_open = 1;

@@ -201,7 +201,7 @@ static void talk(const Npc *npc) {
         if (ST.starter_id == STARTER_NONE) {
             dialog_open(DLG_PROF_INTRO, prof_intro, 3, END_CHOICE);
         } else {
-            static Page later;
+            Page later;
             str_put(str_put(str_put(dyn_text[0], "Take good care of "), mon_names[ST.starter_id]), "!");
             later = (Page){dyn_text[0], "CEDAR TOWN is up north."};
             dialog_open(DLG_PROF_LATER, &later, 1, END_OVERWORLD);
