@@ -1,0 +1,79 @@
+"""End to end on the real game: collect with the planner, train, evaluate, eval-only."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import bc_pokemon_jax as script
+import collect_expert_data as collector
+from pokeil_jax import data
+from pokeil_jax.env import PokemonEnv
+from pokeil_jax.preprocessing import preprocess_frames
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def real_demos(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("demos") / "expert_data"
+    collector.main(collector.Args(num_episodes=4, seed=0, expert_data_dir=str(folder)))
+    return folder
+
+
+def test_cached_frames_are_what_evaluation_feeds_the_network(real_demos):
+    """Train and eval share one preprocessing: replaying an episode's seed and actions in the
+    env and preprocessing as the evaluator does gives the cached training frames, byte for byte."""
+    path = data.episode_paths(real_demos)[0]
+    episode = data.load_episode(path)
+    demos = data.build_cache([path], progress=False)
+    env = PokemonEnv()
+    obs, _ = env.reset(seed=episode["metadata"]["seed"])
+    fed = [preprocess_frames(obs[None])[0]]  # the evaluator preprocesses a batch of env frames
+    for a in episode["executed_actions"][:-1]:
+        obs, *_ = env.step(int(a))
+        fed.append(preprocess_frames(obs[None])[0])
+    env.close()
+    cached = demos.frames(np.arange(len(fed)))
+    np.testing.assert_array_equal(np.stack(fed), cached)
+
+
+def test_train_then_eval_only(tmp_path, real_demos):
+    args = script.Args(
+        expert_data_dir=str(real_demos), checkpoint_dir=str(tmp_path / "ck"), log_dir=str(tmp_path / "runs"),
+        total_training_steps=40, batch_size=16, learning_rate=5e-4, log_frequency=10, eval_frequency=20,
+        eval_episodes=2, final_eval_episodes=2, eval_num_envs=2, eval_max_steps=25, save_frequency=20,
+    )
+    result = script.main(args)
+    history = result["train_history"]
+    assert history[-1]["loss"] < history[0]["loss"]  # learns on real demonstrations
+    reports = result["reports"]
+    assert set(reports) == {"expert (scripted)", "BC policy"}
+    policy, expert = reports["BC policy"], reports["expert (scripted)"]
+    assert policy["seeds"] == expert["seeds"] and not set(policy["seeds"]) & {0, 1, 2, 3}
+    assert all(0 < n <= 25 for n in policy["episode_lengths"])
+    assert 0.0 <= policy["milestone_completion_rate"] <= 1.0
+    # 25 steps take the planner out of the house and into the lab: milestone 1 of 6 at least.
+    assert expert["per_milestone_rates"]["LEFT_HOUSE"] == 1.0
+    run_dir, log_dir = Path(result["run_dir"]), Path(result["log_dir"])
+    saved = json.loads((log_dir / "final_eval.json").read_text())
+    assert saved["BC policy"]["episodes"] == 2
+    assert (run_dir / "best").is_dir() and (run_dir / "final").is_dir()
+
+    out = script.main(script.Args(eval_only=True, checkpoint=str(run_dir / "best"), expert_data_dir=str(real_demos),
+                                  eval_seeds=[5000, 5001, 5002], eval_num_envs=2, eval_max_steps=20,
+                                  compare_expert=""))
+    report = out["BC policy"]
+    assert report["seeds"] == [5000, 5001, 5002]
+    for key in ("mean_return", "std_return", "milestone_completion_rate", "mean_episode_length", "success_rate"):
+        assert key in report
+    assert 0.0 <= report["success_rate"] <= report["milestone_completion_rate"] + 1e-9 <= 1.0 + 1e-9
+    written = list((run_dir / "best").glob("eval_report.json"))
+    assert written and json.loads(written[0].read_text())["BC policy"]["episodes"] == 3
+
+
+def test_eval_only_with_a_bad_checkpoint_names_the_path(tmp_path):
+    with pytest.raises(SystemExit) as exit_info:
+        script.main(script.Args(eval_only=True, checkpoint=str(tmp_path / "nope"), final_eval_episodes=1))
+    assert str(tmp_path / "nope") in str(exit_info.value)
