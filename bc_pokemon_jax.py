@@ -82,6 +82,18 @@ class Args:
     """tensorboard logs go to <log_dir>/<run_name>"""
     track_video: bool = True
     """log a GIF of the first evaluation episode at each evaluation"""
+    dagger_rounds: int = 0
+    """online DAgger rounds (0: plain BC): training is split into rounds+1 equal phases; after each
+    phase but the last the learner plays, the expert labels every state it visits, and those
+    episodes join the training set (saved in <expert_data_dir>/dagger/<run_name>/)"""
+    dagger_episodes: int = 8
+    """episodes the learner plays per DAgger round"""
+    dagger_beta: float = 0.5
+    """in DAgger round r (0-based) the expert's own action is pressed with probability beta**(r+1), the learner's otherwise"""
+    dagger_expert: str = "scripted"
+    """expert that labels DAgger states (must answer from any state)"""
+    dagger_max_steps: int = 300
+    """DAgger episodes are cut after this many steps"""
 
 
 def main(args: Args) -> dict:
@@ -151,8 +163,17 @@ def main(args: Args) -> dict:
 
     writer = SummaryWriter(str(log_path)) if is_main else None
     # Each process samples its own shard with its own stream; the global batch is their concatenation.
-    sampler = data.BatchSampler(train_demos, args.batch_size // process_count, seed=args.seed + 7919 * process_index,
-                                start_step=start_step)
+    sampler_seed = args.seed + 7919 * process_index
+    if args.dagger_rounds and process_count > 1:
+        sys.exit("--dagger-rounds needs a single process (the learner plays in this process's env)")
+    dagger_loop = None
+    if args.dagger_rounds:
+        from pokeil_jax.dagger import DaggerLoop
+
+        dagger_loop = DaggerLoop(args, run_name, train_demos.sources, writer_log=log_scalars)
+    if dagger_loop is not None and start_step:
+        train_demos = dagger_loop.training_set(start_step)  # the rounds collected before the resume point
+    sampler = data.BatchSampler(train_demos, args.batch_size // process_count, seed=sampler_seed, start_step=start_step)
 
     # ---- training loop ----------------------------------------------------------------------------------
     from tqdm import tqdm
@@ -192,6 +213,11 @@ def main(args: Args) -> dict:
             if args.save_best:
                 checkpointer.save_best(done, state, dataclasses.asdict(args), last_eval)
 
+        if dagger_loop is not None and dagger_loop.round_ends_at(done):
+            train_demos = dagger_loop.collect(done, state, writer)  # learner plays, expert labels
+            sampler.close()
+            sampler = data.BatchSampler(train_demos, args.batch_size, seed=sampler_seed, start_step=done)
+
         if saving:
             checkpointer.save_periodic(done, state, dataclasses.asdict(args), last_eval, {"sampler_step": done})
     sampler.close()
@@ -222,6 +248,8 @@ def main(args: Args) -> dict:
         writer.close()
     if envs is not None:
         envs.close()
+    if dagger_loop is not None:
+        dagger_loop.close()
     return {"run_name": run_name, "run_dir": str(run_dir), "log_dir": str(log_path), "train_history": history,
             "reports": {name: r.to_dict() for name, r in reports.items()}}
 

@@ -12,7 +12,6 @@ Each episode is written atomically: killing the collector leaves only whole epis
 from __future__ import annotations
 
 import dataclasses
-import json
 import multiprocessing as mp
 import os
 import sys
@@ -76,57 +75,12 @@ def plan_episodes(directory: Path, first_seed: int, count: int) -> list[tuple[in
     return plan
 
 
-def record_episode(env, expert, seed: int, epsilon: float, rng: np.random.Generator, progress=None) -> dict:
-    """Play one episode; returns the arrays and metadata of the episode format."""
-    from pokeil_jax.experts import StopCollection
-
-    obs, info = env.reset(seed=seed)
-    expert.reset()
-    observations, actions, executed, rewards, dones, infos = [], [], [], [], [], []
-    terminated = truncated = stopped = False
-    while not (terminated or truncated):
-        try:
-            action = int(expert.get_action(obs, info))
-        except StopCollection:
-            stopped = truncated = True
-            break
-        pressed = int(rng.integers(env.action_space.n)) if rng.random() < epsilon else action
-        next_obs, reward, terminated, truncated, info = env.step(pressed)
-        observations.append(obs)
-        actions.append(action)
-        executed.append(pressed)
-        rewards.append(reward)
-        dones.append(terminated or truncated)
-        infos.append(json.dumps(info, separators=(",", ":")))
-        obs = next_obs
-        if progress is not None:
-            progress(1, info)
-    if not observations:
-        return {"stopped": stopped, "empty": True}
-    if stopped:
-        dones[-1] = True
-    return {
-        "observations": np.stack(observations),
-        "actions": np.asarray(actions, np.int32),
-        "executed_actions": np.asarray(executed, np.int32),
-        "rewards": np.asarray(rewards, np.float32),
-        "dones": np.asarray(dones, bool),
-        "infos": np.asarray(infos, dtype=np.str_),
-        "final_observation": obs,
-        "episode_return": np.float32(np.sum(rewards)),
-        "episode_length": np.int64(len(actions)),
-        "terminated": bool(terminated),
-        "truncated": bool(truncated),
-        "stopped": stopped,
-        "last_info": info,
-    }
-
-
 def collect(args: Args, jobs: list[tuple[int, int]], progress_queue=None, worker_id: int = 0) -> list[dict]:
     """Record the episodes in `jobs` ([(index, seed)]) and write them; returns one summary per episode."""
     from pokeil_jax import data
     from pokeil_jax.env import PokemonEnv, rom_sha1
     from pokeil_jax.experts import make_expert
+    from pokeil_jax.rollout import episode_metadata, epsilon_chooser, record_episode, to_episode_file
 
     env = PokemonEnv(**env_kwargs(args))
     expert = make_expert(args.expert, seed=args.seed + 7919 * worker_id, action_timeout=args.action_timeout)
@@ -139,28 +93,13 @@ def collect(args: Args, jobs: list[tuple[int, int]], progress_queue=None, worker
             progress_queue.put(("step", steps, info["milestone_count"]))
 
     for index, seed in jobs:
-        rng = np.random.default_rng([args.seed, seed, 1])
-        episode = record_episode(env, expert, seed, args.epsilon, rng, progress)
-        if episode.get("empty"):
+        choose = epsilon_chooser(args.epsilon, np.random.default_rng([args.seed, seed, 1]))
+        episode = record_episode(env, expert, seed, choose, progress)
+        if episode is None:  # stopped (Esc) before the first step
             break
-        last_info = episode.pop("last_info")
-        stopped = episode.pop("stopped")
-        metadata = {
-            "format_version": data.EPISODE_FORMAT_VERSION,
-            "game": env.adapter.name,
-            "game_code": env.game_code,
-            "rom_sha1": sha1,
-            "frames_per_step": args.frames_per_step,
-            "hold_frames": args.hold_frames,
-            "expert": args.expert,
-            "seed": seed,
-            "epsilon": args.epsilon,
-            "milestone_names": list(env.milestone_names),
-            "terminated": episode.pop("terminated"),
-            "truncated": episode.pop("truncated"),
-            "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
-        }
-        episode["metadata"] = np.asarray(json.dumps(metadata), dtype=np.str_)
+        metadata = episode_metadata(env, sha1, args.expert, seed, args.epsilon, episode)
+        last_info, stopped = episode["last_info"], episode["stopped"]
+        episode = to_episode_file(episode, metadata)
         path = out_dir / f"episode_{index:04d}.npz"
         data.write_episode(path, episode)
         if args.record_video:

@@ -77,3 +77,31 @@ def test_eval_only_with_a_bad_checkpoint_names_the_path(tmp_path):
     with pytest.raises(SystemExit) as exit_info:
         script.main(script.Args(eval_only=True, checkpoint=str(tmp_path / "nope"), final_eval_episodes=1))
     assert str(tmp_path / "nope") in str(exit_info.value)
+
+
+def test_dagger_round_adds_expert_labelled_learner_episodes(tmp_path, real_demos):
+    args = script.Args(
+        exp_name="dagger", expert_data_dir=str(real_demos), checkpoint_dir=str(tmp_path / "ck"),
+        log_dir=str(tmp_path / "runs"), total_training_steps=20, batch_size=16, log_frequency=10,
+        eval_frequency=0, final_eval_episodes=0, save_frequency=0,
+        dagger_rounds=1, dagger_episodes=2, dagger_beta=0.5, dagger_max_steps=25,
+    )
+    result = script.main(args)
+    folder = real_demos / "dagger" / result["run_name"]
+    paths = data.episode_paths(folder)
+    assert [p.name for p in paths] == ["episode_0001.npz", "episode_0002.npz"]
+    from pokeil_jax.dagger import DAGGER_SEED_BASE
+
+    for path in paths:
+        episode = data.load_episode(path)
+        meta = episode["metadata"]
+        assert meta["expert"] == "dagger:scripted" and meta["dagger_beta"] == 0.5
+        assert meta["seed"] >= DAGGER_SEED_BASE
+        assert len(episode["actions"]) == 25 or meta["terminated"]
+    # the planner's labels are what the learner should have pressed; with beta 0.5 and a barely
+    # trained learner, what was pressed differs from the label somewhere
+    labels = np.concatenate([data.load_episode(p)["actions"] for p in paths])
+    pressed = np.concatenate([data.load_episode(p)["executed_actions"] for p in paths])
+    assert (labels != pressed).any()
+    # the demonstrations folder itself is untouched: DAgger episodes live in their own subfolder
+    assert len(data.episode_paths(real_demos)) == 4
