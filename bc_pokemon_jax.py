@@ -305,8 +305,10 @@ def run_policy_eval(args, envs, state, seeds, writer, step):
     report = evaluate.evaluate(agent, envs, seeds, max_steps=args.eval_max_steps, record_frames=frames, progress=True)
     log_scalars(writer, report.summary(), step)
     if writer is not None and args.track_video and frames:
-        video = np.stack(frames)[None].transpose(0, 1, 4, 2, 3)  # (1, T, C, H, W)
-        writer.add_video("eval/episode", video, step, fps=8)
+        from pokeil_jax.video import log_gif, save_video
+
+        log_gif(writer, "eval/episode", frames, step, fps=8)
+        save_video(frames, Path(writer.logdir) / "videos" / f"eval_step{step:07d}_seed{seeds[0]}.gif", fps=8)
     print(
         f"\neval @ {step}: milestone completion {report.milestone_completion_rate:.1%}, "
         f"success {report.success_rate:.1%}, return {report.mean_return:.2f}, length {report.mean_length:.0f}"
