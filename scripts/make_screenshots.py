@@ -9,7 +9,6 @@ showing: every map, a dialog page, the starter choice, the START menu, the battl
 
 from __future__ import annotations
 
-import collections
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ from PIL import Image, ImageDraw
 
 from pokeil_jax.emulator import BUTTONS, Emulator
 from pokeil_jax.games.minimon import ROM_PATH, MiniMonAdapter
+from pokeil_jax.games.minimon.planner import bfs_first_step
 
 A, B, START, UP, DOWN, LEFT, RIGHT = (BUTTONS.index(n) for n in ("A", "B", "START", "UP", "DOWN", "LEFT", "RIGHT"))
 STEPS = {UP: (0, -1), DOWN: (0, 1), LEFT: (-1, 0), RIGHT: (1, 0)}
@@ -68,7 +68,10 @@ class Player:
             info = self.info
             if (info["x"], info["y"]) in goals or info["mode"] != "overworld" or info["map"] != start_map:
                 return
-            self.press(_first_step(info["tiles"], (info["x"], info["y"]), goals))
+            step = bfs_first_step(info["tiles"], (info["x"], info["y"]), goals)
+            if step is None:
+                raise RuntimeError(f"no path from {(info['x'], info['y'])} to {goals}")
+            self.press(step)
         raise RuntimeError(f"could not reach {goals}")
 
     def face(self, target) -> None:
@@ -77,25 +80,6 @@ class Player:
         for button, (dx, dy) in STEPS.items():
             if (info["x"] + dx, info["y"] + dy) == tuple(target) and info["facing"] != FACING[button]:
                 self.press(button)
-
-
-def _first_step(tiles, start, goals):
-    prev = {start: None}
-    queue = collections.deque([start])
-    while queue:
-        p = queue.popleft()
-        if p in goals:
-            while prev[p][0] != start:
-                p = prev[p][0]
-            return prev[p][1]
-        for button, (dx, dy) in STEPS.items():
-            q = (p[0] + dx, p[1] + dy)
-            if 0 <= q[0] < 15 and 0 <= q[1] < 10 and q not in prev:
-                kind = tiles[q[1]][q[0]]
-                if kind == "." or (kind == "D" and q in goals):
-                    prev[q] = (p, button)
-                    queue.append(q)
-    raise RuntimeError(f"no path from {start} to {goals}")
 
 
 def _neighbours(xy):

@@ -1,6 +1,5 @@
 """MiniMon, the bundled GBA game, in the real emulator: ROM, RAM contract, rules, playthroughs."""
 
-import collections
 import json
 import os
 import re
@@ -18,6 +17,7 @@ from pokeil_jax.emulator import BUTTONS, Emulator, read_rom_header
 from pokeil_jax.games import adapter_for_code
 from pokeil_jax.games import minimon
 from pokeil_jax.games.minimon import ROM_PATH, MiniMonAdapter
+from pokeil_jax.games.minimon.planner import bfs_first_step
 
 GAME_DIR = Path(minimon.__file__).parent
 A, B, START, UP, DOWN, LEFT, RIGHT = (BUTTONS.index(n) for n in ("A", "B", "START", "UP", "DOWN", "LEFT", "RIGHT"))
@@ -63,22 +63,7 @@ def game():
 
 def first_step(tiles, start, goals):
     """The button of the first step of a shortest walk onto any of `goals` (None: no path)."""
-    prev = {start: None}
-    queue = collections.deque([start])
-    while queue:
-        p = queue.popleft()
-        if p in goals:
-            while prev[p][0] != start:
-                p = prev[p][0]
-            return prev[p][1]
-        for button, (dx, dy) in STEP.items():
-            q = (p[0] + dx, p[1] + dy)
-            if 0 <= q[0] < 15 and 0 <= q[1] < 10 and q not in prev:
-                kind = tiles[q[1]][q[0]]
-                if kind == "." or (kind == "D" and q in goals):
-                    prev[q] = (p, button)
-                    queue.append(q)
-    return None
+    return bfs_first_step(tiles, start, set(goals))
 
 
 def approach(info, target):
