@@ -10,7 +10,8 @@ PY=.venv/bin/python
 export SDL_VIDEODRIVER=${SDL_VIDEODRIVER:-dummy}
 DATA=${DEMO_DATA:-expert_data}
 EPISODES=${DEMO_EPISODES:-40}
-STEPS=${DEMO_STEPS:-3000}
+STEPS=${DEMO_STEPS:-1200}
+DAGGER_ROUNDS=${DEMO_DAGGER_ROUNDS:-3}
 EVAL_EPISODES=${DEMO_EVAL_EPISODES:-50}
 
 echo "== 1/3 expert demonstrations: $EPISODES episodes of the scripted planner in $DATA/"
@@ -18,6 +19,8 @@ $PY collect_expert_data.py --expert scripted --num-episodes "$EPISODES" --top-up
     --num-workers 2 --expert-data-dir "$DATA"
 $PY -m pokeil_jax.data inspect "$DATA"
 
-echo "== 2/3 behavioral cloning: $STEPS steps (then 3/3: evaluation on $EVAL_EPISODES unseen seeds)"
+echo "== 2/3 behavioral cloning: $STEPS steps with $DAGGER_ROUNDS DAgger rounds (then 3/3: evaluation on $EVAL_EPISODES unseen seeds)"
 $PY bc_pokemon_jax.py --exp-name demo --expert-data-dir "$DATA" \
-    --total-training-steps "$STEPS" --final-eval-episodes "$EVAL_EPISODES"
+    --total-training-steps "$STEPS" --learning-rate 5e-4 --eval-frequency 0 \
+    --dagger-rounds "$DAGGER_ROUNDS" --dagger-episodes 10 \
+    --final-eval-episodes "$EVAL_EPISODES" --eval-max-steps 300
