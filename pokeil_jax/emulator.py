@@ -68,6 +68,33 @@ def read_rom_header(rom_path: str | os.PathLike) -> RomHeader:
     return RomHeader(text(0xA0, 0xAC), text(0xAC, 0xB0), text(0xB0, 0xB2), header[0xBC])
 
 
+_SILENT_LOG_FILTER = None
+
+
+def _silence_mgba_natively() -> None:
+    """Install a default mGBA logger whose filter drops every message inside mGBA.
+
+    mGBA must never call back into Python here: the bindings' callbacks (frame ended, key read,
+    log) enter Python through cffi's start-up spin lock, which waits for
+    `PyCapsule_Type.tp_version_tag` to be 0. On Python 3.11 importing torch sets that field, so
+    the first callback after `import torch` spins forever (seen: the first frame of a core never
+    returned). `mgba.log.silence()` alone still calls a Python no-op for each message; with a
+    filter whose levels are all off, mGBA's `mLog` drops messages before the call.
+    """
+    global _SILENT_LOG_FILTER
+    import mgba.log
+    from mgba._pylib import ffi, lib
+
+    if _SILENT_LOG_FILTER is not None:
+        return
+    mgba.log.silence()
+    log_filter = ffi.new("struct mLogFilter*")
+    lib.mLogFilterInit(log_filter)
+    log_filter.defaultLevels = 0
+    mgba.log.Logger._DEFAULT_LOGGER._native.filter = log_filter
+    _SILENT_LOG_FILTER = log_filter  # the default logger points at it for the life of the process
+
+
 class Emulator:
     """One mGBA GBA core running a private copy of a ROM.
 
@@ -78,12 +105,11 @@ class Emulator:
     def __init__(self, rom_path: str | os.PathLike):
         import mgba.core
         import mgba.image
-        import mgba.log
         from mgba._pylib import ffi
 
         self.header = read_rom_header(rom_path)
         self._ffi = ffi
-        mgba.log.silence()
+        _silence_mgba_natively()
         self._tmpdir = tempfile.mkdtemp(prefix="pokeil_rom_")
         private_rom = os.path.join(self._tmpdir, "rom.gba")
         shutil.copyfile(rom_path, private_rom)
@@ -92,6 +118,10 @@ class Emulator:
             shutil.rmtree(self._tmpdir, ignore_errors=True)
             raise RomError(f"mGBA could not load {rom_path} as a ROM.")
         self._core = core
+        # The bindings register Python callbacks for every frame end and key read; nothing here
+        # uses them, and calling back into Python can hang (see _silence_mgba_natively).
+        native = core._core
+        native.clearCoreCallbacks(native)
         self._image = mgba.image.Image(SCREEN_WIDTH, SCREEN_HEIGHT)
         core.set_video_buffer(self._image)
         core.reset()
