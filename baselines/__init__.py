@@ -1,0 +1,1 @@
+"""Reference implementations the JAX pipeline is measured against (PyTorch)."""

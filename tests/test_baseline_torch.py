@@ -1,0 +1,115 @@
+"""baselines/bc_pokemon_torch.py: the plan's Args, the same network as the JAX one, it learns,
+its .pth checkpoints load, evaluation goes through pokeil_jax.evaluate."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch", reason="the PyTorch baseline needs torch (pip install torch==2.13.0)")
+import torch.nn.functional as F  # noqa: E402
+
+from baselines import bc_pokemon_torch as baseline  # noqa: E402
+
+pytestmark = pytest.mark.torch
+
+PLAN_FIELDS = [  # the seed plan's Args (PLAN.md section 6), in its order
+    "exp_name", "seed", "torch_deterministic", "cuda", "track", "wandb_project_name", "rom_path",
+    "expert_data_dir", "total_training_steps", "batch_size", "learning_rate", "weight_decay", "hidden_dim",
+    "eval_frequency", "eval_episodes", "save_frequency", "model_dir", "save_best",
+]
+
+
+def test_args_are_the_plans_fields_with_its_hyperparameters():
+    fields = dataclasses.fields(baseline.Args)
+    assert [f.name for f in fields] == PLAN_FIELDS
+    args = baseline.Args()
+    assert (args.batch_size, args.learning_rate, args.weight_decay, args.hidden_dim) == (64, 1e-4, 1e-5, 256)
+    assert (args.total_training_steps, args.eval_frequency, args.eval_episodes, args.save_frequency) == (100_000, 5_000, 5, 10_000)
+
+
+@pytest.mark.parametrize("size", [84, 42, 21, 11, 7, 6, 1])
+def test_pool_has_xlas_same_windows(size):
+    import flax.linen as nn
+
+    x = np.random.default_rng(size).standard_normal((2, size, size, 3)).astype(np.float32)
+    expected = np.asarray(nn.max_pool(x, (3, 3), strides=(2, 2), padding="SAME"))
+    got = baseline.max_pool_3x3_s2(torch.from_numpy(x).permute(0, 3, 1, 2)).permute(0, 2, 3, 1).numpy()
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_the_plans_padding_1_pool_has_the_same_size_but_other_windows():
+    # Why the baseline does not use MaxPool2d(3, 2, padding=1): 84 -> 42 too, but shifted windows.
+    x = torch.from_numpy(np.random.default_rng(0).standard_normal((1, 3, 84, 84)).astype(np.float32))
+    plan = F.max_pool2d(x, 3, 2, padding=1)
+    same = baseline.max_pool_3x3_s2(x)
+    assert plan.shape == same.shape == (1, 3, 42, 42)
+    assert not torch.equal(plan, same)
+
+
+def test_network_shapes_and_uint8_nhwc_input():
+    model = baseline.ImpalaCNN()
+    assert model.hidden_fc.in_features == 11 * 11 * 32
+    logits = model(torch.zeros(5, 84, 84, 3, dtype=torch.uint8))
+    assert logits.shape == (5, 10) and logits.dtype == torch.float32
+
+
+def test_parameter_count_equals_the_jax_networks():
+    import jax
+
+    from pokeil_jax.networks import init_params, param_count
+
+    assert sum(p.numel() for p in baseline.ImpalaCNN().parameters()) == param_count(init_params(jax.random.key(0)))
+
+
+def test_evaluation_is_skipped_without_episodes():
+    assert baseline.make_evaluator(baseline.Args(eval_episodes=0), torch.device("cpu")) is None
+
+
+def test_eval_seeds_skip_the_demonstrations_seeds():
+    assert baseline.eval_seeds(4, {1000, 1002}) == [1001, 1003, 1004, 1005]
+
+
+def small_args(tmp_path, demos, **changes):
+    values = dict(expert_data_dir=str(demos), total_training_steps=30, batch_size=16, learning_rate=1e-3,
+                  eval_episodes=0, save_frequency=10, model_dir=str(tmp_path / "models"))
+    return baseline.Args(**{**values, **changes})
+
+
+def test_trains_on_a_tiny_demo_set_and_writes_loadable_checkpoints(tmp_path, synthetic_demos, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # runs/ goes here
+    result = baseline.train(small_args(tmp_path, synthetic_demos))
+
+    losses = np.array([loss for _, loss, _ in result["history"]])
+    assert len(losses) == 30 and np.all(np.isfinite(losses))
+    assert losses[-5:].mean() < 0.8 * losses[:5].mean(), losses
+
+    models = tmp_path / "models"
+    assert sorted(p.name for p in models.glob("*.pth")) == ["checkpoint_10.pth", "checkpoint_20.pth", "final_model.pth"]
+    checkpoint = torch.load(models / "checkpoint_20.pth", weights_only=True)
+    assert set(checkpoint) == {"step", "model_state_dict", "optimizer_state_dict"} and checkpoint["step"] == 20
+    model = baseline.ImpalaCNN()
+    model.load_state_dict(checkpoint["model_state_dict"])  # strict
+    final = torch.load(models / "final_model.pth", weights_only=True)  # the plan saves a bare state dict
+    model.load_state_dict(final)
+    assert (models / "args.json").exists()
+    assert list((tmp_path / "runs").glob("bc_pokemon_torch__1__*/events.out.tfevents.*"))
+    assert not list(models.glob(".*.tmp"))
+
+
+def test_same_seed_same_losses(tmp_path, synthetic_demos, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    first = baseline.train(small_args(tmp_path / "a", synthetic_demos, total_training_steps=5))["history"]
+    second = baseline.train(small_args(tmp_path / "b", synthetic_demos, total_training_steps=5))["history"]
+    assert first == second
+
+
+@pytest.mark.slow
+def test_evaluation_in_the_env_logs_and_keeps_the_best_model(tmp_path, synthetic_demos, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    args = small_args(tmp_path, synthetic_demos, total_training_steps=12, eval_frequency=10, eval_episodes=1,
+                      save_frequency=100)
+    result = baseline.train(args)
+    assert np.isfinite(result["best_eval_return"])
+    best = torch.load(tmp_path / "models" / "best_model.pth", weights_only=True)
+    assert set(best) == {"step", "model_state_dict", "optimizer_state_dict", "eval_return"} and best["step"] == 10
