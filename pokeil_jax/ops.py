@@ -1,13 +1,15 @@
 """The two layer primitives of the ImpalaCNN, as small pure functions (NHWC).
 
 `conv2d` is a 3x3 SAME convolution and `max_pool_3x3_s2` a 3x3 stride-2 SAME max-pool. They
-are kept apart from the network so they can be optimised (custom_vjp, other lowerings) behind
-the same signatures; `tests/test_ops.py` pins their values and gradients against Flax/XLA.
+are kept apart from the network so they can be optimised behind the same signatures;
+`tests/test_ops.py` pins their values and gradients against Flax/XLA.
 
 Why the pool is not `lax.reduce_window`: the gradient of reduce_window max lowers to XLA's
-select-and-scatter, which is slow on CPU (MEASURED.md: ~218 ms vs ~25 ms for this layer) and
-non-deterministic on GPU. Here the pool is a running selection over the 9 strided slices of the
--inf padded input, so its gradient is only selects, pads and slices (no scatter).
+select-and-scatter, which is slow on CPU (~100 ms vs ~9 ms here for the 84x84x16 layer at batch
+64, benchmarks/README.md) and non-deterministic on GPU. Here the forward pass is a running
+selection over the 9 strided slices of the -inf padded input that also records which tap won,
+and the gradient (a custom_vjp) routes each window's cotangent to that tap with selects, pads
+and one interleave: no scatter.
 """
 
 from __future__ import annotations
@@ -30,40 +32,87 @@ def conv2d(x: jax.Array, kernel: jax.Array, bias: jax.Array) -> jax.Array:
     return y + bias
 
 
-def _same_padding(size: int, window: int, stride: int) -> tuple[int, int]:
-    """(low, high) padding of XLA's SAME rule: output ceil(size / stride), extra on the high side."""
-    out = -(-size // stride)
-    total = max((out - 1) * stride + window - size, 0)
-    return total // 2, total - total // 2
+def _pool_low_padding(size: int) -> int:
+    """Rows (or columns) of -inf that XLA's SAME rule puts BEFORE the data for window 3, stride 2:
+    an even size pads only after the data, an odd size one on each side."""
+    return size % 2
 
 
+def _pool_with_taps(x: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """(max, tap) of every 3x3 stride-2 SAME window of (B, H, W, C) `x`.
+
+    `tap` (uint8, 0..8, row-major in the window) is the FIRST maximum, the input that XLA's
+    select-and-scatter gives the gradient to, so a tie (common on the flat regions of game
+    frames) sends the whole gradient to one input. A NaN wins its window and keeps its place
+    (nothing compares greater than NaN), so the max is NaN like reduce_window's.
+    """
+    batch, height, width, channels = x.shape
+    out_h, out_w = -(-height // 2), -(-width // 2)
+    top, left = _pool_low_padding(height), _pool_low_padding(width)
+    padded = lax.pad(x, jnp.array(-jnp.inf, x.dtype), (
+        (0, 0, 0), (top, 2 * out_h + 1 - height - top, 0), (left, 2 * out_w + 1 - width - left, 0), (0, 0, 0)))
+    best = taps = None
+    for tap in range(9):
+        dy, dx = divmod(tap, 3)
+        value = lax.slice(padded, (0, dy, dx, 0), (batch, dy + 2 * out_h - 1, dx + 2 * out_w - 1, channels),
+                          (1, 2, 2, 1))
+        if best is None:
+            best, taps = value, jnp.zeros(value.shape, jnp.uint8)
+        else:
+            take = (value > best) | (value != value)
+            best = jnp.where(take, value, best)
+            taps = jnp.where(take, jnp.uint8(tap), taps)
+    return best, taps
+
+
+@jax.custom_vjp
 def max_pool_3x3_s2(x: jax.Array) -> jax.Array:
     """3x3 max-pool, stride 2, SAME padding: (B, H, W, C) -> (B, ceil(H/2), ceil(W/2), C).
 
     Same values as `flax.linen.max_pool(x, (3, 3), strides=(2, 2), padding="SAME")`, and the
-    same gradient: each window sends its whole cotangent to ONE input, the first maximum in
-    row-major window order (as XLA's select-and-scatter does on CPU), so ties, common on the
-    flat regions of game frames, do not split the gradient. A NaN in a window gives NaN.
+    same gradient as its select-and-scatter: each window sends its whole cotangent to ONE
+    input, the first maximum in row-major window order. A NaN in a window gives NaN.
     """
-    batch, height, width, channels = x.shape
-    (top, bottom), (left, right) = _same_padding(height, 3, 2), _same_padding(width, 3, 2)
-    neg_inf = jnp.array(-jnp.inf, x.dtype)
-    padded = lax.pad(x, neg_inf, ((0, 0, 0), (top, bottom, 0), (left, right, 0), (0, 0, 0)))
-    out_h, out_w = -(-height // 2), -(-width // 2)
-    best = None
-    for dy in range(3):
-        for dx in range(3):
-            window_element = lax.slice(
-                padded,
-                (0, dy, dx, 0),
-                (batch, dy + 2 * (out_h - 1) + 1, dx + 2 * (out_w - 1) + 1, channels),
-                (1, 2, 2, 1),
-            )
-            if best is None:
-                best = window_element
-            else:
-                # Strictly greater: an earlier maximum keeps the gradient on ties. `x != x`
-                # lets a NaN take over (and then keep its place, since nothing is > NaN).
-                take = (window_element > best) | (window_element != window_element)
-                best = jnp.where(take, window_element, best)
-    return best
+    return _pool_with_taps(x)[0]
+
+
+def _pool_forward(x):
+    best, taps = _pool_with_taps(x)
+    return best, (taps, x.shape)
+
+
+def _pool_backward(residuals, g):
+    """The input gradient, built at output resolution per parity phase, without a scatter.
+
+    In padded coordinates window m covers rows 2m, 2m+1, 2m+2: an even row 2m is tap-row 0 of
+    window m and tap-row 2 of window m-1, an odd row 2m+1 only tap-row 1 of window m (columns
+    alike). So each of the 4 (row, column) parity phases is a sum of at most 4 masked copies of
+    `g`, shifted by one window; the phases interleave into the padded input and are cropped.
+    Terms are added in row-major window order, as select-and-scatter accumulates them, so the
+    sums are bit-identical to XLA's.
+    """
+    taps, (batch, height, width, channels) = residuals
+    out_h, out_w = g.shape[1], g.shape[2]
+    zero = jnp.zeros((), g.dtype)
+
+    def routed(tap):
+        return jnp.where(taps == tap, g, zero)
+
+    def from_above(a):  # a[m-1], zero for m = 0
+        return lax.pad(a, zero, ((0, 0, 0), (1, -1, 0), (0, 0, 0), (0, 0, 0)))
+
+    def from_left(a):  # a[:, n-1], zero for n = 0
+        return lax.pad(a, zero, ((0, 0, 0), (0, 0, 0), (1, -1, 0), (0, 0, 0)))
+
+    even_even = from_above(from_left(routed(8))) + from_above(routed(6)) + from_left(routed(2)) + routed(0)
+    even_odd = from_above(routed(7)) + routed(1)
+    odd_even = from_left(routed(5)) + routed(3)
+    odd_odd = routed(4)
+    rows_even = jnp.stack([even_even, even_odd], axis=3)  # (B, oh, ow, 2, C): columns interleaved
+    rows_odd = jnp.stack([odd_even, odd_odd], axis=3)
+    full = jnp.stack([rows_even, rows_odd], axis=2).reshape(batch, 2 * out_h, 2 * out_w, channels)
+    top, left = _pool_low_padding(height), _pool_low_padding(width)
+    return (lax.slice(full, (0, top, left, 0), (batch, top + height, left + width, channels)),)
+
+
+max_pool_3x3_s2.defvjp(_pool_forward, _pool_backward)

@@ -18,6 +18,7 @@ jit and shard_map): the same code runs on one CPU, several local devices, or sev
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from typing import Any
@@ -114,14 +115,46 @@ def train_step(state: TrainState, batch: dict) -> tuple[TrainState, dict]:
     return state, metrics
 
 
-@jax.jit
+#: XLA:CPU options for the network's jitted functions. jaxlib 0.10 sends every convolution with
+#: more than 16 features to YNNPACK, which runs this network's kernel gradients 3-8x slower than
+#: XLA's own (Eigen) convolutions (benchmarks/README.md); YNNPACK keeps the dots and reductions.
+CPU_COMPILER_OPTIONS = {
+    "xla_cpu_experimental_ynn_fusion_type": "LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT,LIBRARY_FUSION_TYPE_REDUCE",
+}
+
+
+def compiler_options(backend: str | None = None) -> dict | None:
+    """The compiler options `jax.jit` should get for `backend` (default: JAX's default backend)."""
+    return CPU_COMPILER_OPTIONS if (backend or jax.default_backend()) == "cpu" else None
+
+
+def _jit_on_first_call(fn):
+    """`fn` jitted with `compiler_options()`, decided at its first call (not at import, which
+    would start JAX's backends before a script could configure them). Called while another
+    function is being traced, `fn` runs inline: it becomes part of that function's program
+    (compiler options belong to the outermost jit only)."""
+    jitted = None
+
+    @functools.wraps(fn)
+    def call(*args):
+        nonlocal jitted
+        if any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree_util.tree_leaves(args)):
+            return fn(*args)
+        if jitted is None:
+            jitted = jax.jit(fn, compiler_options=compiler_options())
+        return jitted(*args)
+
+    return call
+
+
+@_jit_on_first_call
 def eval_step(params, batch: dict) -> dict:
     """BC loss and accuracy of `params` on `batch` (same format as `train_step`), no update."""
     logits = network_for(params).apply({"params": params}, batch["observations"])
     return {"loss": bc_loss(logits, batch["actions"]), "accuracy": accuracy(logits, batch["actions"])}
 
 
-@jax.jit
+@_jit_on_first_call
 def policy_logits(params, observations: jax.Array) -> jax.Array:
     """uint8 (N, 84, 84, 3) preprocessed frames -> float32 (N, num_actions) logits."""
     return network_for(params).apply({"params": params}, observations)
@@ -197,14 +230,43 @@ def replicate(mesh: Mesh, tree):
 
 def jit_train_step(mesh: Mesh):
     """`train_step` compiled for `mesh`: state replicated and donated, batch split on "data",
-    metrics replicated. Call as `step(state, shard_batch(mesh, batch))`."""
+    metrics replicated, with the mesh's backend's `compiler_options`. Call as
+    `step(state, shard_batch(mesh, batch))`."""
     replicated = replicated_sharding(mesh)
     return jax.jit(
         train_step,
         in_shardings=(replicated, batch_sharding(mesh)),
         out_shardings=(replicated, replicated),
         donate_argnums=0,
+        compiler_options=compiler_options(mesh.devices.flat[0].platform),
     )
+
+
+# glibc's mallopt parameters (malloc.h).
+_M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_MAX, _M_ARENA_MAX = -1, -2, -4, -8
+
+
+def tune_host_malloc() -> bool:
+    """Make glibc keep freed memory for reuse instead of handing it back to the kernel.
+
+    XLA:CPU allocates a step's temporary buffers at every execution; above glibc's mmap
+    threshold each one is a fresh mapping, so every step page-faults a few hundred MB in again
+    (measured: ~20% of a batch-64 train step here, benchmarks/README.md). With one arena, no
+    mmap for large blocks, no trimming and a 256 MB top pad, the same pages are reused. The
+    cost is that the process keeps its peak heap (RSS does not shrink after a large transient).
+    Process-wide, so a launcher calls it, before JAX allocates. Returns False (and does
+    nothing) where the C library is not glibc.
+    """
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    settings = ((_M_ARENA_MAX, 1), (_M_MMAP_MAX, 0), (_M_TRIM_THRESHOLD, 2**31 - 1), (_M_TOP_PAD, 256 << 20))
+    return all(mallopt(parameter, value) == 1 for parameter, value in settings)
 
 
 def maybe_initialize_distributed() -> tuple[int, int]:
