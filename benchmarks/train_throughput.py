@@ -1,0 +1,295 @@
+"""BC training throughput: JAX (pokeil_jax.train) against the PyTorch baseline, measured in one run.
+
+    python benchmarks/train_throughput.py                       # batch 64 and 256, synthetic frames
+    python benchmarks/train_throughput.py --expert-data-dir expert_data   # real demos from the cache
+    python benchmarks/train_throughput.py --smoke               # tiny repeats, every column (CI)
+
+Same network (ImpalaCNN, 84x84x3 uint8 in, 10 logits), same batches (identical uint8 frames and
+actions for both), same optimiser family (PyTorch: the plan's Adam with L2 weight decay;
+JAX: pokeil_jax.train's AdamW), lr 1e-4. Each framework runs in its own worker process, so
+the peak RSS is its own; the parent alternates the workers repeat by repeat so load from other
+processes falls on both alike, excludes warm-up (compilation, first allocations), and reports
+the median. A timed step includes the host -> framework batch conversion, as in training.
+
+Rows:
+  PyTorch eager           baselines/bc_pokemon_torch.py's model and optimizer, torch threads = cores
+  JAX jit                 pokeil_jax.train.jit_train_step and policy_logits: what bc_pokemon_jax.py runs
+(benchmarks/conv_experiments.py times the formulations the JAX row went through on its way.)
+Columns: samples/s at each batch size, the ratio to PyTorch, forward latency (uint8 frames in,
+logits on the host out) at batch 1 and 16, peak RSS of the worker, the device.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # `python benchmarks/...` from anywhere
+
+FRAMEWORKS = ("torch", "jax")
+LABELS = {"torch": "PyTorch eager", "jax": "JAX jit"}
+#: Environment of the workers with --tune-malloc: glibc keeps freed memory instead of returning
+#: large blocks to the kernel, so a step does not page-fault its buffers in again (both workers).
+TUNED_MALLOC_ENV = {"MALLOC_ARENA_MAX": "1", "MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": "2147483647",
+                    "MALLOC_TOP_PAD_": "268435456"}
+
+
+def make_batches(batch_size: int, count: int, seed: int, expert_data_dir: str | None) -> list[dict]:
+    """`count` host batches {observations uint8 (B, 84, 84, 3), actions int32 (B,)}, the same for
+    every worker: seeded synthetic frames, or the cached demos' batches 0..count-1."""
+    if expert_data_dir:
+        from pokeil_jax import data
+
+        demos, _ = data.load_demos(expert_data_dir, val_fraction=0.0, seed=seed, progress=False)
+        sampler_indices = [np.random.default_rng([seed, k]).integers(0, demos.num_transitions, batch_size)
+                           for k in range(count)]
+        return [demos.batch(indices) for indices in sampler_indices]
+    rng = np.random.default_rng(seed)
+    return [{"observations": rng.integers(0, 256, (batch_size, 84, 84, 3), dtype=np.uint8),
+             "actions": rng.integers(0, 10, batch_size).astype(np.int32)} for _ in range(count)]
+
+
+# ------------------------------------------------------------------------------------------------
+# Workers: one framework each, driven over a pipe
+# ------------------------------------------------------------------------------------------------
+
+
+def _cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return f"{line.split(':', 1)[1].strip()} x{os.cpu_count()}"
+    except OSError:
+        pass
+    return f"cpu x{os.cpu_count()}"
+
+
+class TorchRunner:
+    def __init__(self, seed: int):
+        import torch
+
+        from baselines.bc_pokemon_torch import ImpalaCNN
+
+        self.torch = torch
+        torch.manual_seed(seed)
+        self.dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        self.model = ImpalaCNN().to(self.dev)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=1e-4, weight_decay=1e-5)
+        name = torch.cuda.get_device_name() if self.dev.type == "cuda" else f"{_cpu_name()}, {torch.get_num_threads()} threads"
+        self.device = f"{self.dev.type}: {name} (torch {torch.__version__})"
+
+    def _sync(self):
+        if self.dev.type == "cuda":
+            self.torch.cuda.synchronize()
+
+    def train_step(self, batch):
+        import torch.nn.functional as F
+
+        obs = self.torch.from_numpy(batch["observations"]).to(self.dev)
+        actions = self.torch.from_numpy(batch["actions"]).long().to(self.dev)
+        loss = F.cross_entropy(self.model(obs), actions)
+        self.optimizer.zero_grad()
+        loss.backward()
+        self.optimizer.step()
+        return loss.item()  # waits for the step, as logging does
+
+    def forward(self, observations):
+        with self.torch.no_grad():
+            return self.model(self.torch.from_numpy(observations).to(self.dev)).cpu().numpy()
+
+
+class JaxRunner:
+    def __init__(self, seed: int):
+        import jax
+
+        from pokeil_jax import train
+
+        self.jax, self.train = jax, train
+        self.mesh = train.make_mesh()
+        self.state = train.replicate(self.mesh, train.create_train_state(jax.random.key(seed), _Config()))
+        self.step = train.jit_train_step(self.mesh)  # one compilation per batch shape
+        device = jax.devices()[0]
+        name = _cpu_name() if device.platform == "cpu" else device.device_kind
+        self.device = f"{device.platform}: {name}, {jax.device_count()} device(s) (jax {jax.__version__})"
+
+    def train_step(self, batch):
+        self.state, metrics = self.step(self.state, self.train.shard_batch(self.mesh, batch))
+        return float(metrics["loss"])  # waits for the step, as logging does
+
+    def forward(self, observations):
+        return np.asarray(self.train.policy_logits(self.state.params, observations))
+
+
+class _Config:
+    learning_rate = 1e-4
+    weight_decay = 1e-5
+    hidden_dim = 256
+    num_actions = 10
+
+
+def worker(framework: str, conn, seed: int, expert_data_dir: str | None, batches_per_size: int):
+    """Serve ("train", batch_size, steps) -> [seconds per step], ("forward", batch_size, calls) ->
+    [seconds per call], ("info",) -> {device, peak_rss_mb}, ("quit",)."""
+    import resource
+
+    runner = TorchRunner(seed) if framework == "torch" else JaxRunner(seed)
+    cache: dict[int, list[dict]] = {}
+    conn.send("ready")
+    while True:
+        message = conn.recv()
+        if message[0] == "quit":
+            return
+        if message[0] == "info":
+            conn.send({"device": runner.device, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})
+            continue
+        kind, batch_size, count = message
+        if batch_size not in cache:
+            cache[batch_size] = make_batches(batch_size, batches_per_size, seed, expert_data_dir)
+        batches = cache[batch_size]
+        times = []
+        for k in range(count):
+            batch = batches[k % len(batches)]
+            start = time.perf_counter()
+            if kind == "train":
+                runner.train_step(batch)
+            else:
+                runner.forward(batch["observations"])
+            times.append(time.perf_counter() - start)
+        conn.send(times)
+
+
+class Worker:
+    def __init__(self, framework: str, args, env: dict):
+        context = mp.get_context("spawn")
+        self.conn, child = context.Pipe()
+        saved = {k: os.environ.get(k) for k in env}
+        os.environ.update(env)  # spawn copies the environment at start
+        try:
+            self.process = context.Process(target=worker, args=(framework, child, args.seed, args.expert_data_dir,
+                                                                args.batches), daemon=True)
+            self.process.start()
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+        if self.conn.recv() != "ready":
+            raise RuntimeError(f"{framework} worker failed to start")
+
+    def ask(self, *message):
+        self.conn.send(message)
+        return self.conn.recv()
+
+    def close(self):
+        self.conn.send(("quit",))
+        self.process.join(timeout=30)
+
+
+# ------------------------------------------------------------------------------------------------
+# The measurement
+# ------------------------------------------------------------------------------------------------
+
+
+def measure(args) -> dict:
+    """{framework: {"train": {B: [s/step]}, "forward": {B: [s/call]}, "device", "peak_rss_mb"}}."""
+    env = TUNED_MALLOC_ENV if args.tune_malloc else {}
+    workers = {name: Worker(name, args, env) for name in args.frameworks}
+    results = {name: {"train": {}, "forward": {}} for name in workers}
+    try:
+        for batch_size in args.batch_sizes:
+            for name, w in workers.items():  # warm-up: compile, first allocations
+                w.ask("train", batch_size, args.warmup)
+                results[name]["train"][batch_size] = []
+            for _ in range(args.repeats):
+                for name, w in workers.items():
+                    time.sleep(0.2)  # let the other worker's threads stop spinning
+                    per_step = w.ask("train", batch_size, args.steps)
+                    results[name]["train"][batch_size].append(sum(per_step) / len(per_step))
+        for batch_size in args.forward_sizes:
+            for name, w in workers.items():
+                w.ask("forward", batch_size, 3)
+                results[name]["forward"][batch_size] = []
+            for _ in range(args.repeats):
+                for name, w in workers.items():
+                    time.sleep(0.2)
+                    results[name]["forward"][batch_size].extend(w.ask("forward", batch_size, args.forward_calls))
+        for name, w in workers.items():
+            results[name].update(w.ask("info"))
+    finally:
+        for w in workers.values():
+            w.close()
+    return results
+
+
+def format_table(results: dict, args) -> str:
+    names = list(results)
+    reference = "torch" if "torch" in results else None
+    head = ["framework"] + [f"samples/s @{b}" for b in args.batch_sizes] + [f"vs torch @{b}" for b in args.batch_sizes]
+    head += [f"fwd ms @{b}" for b in args.forward_sizes] + ["peak RSS MB", "device"]
+    rows = [head]
+    for name in names:
+        r = results[name]
+        sps = {b: b / statistics.median(r["train"][b]) for b in args.batch_sizes}
+        row = [LABELS[name]] + [f"{sps[b]:.1f}" for b in args.batch_sizes]
+        for b in args.batch_sizes:
+            if reference:
+                ref = b / statistics.median(results[reference]["train"][b])
+                row.append(f"{sps[b] / ref:.2f}x")
+            else:
+                row.append("n/a")
+        row += [f"{statistics.median(r['forward'][b]) * 1e3:.2f}" for b in args.forward_sizes]
+        row += [f"{r['peak_rss_mb']:.0f}", r["device"]]
+        rows.append(row)
+    widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
+    lines = ["  ".join(cell.ljust(w) if i in (0, len(head) - 1) else cell.rjust(w) for i, (cell, w) in
+                       enumerate(zip(row, widths))) for row in rows]
+    lines.insert(1, "-" * len(lines[0]))
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[64, 256])
+    parser.add_argument("--forward-sizes", type=int, nargs="+", default=[1, 16])
+    parser.add_argument("--repeats", type=int, default=5, help="alternating repeats; the median is reported")
+    parser.add_argument("--steps", type=int, default=3, help="train steps per repeat")
+    parser.add_argument("--warmup", type=int, default=2, help="untimed steps per batch size (compilation)")
+    parser.add_argument("--forward-calls", type=int, default=10)
+    parser.add_argument("--batches", type=int, default=4, help="distinct batches cycled through")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--expert-data-dir", default=None, help="use cached real demos instead of synthetic frames")
+    parser.add_argument("--frameworks", nargs="+", default=list(FRAMEWORKS), choices=FRAMEWORKS)
+    parser.add_argument("--tune-malloc", action="store_true", help=f"run both workers with {TUNED_MALLOC_ENV}")
+    parser.add_argument("--smoke", action="store_true", help="tiny batches and repeats; prints every column")
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.batch_sizes, args.forward_sizes = [4, 8], [1, 2]
+        args.repeats, args.steps, args.warmup, args.forward_calls, args.batches = 1, 1, 1, 1, 1
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        args.frameworks = [f for f in args.frameworks if f != "torch"]
+        print("torch not installed (pip install torch==2.13.0): JAX rows only")
+    load = os.getloadavg()[0]
+    start = time.perf_counter()
+    results = measure(args)
+    print(f"load average at start {load:.1f} (2+ on this 2-core machine means other work shared the cores); "
+          f"medians of {args.repeats} alternating repeats x {args.steps} steps; data: "
+          f"{args.expert_data_dir or 'synthetic uint8 frames'}; malloc tuned: {args.tune_malloc}; "
+          f"{time.perf_counter() - start:.0f} s")
+    print(format_table(results, args))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

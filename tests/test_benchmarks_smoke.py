@@ -1,0 +1,74 @@
+"""benchmarks/train_throughput.py and benchmarks/conv_experiments.py: --smoke runs print every
+column and row; the experiment's candidate convolutions match the plain one (values and gradients).
+(The pool and the CPU compiler options the experiments chose are tested with the library:
+tests/test_ops.py, tests/test_train.py.)"""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+from benchmarks import conv_experiments as ce  # noqa: E402
+
+
+def run_script(*args, timeout=600):
+    result = subprocess.run([sys.executable, *args], cwd=REPO, capture_output=True, text=True, timeout=timeout)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    return result.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.torch
+def test_throughput_smoke_prints_every_column_and_row():
+    pytest.importorskip("torch", reason="the comparison needs PyTorch (pip install torch==2.13.0)")
+    out = run_script("benchmarks/train_throughput.py", "--smoke")
+    header = next(line for line in out.splitlines() if line.startswith("framework"))
+    for column in ("samples/s @4", "samples/s @8", "vs torch @4", "vs torch @8", "fwd ms @1", "fwd ms @2",
+                   "peak RSS MB", "device"):
+        assert column in header, column
+    number = r"\s+(\d+\.\d+)"
+    for label in ("PyTorch eager", "JAX jit"):
+        row = next(line for line in out.splitlines() if line.startswith(label + "  "))
+        # samples/s @4 @8, ratios @4 @8, forward ms @1 @2, peak RSS MB (whole), device
+        values = re.match(re.escape(label) + number * 2 + r"\s+(\d+\.\d+)x\s+(\d+\.\d+)x" + number * 2
+                          + r"\s+(\d+)\s+(\S.*)", row)
+        assert values, row
+        assert all(float(v) > 0 for v in values.groups()[:7]), row
+    torch_row = next(line for line in out.splitlines() if line.startswith("PyTorch eager"))
+    assert "1.00x" in torch_row and "cpu" in torch_row
+
+
+@pytest.mark.slow
+def test_conv_experiments_smoke_checks_and_times_every_path():
+    out = run_script("benchmarks/conv_experiments.py", "--smoke")
+    assert "allclose to jax.grad of the plain conv" in out
+    assert "bfloat16 compute: loss-gradient relative L2 error" in out
+    assert re.search(r"profile, batch 2: op time [\d.]+ ms/step", out)
+    assert re.search(r"A ops as written .* [\d.]+x", out) and re.search(r"D B \+ C .* [\d.]+x", out)
+
+
+@pytest.mark.parametrize("name", list(ce.CONV_CANDIDATES))
+def test_conv_candidates_match_the_plain_conv(name):
+    conv = ce.CONV_CANDIDATES[name]
+    rng = np.random.default_rng(0)
+    for height, cin, cout in [(12, 3, 16), (9, 16, 32)]:
+        x = jnp.asarray(rng.standard_normal((16, height, height, cin)), jnp.float32)
+        k = jnp.asarray(rng.standard_normal((3, 3, cin, cout)) * 0.3, jnp.float32)
+        b = jnp.asarray(rng.standard_normal(cout), jnp.float32)
+        w = jnp.asarray(rng.standard_normal((16, height, height, cout)), jnp.float32)
+
+        def loss(f, x, k, b):
+            return jnp.sum(jnp.maximum(f(x, k, b), 0) * w)
+
+        np.testing.assert_allclose(conv(x, k, b), ce.conv2d_plain(x, k, b), rtol=1e-5, atol=1e-5)
+        got = jax.grad(lambda *a: loss(conv, *a), argnums=(0, 1, 2))(x, k, b)
+        ref = jax.grad(lambda *a: loss(ce.conv2d_plain, *a), argnums=(0, 1, 2))(x, k, b)
+        for g, r in zip(got, ref):
+            np.testing.assert_allclose(g, r, rtol=1e-4, atol=1e-4 * float(jnp.abs(r).max()))
