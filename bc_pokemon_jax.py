@@ -186,7 +186,8 @@ def main(args: Args) -> dict:
     from tqdm import tqdm
 
     bar = tqdm(range(start_step, args.total_training_steps), initial=start_step, total=args.total_training_steps,
-               desc="train", unit="step", dynamic_ncols=True, disable=not is_main)
+               desc="train", unit="step", dynamic_ncols=True, disable=not is_main,
+               smoothing=0)  # steps are dispatched ahead of the device: show the mean rate, not bursts
     last_time, last_step = time.perf_counter(), start_step
     last_eval: dict = {}
     history: list[dict] = []
@@ -325,19 +326,10 @@ def run_policy_eval(args, envs, state, seeds, writer, step):
 
 def validation_metrics(params, val_demos, batch_size) -> dict:
     """Mean BC loss and accuracy over every validation transition (exactly once each)."""
-    import optax
+    from pokeil_jax import evaluate, train
 
-    from pokeil_jax import train
-
-    loss_sum = correct = count = 0.0
-    for batch in val_demos.eval_batches(batch_size):
-        mask = batch.pop("mask")
-        logits = np.asarray(train.policy_logits(params, batch["observations"]), np.float32)
-        losses = np.asarray(optax.softmax_cross_entropy_with_integer_labels(logits, batch["actions"]))
-        loss_sum += float((losses * mask).sum())
-        correct += float(((logits.argmax(-1) == batch["actions"]) * mask).sum())
-        count += float(mask.sum())
-    return {"val/bc_loss": loss_sum / count, "val/accuracy": correct / count}
+    metrics = evaluate.demo_metrics(lambda obs: train.policy_logits(params, obs), val_demos, batch_size)
+    return {"val/bc_loss": metrics["bc_loss"], "val/accuracy": metrics["accuracy"]}
 
 
 def log_scalars(writer, scalars: dict, step: int) -> None:

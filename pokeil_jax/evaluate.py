@@ -122,6 +122,23 @@ class EvalReport:
         }
 
 
+def demo_metrics(logits_fn: Callable[[np.ndarray], Any], demos, batch_size: int = 256) -> dict[str, float]:
+    """Mean BC loss (cross-entropy) and accuracy of a policy on every transition of `demos` (a
+    `pokeil_jax.data.CachedDemos`), each counted once. `logits_fn`: uint8 (N, 84, 84, 3) ->
+    (N, num_actions) logits, from any framework."""
+    loss_sum = correct = count = 0.0
+    for batch in demos.eval_batches(batch_size):
+        mask = batch["mask"].astype(np.float64)
+        logits = np.asarray(logits_fn(batch["observations"]), np.float64)
+        shifted = logits - logits.max(axis=-1, keepdims=True)
+        log_z = np.log(np.exp(shifted).sum(axis=-1))
+        losses = log_z - np.take_along_axis(shifted, batch["actions"][:, None].astype(np.int64), -1)[:, 0]
+        loss_sum += float((losses * mask).sum())
+        correct += float(((logits.argmax(-1) == batch["actions"]) * mask).sum())
+        count += float(mask.sum())
+    return {"bc_loss": loss_sum / count, "accuracy": correct / count}
+
+
 def format_table(reports: dict[str, EvalReport]) -> str:
     """Side-by-side table of several reports (e.g. {"expert": ..., "BC policy": ...})."""
     names = list(reports)

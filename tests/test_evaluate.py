@@ -10,6 +10,7 @@ from pokeil_jax.evaluate import (
     EvalReport,
     ExpertAgent,
     PolicyAgent,
+    demo_metrics,
     evaluate,
     format_table,
     save_report_json,
@@ -119,3 +120,25 @@ def test_unbatch_info_nested():
     infos = {"a": np.array([1, 2]), "_a": np.array([True, True]),
              "m": {"x": np.array([True, False]), "_x": np.array([True, True])}, "_m": np.array([True, True])}
     assert unbatch_info(infos, 1) == {"a": 2, "m": {"x": False}}
+
+
+def test_demo_metrics_weight_every_transition_once(synthetic_demos):
+    import optax
+
+    from pokeil_jax import data
+
+    demos, _ = data.load_demos(synthetic_demos, val_fraction=0.0, progress=False)
+    rng = np.random.default_rng(0)
+    table = rng.standard_normal((256, 10)).astype(np.float32)  # logits from the frame's first pixel
+
+    def logits_fn(frames):
+        return table[frames[:, 0, :, 0].astype(np.int64).sum(-1) % 256]
+
+    everything = demos.batch(np.arange(demos.num_transitions))
+    logits = logits_fn(everything["observations"])
+    expected_loss = float(optax.softmax_cross_entropy_with_integer_labels(logits, everything["actions"]).mean())
+    expected_accuracy = float((logits.argmax(-1) == everything["actions"]).mean())
+    for batch_size in (7, 64, 1000):  # 160 transitions: a wrapped last batch, and one batch bigger than all
+        got = demo_metrics(logits_fn, demos, batch_size)
+        assert got["bc_loss"] == pytest.approx(expected_loss, rel=1e-6)
+        assert got["accuracy"] == pytest.approx(expected_accuracy)
