@@ -100,6 +100,11 @@ class Args:
     save_best: bool = True
     """keep best_model.pth, the checkpoint with the highest eval return"""
 
+    # Not in the plan: for the side-by-side comparison with the JAX pipeline
+    init_weights: Optional[str] = None
+    """start from this .pth state dict instead of a fresh init (e.g. a JAX init converted by
+    pokeil_jax.convert, as benchmarks/compare_bc.py does)"""
+
 
 # ------------------------------------------------------------------------------------------------
 # Network: the IMPALA CNN (Espeholt et al. 2018), as in pokeil_jax.networks
@@ -245,6 +250,11 @@ def train(args: Args) -> dict:
     evaluator = make_evaluator(args, device)
 
     policy_net = ImpalaCNN(action_dim=data.NUM_ACTIONS, hidden_dim=args.hidden_dim).to(device)
+    if args.init_weights:
+        from pokeil_jax.convert import load_torch_state_dict
+
+        policy_net.load_state_dict(load_torch_state_dict(args.init_weights))  # strict: names and shapes
+        print(f"Initial weights from {args.init_weights}")
     optimizer = optim.Adam(policy_net.parameters(), lr=args.learning_rate, weight_decay=args.weight_decay)
 
     writer = SummaryWriter(f"runs/{run_name}")

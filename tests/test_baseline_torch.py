@@ -22,7 +22,7 @@ PLAN_FIELDS = [  # the seed plan's Args (PLAN.md section 6), in its order
 
 def test_args_are_the_plans_fields_with_its_hyperparameters():
     fields = dataclasses.fields(baseline.Args)
-    assert [f.name for f in fields] == PLAN_FIELDS
+    assert [f.name for f in fields] == PLAN_FIELDS + ["init_weights"]  # plus one for the comparison
     args = baseline.Args()
     assert (args.batch_size, args.learning_rate, args.weight_decay, args.hidden_dim) == (64, 1e-4, 1e-5, 256)
     assert (args.total_training_steps, args.eval_frequency, args.eval_episodes, args.save_frequency) == (100_000, 5_000, 5, 10_000)
@@ -113,3 +113,19 @@ def test_evaluation_in_the_env_logs_and_keeps_the_best_model(tmp_path, synthetic
     assert np.isfinite(result["best_eval_return"])
     best = torch.load(tmp_path / "models" / "best_model.pth", weights_only=True)
     assert set(best) == {"step", "model_state_dict", "optimizer_state_dict", "eval_return"} and best["step"] == 10
+
+
+def test_init_weights_start_training_from_a_converted_jax_init(tmp_path, synthetic_demos, monkeypatch):
+    import jax
+
+    from pokeil_jax.convert import flax_params_to_torch_state_dict
+    from pokeil_jax.networks import init_params
+
+    monkeypatch.chdir(tmp_path)
+    state_dict = flax_params_to_torch_state_dict(jax.device_get(init_params(jax.random.key(3))))
+    torch.save(state_dict, tmp_path / "init.pth")
+    args = small_args(tmp_path, synthetic_demos, total_training_steps=1, init_weights=str(tmp_path / "init.pth"),
+                      learning_rate=0.0, weight_decay=0.0)
+    final = torch.load(baseline.train(args)["final_path"], weights_only=True)
+    for name, value in state_dict.items():  # lr 0: the one step leaves the converted init in place
+        np.testing.assert_array_equal(final[name].numpy(), np.asarray(value), err_msg=name)

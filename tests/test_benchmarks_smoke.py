@@ -72,3 +72,27 @@ def test_conv_candidates_match_the_plain_conv(name):
         ref = jax.grad(lambda *a: loss(ce.conv2d_plain, *a), argnums=(0, 1, 2))(x, k, b)
         for g, r in zip(got, ref):
             np.testing.assert_allclose(g, r, rtol=1e-4, atol=1e-4 * float(jnp.abs(r).max()))
+
+
+@pytest.mark.slow
+@pytest.mark.torch
+def test_compare_bc_smoke_trains_both_from_one_init_and_judges_both(tmp_path):
+    pytest.importorskip("torch", reason="the comparison needs PyTorch (pip install torch==2.13.0)")
+    import json
+
+    out = run_script("benchmarks/compare_bc.py", "--smoke", "--data-dir", str(tmp_path / "data"),
+                     "--out-dir", str(tmp_path / "out"))
+    report = json.loads((tmp_path / "out" / "comparison.json").read_text())
+    rows = report["rows"]
+    assert [(r["pipeline"], r["seed"]) for r in rows] == [("JAX", 1), ("PyTorch", 1), ("JAX", 2), ("PyTorch", 2)]
+    for row in rows:
+        assert row["init_logit_gap"] < 1e-5  # one initial network in both frameworks
+        assert 0 <= row["val_accuracy"] <= 1 and 0 <= row["milestone_completion"] <= 1
+        assert np.isfinite(row["val_bc_loss"]) and row["samples_per_second"] > 0
+    # 3 steps from the same weights on the same batches: the two frameworks barely part.
+    for jax_row, torch_row in zip(rows[::2], rows[1::2]):
+        assert abs(jax_row["val_bc_loss"] - torch_row["val_bc_loss"]) < 0.05, (jax_row, torch_row)
+    assert report["eval_seeds"] == [1000]
+    assert "| **JAX, mean ± half-range** | 2 seeds |" in out
+    assert (tmp_path / "out" / "comparison.png").stat().st_size > 10_000
+    assert (tmp_path / "data" / "train").is_dir() and len(list((tmp_path / "data" / "val").glob("episode_*.npz"))) == 1

@@ -20,8 +20,13 @@ def frames(batch=6, seed=0):
     return np.random.default_rng(seed).integers(0, 256, (batch, 84, 84, 3), dtype=np.uint8)
 
 
-def test_importing_convert_does_not_import_torch():
-    code = "import sys, pokeil_jax.convert; assert 'torch' not in sys.modules, 'torch imported'"
+def test_importing_convert_or_any_other_module_does_not_import_torch():
+    code = ("import importlib, pkgutil, sys, pokeil_jax\n"
+            "names = [m.name for m in pkgutil.walk_packages(pokeil_jax.__path__, 'pokeil_jax.')]\n"
+            "assert 'pokeil_jax.convert' in names, names\n"
+            "for name in names:\n"
+            "    importlib.import_module(name)\n"
+            "    assert 'torch' not in sys.modules, f'importing {name} imported torch'")
     subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True)
 
 
