@@ -125,7 +125,7 @@ def first_logits_agree(init_params, model_init, frames) -> float:
     return float(np.abs(np.asarray(train.policy_logits(init_params, frames)) - torch_logits_fn(model_init)(frames)).max())
 
 
-COLUMNS = [("val_accuracy", "val accuracy", "{:.1%}"), ("val_bc_loss", "val loss", "{:.3f}"),
+COLUMNS = [("val_accuracy", "val accuracy", "{:.1%}"), ("val_bc_loss", "val loss", "{:.3g}"),
            ("milestone_completion", "milestone completion", "{:.1%}"), ("success_rate", "success", "{:.1%}"),
            ("mean_length", "episode length", "{:.0f}"), ("train_seconds", "train s", "{:.0f}"),
            ("samples_per_second", "samples/s", "{:.0f}")]

@@ -3,9 +3,13 @@
     python benchmarks/env_speed.py [--steps 3000] [--rom-path PATH]
 
 Prints the raw emulator frame rate (mGBA's run_frame in a loop with full rendering, same ROM,
-same game state), the env's steps/s and frames per step, and
+same seed, the same button presses held for the same frames as the env's steps), the env's
+steps/s and frames per step, and
 ratio = env_steps_per_s * frames_per_step / raw_frames_per_s   (target >= 0.8),
-plus steps/s of a vector env with 1 and 2 processes (target: 2 processes >= 1.8x one).
+plus steps/s of a vector env with 1 and 2 processes (target: 2 processes >= 1.8x one) and, for
+reference, of 2 independent env loops in 2 processes (what the cores allow without lockstep).
+The idle rate (the game standing still) is printed too: it is much higher than play, because
+the game halts in VBlankIntrWait whenever it has nothing to do.
 """
 
 from __future__ import annotations
@@ -27,20 +31,26 @@ from pokeil_jax.env import PokemonEnv  # noqa: E402
 ACTIONS = np.array([4, 7, 5, 6, 0, 4, 4, 7, 7, 0, 5, 6, 1, 2, 1], np.int64)
 
 
-def raw_frames_per_s(env: PokemonEnv, frames: int) -> float:
+def raw_frames_per_s(env: PokemonEnv, steps: int, idle: bool = False) -> float:
+    """Frames/s of a bare Emulator from the env's episode start for seed 0, pressing ACTIONS
+    exactly as `env.step` does (hold, release, run on), or no button at all with `idle`."""
     emu = Emulator(env.rom_path)
     env.adapter.boot(emu)
     env.adapter.begin_episode(emu, 0)
-    emu.run_frames(60)
+    hold, rest = env.hold_frames, env.frames_per_step - env.hold_frames
     start = time.perf_counter()
-    emu.run_frames(frames)
-    rate = frames / (time.perf_counter() - start)
+    for t in range(steps):
+        emu.set_buttons(() if idle else (int(ACTIONS[t % len(ACTIONS)]),))
+        emu.run_frames(hold)
+        emu.set_buttons(())
+        emu.run_frames(rest)
+    rate = steps * env.frames_per_step / (time.perf_counter() - start)
     emu.close()
     return rate
 
 
-def env_steps_per_s(env: PokemonEnv, steps: int) -> float:
-    env.reset(seed=0)
+def env_steps_per_s(env: PokemonEnv, steps: int, seed: int = 0) -> float:
+    env.reset(seed=seed)
     start = time.perf_counter()
     for t in range(steps):
         _, _, terminated, truncated, _ = env.step(int(ACTIONS[t % len(ACTIONS)]))
@@ -66,6 +76,22 @@ def vector_steps_per_s(num_envs: int, steps: int, rom_path) -> float:
     return rate
 
 
+def _independent_loop(args) -> float:
+    rom_path, seed, steps = args
+    env = PokemonEnv(rom_path=rom_path)
+    rate = env_steps_per_s(env, steps, seed)
+    env.close()
+    return rate
+
+
+def independent_steps_per_s(num_procs: int, steps: int, rom_path) -> float:
+    """Summed steps/s of `num_procs` processes each stepping its own env, started together."""
+    import multiprocessing as mp
+
+    with mp.get_context("spawn").Pool(num_procs) as pool:
+        return sum(pool.map(_independent_loop, [(rom_path, seed, steps) for seed in range(num_procs)]))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=3000)
@@ -74,19 +100,24 @@ def main():
 
     env = PokemonEnv(rom_path=args.rom_path)
     fps = env.frames_per_step
-    raw = raw_frames_per_s(env, args.steps * fps)
+    raw = raw_frames_per_s(env, args.steps)
+    idle = raw_frames_per_s(env, args.steps, idle=True)
     sps = env_steps_per_s(env, args.steps)
     env.close()
     one = vector_steps_per_s(1, args.steps // 2, args.rom_path)
     two = vector_steps_per_s(2, args.steps // 2, args.rom_path)
+    loops = independent_steps_per_s(2, args.steps // 2, args.rom_path)
     ratio = sps * fps / raw
     print(f"ROM: {env.rom_path}")
-    print(f"{'raw emulator (run_frame loop)':34s} {raw:10.0f} frames/s")
+    print(f"{'raw emulator, idle game':34s} {idle:10.0f} frames/s")
+    print(f"{'raw emulator, same presses as env':34s} {raw:10.0f} frames/s")
     print(f"{'env.step':34s} {sps:10.0f} steps/s  ({fps} frames/step = {sps * fps:.0f} frames/s)")
     print(f"{'ratio env/raw':34s} {ratio:10.2f}   (target >= 0.80)  {'OK' if ratio >= 0.8 else 'BELOW TARGET'}")
     print(f"{'vector env, 1 process':34s} {one:10.0f} steps/s")
     print(f"{'vector env, 2 processes':34s} {two:10.0f} steps/s")
     print(f"{'scaling 2 procs / 1':34s} {two / one:10.2f}x  (target >= 1.80, {os.cpu_count()} cores)  {'OK' if two / one >= 1.8 else 'BELOW TARGET'}")
+    print(f"{'2 independent env loops':34s} {loops:10.0f} steps/s  ({loops / sps:.2f}x one env.step loop: "
+          f"what the cores give without the vector env's lockstep)")
 
 
 if __name__ == "__main__":

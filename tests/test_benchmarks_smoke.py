@@ -96,3 +96,22 @@ def test_compare_bc_smoke_trains_both_from_one_init_and_judges_both(tmp_path):
     assert "| **JAX, mean ± half-range** | 2 seeds |" in out
     assert (tmp_path / "out" / "comparison.png").stat().st_size > 10_000
     assert (tmp_path / "data" / "train").is_dir() and len(list((tmp_path / "data" / "val").glob("episode_*.npz"))) == 1
+
+
+@pytest.mark.slow
+def test_env_speed_prints_every_figure_against_a_same_input_reference():
+    out = run_script("benchmarks/env_speed.py", "--steps", "90")
+    for label in ("raw emulator, idle game", "raw emulator, same presses as env", "env.step", "ratio env/raw",
+                  "vector env, 1 process", "vector env, 2 processes", "scaling 2 procs / 1", "2 independent env loops"):
+        line = next((ln for ln in out.splitlines() if ln.startswith(label)), None)
+        assert line is not None, (label, out)
+        assert float(re.search(r"\s([\d.]+)", line[len(label):]).group(1)) > 0, line
+
+
+@pytest.mark.slow
+def test_loader_speed_prints_its_ratio_to_the_train_step():
+    out = run_script("benchmarks/loader_speed.py", "--episodes", "2", "--length", "100", "--seconds", "0.5",
+                     "--train-steps", "2", "--batch-size", "8")
+    assert re.search(r"loader, BC batch:\s+[\d,]+ samples/s", out), out
+    assert re.search(r"train step \(JAX, this machine\):\s+[\d,]+ samples/s", out), out
+    assert re.search(r"ratio = loader samples/s / train step samples/s = [\d.]+x", out), out

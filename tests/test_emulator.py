@@ -22,29 +22,23 @@ FIRST_FRAMES_AFTER_CAPSULE_LOOKUP = textwrap.dedent("""
 """)
 
 
-def run_python(code: str, timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=timeout)
+def assert_first_frames_run(code: str, what: str) -> None:
+    try:
+        result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"the first frames {what} hung: mGBA called back into Python through cffi's start-up lock")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "frames 120" in result.stdout
 
 
 def test_frames_run_after_pycapsule_gets_a_version_tag():
-    try:
-        result = run_python(FIRST_FRAMES_AFTER_CAPSULE_LOOKUP)
-    except subprocess.TimeoutExpired:
-        pytest.fail("the first frames hung: mGBA called back into Python through cffi's start-up lock")
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert "frames 120" in result.stdout
+    assert_first_frames_run(FIRST_FRAMES_AFTER_CAPSULE_LOOKUP, "after a PyCapsule attribute lookup")
 
 
 @pytest.mark.torch
 def test_frames_run_after_importing_torch():
     pytest.importorskip("torch", reason="needs PyTorch (pip install torch==2.13.0)")
-    code = "import torch\n" + FIRST_FRAMES_AFTER_CAPSULE_LOOKUP
-    try:
-        result = run_python(code)
-    except subprocess.TimeoutExpired:
-        pytest.fail("the first frames after `import torch` hung")
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert "frames 120" in result.stdout
+    assert_first_frames_run("import torch\n" + FIRST_FRAMES_AFTER_CAPSULE_LOOKUP, "after `import torch`")
 
 
 def test_no_python_callbacks_registered():
