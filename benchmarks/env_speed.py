@@ -6,8 +6,9 @@ Prints the raw emulator frame rate (mGBA's run_frame in a loop with full renderi
 same seed, the same button presses held for the same frames as the env's steps), the env's
 steps/s and frames per step, and
 ratio = env_steps_per_s * frames_per_step / raw_frames_per_s   (target >= 0.8),
-plus steps/s of a vector env with 1 and 2 processes (target: 2 processes >= 1.8x one) and, for
-reference, of 2 independent env loops in 2 processes (what the cores allow without lockstep).
+plus steps/s of a vector env with 1 and 2 processes (target: 2 processes >= 1.8x one), workers
+pinned to CPUs as pokeil_jax.evaluate runs them, and for reference the same unpinned and 2
+independent env loops in 2 processes (what the cores allow without lockstep).
 The idle rate (the game standing still) is printed too: it is much higher than play, because
 the game halts in VBlankIntrWait whenever it has nothing to do.
 """
@@ -59,12 +60,16 @@ def env_steps_per_s(env: PokemonEnv, steps: int, seed: int = 0) -> float:
     return steps / (time.perf_counter() - start)
 
 
-def vector_steps_per_s(num_envs: int, steps: int, rom_path) -> float:
+def vector_steps_per_s(num_envs: int, steps: int, rom_path, pin_cpus: bool = True) -> float:
+    """Summed steps/s of an AsyncVectorEnv (one process per env) whose workers are built as the
+    evaluator builds them (pokeil_jax.evaluate: pinned round-robin to the CPUs, or not)."""
     import gymnasium
 
-    envs = gymnasium.vector.AsyncVectorEnv(
-        [lambda: PokemonEnv(rom_path=rom_path) for _ in range(num_envs)], context="spawn"
-    )
+    from pokeil_jax.evaluate import PinnedEnvFactory, worker_cpus
+
+    cpus = worker_cpus(num_envs) if pin_cpus else [None] * num_envs
+    envs = gymnasium.vector.AsyncVectorEnv([PinnedEnvFactory(cpu, {"rom_path": rom_path}) for cpu in cpus],
+                                           context="spawn")
     envs.reset(seed=list(range(num_envs)))
     for t in range(20):  # warm-up
         envs.step(np.full(num_envs, ACTIONS[t % len(ACTIONS)]))
@@ -106,6 +111,7 @@ def main():
     env.close()
     one = vector_steps_per_s(1, args.steps // 2, args.rom_path)
     two = vector_steps_per_s(2, args.steps // 2, args.rom_path)
+    two_unpinned = vector_steps_per_s(2, args.steps // 2, args.rom_path, pin_cpus=False)
     loops = independent_steps_per_s(2, args.steps // 2, args.rom_path)
     ratio = sps * fps / raw
     print(f"ROM: {env.rom_path}")
@@ -114,7 +120,8 @@ def main():
     print(f"{'env.step':34s} {sps:10.0f} steps/s  ({fps} frames/step = {sps * fps:.0f} frames/s)")
     print(f"{'ratio env/raw':34s} {ratio:10.2f}   (target >= 0.80)  {'OK' if ratio >= 0.8 else 'BELOW TARGET'}")
     print(f"{'vector env, 1 process':34s} {one:10.0f} steps/s")
-    print(f"{'vector env, 2 processes':34s} {two:10.0f} steps/s")
+    print(f"{'vector env, 2 processes':34s} {two:10.0f} steps/s  (workers pinned to CPUs, as the evaluator runs them)")
+    print(f"{'vector env, 2 processes, unpinned':34s} {two_unpinned:10.0f} steps/s  ({two_unpinned / one:.2f}x one)")
     print(f"{'scaling 2 procs / 1':34s} {two / one:10.2f}x  (target >= 1.80, {os.cpu_count()} cores)  {'OK' if two / one >= 1.8 else 'BELOW TARGET'}")
     print(f"{'2 independent env loops':34s} {loops:10.0f} steps/s  ({loops / sps:.2f}x one env.step loop: "
           f"what the cores give without the vector env's lockstep)")

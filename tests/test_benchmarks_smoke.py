@@ -102,7 +102,8 @@ def test_compare_bc_smoke_trains_both_from_one_init_and_judges_both(tmp_path):
 def test_env_speed_prints_every_figure_against_a_same_input_reference():
     out = run_script("benchmarks/env_speed.py", "--steps", "90")
     for label in ("raw emulator, idle game", "raw emulator, same presses as env", "env.step", "ratio env/raw",
-                  "vector env, 1 process", "vector env, 2 processes", "scaling 2 procs / 1", "2 independent env loops"):
+                  "vector env, 1 process", "vector env, 2 processes", "vector env, 2 processes, unpinned",
+                  "scaling 2 procs / 1", "2 independent env loops"):
         line = next((ln for ln in out.splitlines() if ln.startswith(label)), None)
         assert line is not None, (label, out)
         assert float(re.search(r"\s([\d.]+)", line[len(label):]).group(1)) > 0, line
