@@ -36,7 +36,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # `python benchmarks/...` from anywhere
 
-TRAIN_FIRST_SEED, VAL_FIRST_SEED, EVAL_FIRST_SEED = 0, 500, 1000
+TRAIN_FIRST_SEED, VAL_FIRST_SEED = 0, 500  # evaluation: bc_pokemon_jax.pick_eval_seeds, from 1000
 
 
 def collect_demos(folder: Path, episodes: int, first_seed: int, workers: int) -> None:
@@ -131,7 +131,7 @@ COLUMNS = [("val_accuracy", "val accuracy", "{:.1%}"), ("val_bc_loss", "val loss
            ("samples_per_second", "samples/s", "{:.0f}")]
 
 
-def format_markdown(rows: list[dict], opts) -> str:
+def format_markdown(rows: list[dict], opts, eval_seeds: list[int]) -> str:
     head = "| pipeline | seed | " + " | ".join(label for _, label, _ in COLUMNS) + " |"
     lines = [head, "|" + "---|" * (len(COLUMNS) + 2)]
     for row in rows:
@@ -148,7 +148,7 @@ def format_markdown(rows: list[dict], opts) -> str:
     lines.append("")
     lines.append(f"{opts.train_episodes} train / {opts.val_episodes} validation episodes of the scripted planner; "
                  f"{opts.steps} steps, batch {opts.batch_size}, lr {opts.learning_rate}; "
-                 f"evaluation: {opts.eval_episodes} unseen game seeds from {EVAL_FIRST_SEED}, greedy, "
+                 f"evaluation: {len(eval_seeds)} unseen game seeds from {eval_seeds[0]}, greedy, "
                  f"at most {opts.eval_max_steps} steps.")
     return "\n".join(lines)
 
@@ -218,17 +218,22 @@ def main(argv=None) -> int:
     collect_demos(data_dir / "train", opts.train_episodes, TRAIN_FIRST_SEED, opts.collect_workers)
     collect_demos(data_dir / "val", opts.val_episodes, VAL_FIRST_SEED, opts.collect_workers)
 
+    import bc_pokemon_jax
     from baselines import bc_pokemon_torch as baseline
-    from pokeil_jax import data, evaluate
+    from pokeil_jax import data, evaluate, train
     from pokeil_jax.convert import flax_params_to_torch_state_dict
 
     val_demos, _ = data.load_demos(data_dir / "val", val_fraction=0.0, progress=False)
     demo_seeds = data.next_episode_index_and_seed(data_dir / "train")[1] | data.next_episode_index_and_seed(data_dir / "val")[1]
-    eval_seeds = [s for s in range(EVAL_FIRST_SEED, EVAL_FIRST_SEED + opts.eval_episodes + len(demo_seeds))
-                  if s not in demo_seeds][: opts.eval_episodes]
+    eval_seeds = bc_pokemon_jax.pick_eval_seeds(None, demo_seeds, opts.eval_episodes)  # from 1000 up
     envs = evaluate.make_eval_envs(opts.eval_num_envs, max_episode_steps=opts.eval_max_steps)
-    samples = opts.steps * opts.batch_size
     rows = []
+
+    def add_row(pipeline, seed, logits_fn, seconds, init_gap):
+        result = judge(logits_fn, val_demos, envs, eval_seeds, opts.eval_max_steps)
+        rows.append({"pipeline": pipeline, "seed": seed, **result, "train_seconds": seconds,
+                     "samples_per_second": opts.steps * opts.batch_size / seconds, "init_logit_gap": init_gap})
+
     try:
         for seed in opts.seeds:
             init = jax_init_params(seed, opts.hidden_dim)
@@ -239,21 +244,15 @@ def main(argv=None) -> int:
 
             print(f"== seed {seed}: JAX pipeline (bc_pokemon_jax.py), {opts.steps} steps")
             params, seconds = train_jax(seed, opts, data_dir / "train", out)
-            from pokeil_jax import train
-
-            result = judge(lambda obs: train.policy_logits(params, obs), val_demos, envs, eval_seeds, opts.eval_max_steps)
-            rows.append({"pipeline": "JAX", "seed": seed, **result, "train_seconds": seconds,
-                         "samples_per_second": samples / seconds, "init_logit_gap": init_gap})
+            add_row("JAX", seed, lambda obs: train.policy_logits(params, obs), seconds, init_gap)
 
             print(f"== seed {seed}: PyTorch baseline (baselines/bc_pokemon_torch.py), {opts.steps} steps")
             model, seconds = train_torch(seed, opts, data_dir / "train", out, init)
-            result = judge(torch_logits_fn(model), val_demos, envs, eval_seeds, opts.eval_max_steps)
-            rows.append({"pipeline": "PyTorch", "seed": seed, **result, "train_seconds": seconds,
-                         "samples_per_second": samples / seconds, "init_logit_gap": init_gap})
+            add_row("PyTorch", seed, torch_logits_fn(model), seconds, init_gap)
     finally:
         envs.close()
 
-    table = format_markdown(rows, opts)
+    table = format_markdown(rows, opts, eval_seeds)
     print("\n" + table)
     write_text(out / "comparison.md", table + "\n")
     write_text(out / "comparison.json", json.dumps({"options": vars(opts), "eval_seeds": eval_seeds, "rows": rows},

@@ -331,7 +331,7 @@ def check_gradients(batch: int = 4, rtol: float = 1e-4) -> list[str]:
                  f"select-and-scatter's (ties to the first maximum) within 1e-6")
 
     # The whole network: loss gradients of the winners vs the plain ops.
-    state = train.create_train_state(jax.random.key(0), _config())
+    state = train.create_train_state(jax.random.key(0), train.default_config())
     obs = jnp.asarray(rng.integers(0, 256, (batch, 84, 84, 3), dtype=np.uint8))
     actions = jnp.asarray(rng.integers(0, 10, batch).astype(np.int32))
 
@@ -346,12 +346,6 @@ def check_gradients(batch: int = 4, rtol: float = 1e-4) -> list[str]:
     assert worst < 1e-4, f"network gradient of the winners differs from the plain ops by {worst:.2e}"
     lines.append(f"network: loss gradient with the winning ops vs plain ops: max relative error {worst:.1e}")
     return lines
-
-
-def _config(hidden_dim: int = 256):
-    from types import SimpleNamespace
-
-    return SimpleNamespace(learning_rate=1e-4, weight_decay=1e-5, hidden_dim=hidden_dim, num_actions=10)
 
 
 # ================================================================================================
@@ -430,7 +424,7 @@ def make_jax_step(conv=None, pool=None, compiler_options=None, dtype=jnp.float32
     with the state donated as in `train.jit_train_step`. `step(state, batch) -> (state, metrics)`."""
     from pokeil_jax.networks import network_for
 
-    state = train.create_train_state(jax.random.key(seed), _config(hidden_dim))
+    state = train.create_train_state(jax.random.key(seed), train.default_config(hidden_dim=hidden_dim))
     if dtype != jnp.float32:
         state = state.replace(apply_fn=network_for(state.params, dtype=dtype).apply)
     rng = np.random.default_rng(seed)
@@ -447,7 +441,7 @@ def gradient_error(dtype, conv=None, pool=None, batch: int = 16) -> float:
     """Relative L2 error of the loss gradient computed in `dtype` vs float32 (same params, batch)."""
     from pokeil_jax.networks import network_for
 
-    state = train.create_train_state(jax.random.key(0), _config())
+    state = train.create_train_state(jax.random.key(0), train.default_config())
     rng = np.random.default_rng(1)
     obs = jnp.asarray(rng.integers(0, 256, (batch, 84, 84, 3), dtype=np.uint8))
     actions = jnp.asarray(rng.integers(0, 10, batch).astype(np.int32))

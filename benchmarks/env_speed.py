@@ -65,11 +65,9 @@ def vector_steps_per_s(num_envs: int, steps: int, rom_path, pin_cpus: bool = Tru
     evaluator builds them (pokeil_jax.evaluate: pinned round-robin to the CPUs, or not)."""
     import gymnasium
 
-    from pokeil_jax.evaluate import PinnedEnvFactory, worker_cpus
+    from pokeil_jax.evaluate import worker_env_factories
 
-    cpus = worker_cpus(num_envs) if pin_cpus else [None] * num_envs
-    envs = gymnasium.vector.AsyncVectorEnv([PinnedEnvFactory(cpu, {"rom_path": rom_path}) for cpu in cpus],
-                                           context="spawn")
+    envs = gymnasium.vector.AsyncVectorEnv(worker_env_factories(num_envs, pin_cpus, rom_path=rom_path), context="spawn")
     envs.reset(seed=list(range(num_envs)))
     for t in range(20):  # warm-up
         envs.step(np.full(num_envs, ACTIONS[t % len(ACTIONS)]))

@@ -86,15 +86,12 @@ def reference_rate(demos: data.CachedDemos, batch_size: int, seconds: float) -> 
 def train_step_rate(demos: data.CachedDemos, batch_size: int, steps: int) -> float:
     """samples/s of the BC train step (pokeil_jax.train, jitted for this machine's devices) on
     batches from the cache; compilation and the first step excluded."""
-    import types
-
     import jax
 
     from pokeil_jax import train
 
-    config = types.SimpleNamespace(learning_rate=1e-4, weight_decay=1e-5, hidden_dim=256, num_actions=data.NUM_ACTIONS)
     mesh = train.make_mesh()
-    state = train.replicate(mesh, train.create_train_state(jax.random.key(0), config))
+    state = train.replicate(mesh, train.create_train_state(jax.random.key(0), train.default_config()))
     step = train.jit_train_step(mesh)
     with data.BatchSampler(demos, batch_size, seed=0) as sampler:
         state, metrics = step(state, train.shard_batch(mesh, next(sampler)))

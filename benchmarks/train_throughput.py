@@ -115,7 +115,7 @@ class JaxRunner:
 
         self.jax, self.train = jax, train
         self.mesh = train.make_mesh()
-        self.state = train.replicate(self.mesh, train.create_train_state(jax.random.key(seed), _Config()))
+        self.state = train.replicate(self.mesh, train.create_train_state(jax.random.key(seed), train.default_config()))
         self.step = train.jit_train_step(self.mesh)  # one compilation per batch shape
         device = jax.devices()[0]
         name = _cpu_name() if device.platform == "cpu" else device.device_kind
@@ -127,13 +127,6 @@ class JaxRunner:
 
     def forward(self, observations):
         return np.asarray(self.train.policy_logits(self.state.params, observations))
-
-
-class _Config:
-    learning_rate = 1e-4
-    weight_decay = 1e-5
-    hidden_dim = 256
-    num_actions = 10
 
 
 def worker(framework: str, conn, seed: int, expert_data_dir: str | None, batches_per_size: int):

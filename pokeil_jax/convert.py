@@ -25,7 +25,6 @@ import os
 import sys
 from collections import OrderedDict
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any, Mapping
 
 import numpy as np
@@ -240,14 +239,6 @@ def load_torch_state_dict(path: str | os.PathLike, with_step: bool = False):
     return (dict(obj), step) if with_step else dict(obj)
 
 
-def _network_args(params: Mapping) -> SimpleNamespace:
-    """What `pokeil_jax.train.create_train_state` needs; the optimiser values only shape the
-    (fresh) optimiser state, they are the JAX script's defaults."""
-    config = network_config(params)
-    return SimpleNamespace(learning_rate=1e-4, weight_decay=1e-5, hidden_dim=config["hidden_dim"],
-                           num_actions=config["num_actions"])
-
-
 def save_as_jax_checkpoint(params: Mapping, out_dir: str | os.PathLike, step: int = 0, source: str = "") -> Path:
     """Write `params` as a checkpoint of the JAX pipeline (pokeil_jax.checkpoint layout:
     OUT_DIR/final/<step>/), so `bc_pokemon_jax.py --eval-only --checkpoint OUT_DIR` evaluates it.
@@ -259,10 +250,12 @@ def save_as_jax_checkpoint(params: Mapping, out_dir: str | os.PathLike, step: in
 
     from pokeil_jax import checkpoint, train
 
-    if network_config(params)["channels"] != [16, 32, 32]:
-        raise ConversionError(f"channels {network_config(params)['channels']}: the JAX pipeline's "
+    sizes = network_config(params)
+    if sizes["channels"] != [16, 32, 32]:
+        raise ConversionError(f"channels {sizes['channels']}: the JAX pipeline's "
                               f"ImpalaCNN has channels (16, 32, 32); this network cannot be evaluated by it.")
-    config = _network_args(params)
+    # The optimiser values only shape the (fresh) optimiser state: the JAX script's defaults.
+    config = train.default_config(hidden_dim=sizes["hidden_dim"], num_actions=sizes["num_actions"])
     state = train.create_train_state(jax.random.key(0), config)
     state = state.replace(params=jax.tree_util.tree_map(jax.numpy.asarray, _as_numpy_tree(params)),
                           step=jax.numpy.asarray(step, jax.numpy.int32))

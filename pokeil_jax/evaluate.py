@@ -201,6 +201,13 @@ class PinnedEnvFactory:
         return PokemonEnv(**self.env_kwargs)
 
 
+def worker_env_factories(num_envs: int, pin_cpus: bool = True, **env_kwargs) -> list[PinnedEnvFactory]:
+    """One PokemonEnv factory per vector-env worker process, each pinned to its `worker_cpus`
+    CPU (none pinned when `pin_cpus` is False)."""
+    cpus = worker_cpus(num_envs) if pin_cpus else [None] * num_envs
+    return [PinnedEnvFactory(cpu, env_kwargs) for cpu in cpus]
+
+
 def make_eval_envs(num_envs: int, pin_cpus: bool = True, **env_kwargs) -> gymnasium.vector.VectorEnv:
     """A vector env of `num_envs` PokemonEnvs with autoreset disabled (the evaluator resets by seed).
 
@@ -210,8 +217,7 @@ def make_eval_envs(num_envs: int, pin_cpus: bool = True, **env_kwargs) -> gymnas
     mode = gymnasium.vector.AutoresetMode.DISABLED
     if num_envs == 1:
         return gymnasium.vector.SyncVectorEnv([PinnedEnvFactory(None, env_kwargs)], autoreset_mode=mode)
-    cpus = worker_cpus(num_envs) if pin_cpus else [None] * num_envs
-    fns = [PinnedEnvFactory(cpu, env_kwargs) for cpu in cpus]
+    fns = worker_env_factories(num_envs, pin_cpus, **env_kwargs)
     # spawn, not fork: the parent may hold JAX's threads, which fork does not survive.
     return gymnasium.vector.AsyncVectorEnv(fns, context="spawn", autoreset_mode=mode)
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import math
 import os
+from types import SimpleNamespace
 from typing import Any
 
 import flax.training.train_state
@@ -60,6 +61,16 @@ class TrainState(flax.training.train_state.TrainState):
     update (augmentation, exploration). Plain BC uses no randomness and carries it unchanged."""
 
     rng: jax.Array
+
+
+def default_config(**changes) -> SimpleNamespace:
+    """A `create_train_state` config with bc_pokemon_jax.py's defaults (learning_rate 1e-4,
+    weight_decay 1e-5, hidden_dim 256, num_actions 10), any of them replaced by `changes`."""
+    values = {"learning_rate": 1e-4, "weight_decay": 1e-5, "hidden_dim": 256, "num_actions": 10}
+    unknown = set(changes) - set(values)
+    if unknown:
+        raise TypeError(f"default_config got unknown fields {sorted(unknown)}; it has {sorted(values)}")
+    return SimpleNamespace(**{**values, **changes})
 
 
 def create_train_state(rng: jax.Array, config: Any) -> TrainState:

@@ -381,3 +381,13 @@ def test_tune_host_malloc_sets_glibc_options_in_a_fresh_process():
 
     expected = "True" if platform.libc_ver()[0] == "glibc" else "False"
     assert result.stdout.strip() == expected
+
+
+def test_default_config_holds_the_scripts_defaults():
+    import bc_pokemon_jax
+
+    args = bc_pokemon_jax.Args()
+    assert vars(train.default_config()) == vars(bc_pokemon_jax.network_config(args))
+    assert train.default_config(hidden_dim=32).hidden_dim == 32
+    with pytest.raises(TypeError, match="hidden_size"):
+        train.default_config(hidden_size=32)
