@@ -241,7 +241,8 @@ def network_ops(conv=None, pool=None):
     the candidate after the block ends.
     """
     saved = ops.conv2d, ops.max_pool_3x3_s2
-    ops.conv2d = conv or saved[0]
+    # The candidates take (x, kernel, bias); the network also passes impl and input_grad.
+    ops.conv2d = (lambda x, kernel, bias, **_: conv(x, kernel, bias)) if conv else saved[0]
     ops.max_pool_3x3_s2 = pool or saved[1]
     try:
         yield
@@ -414,17 +415,21 @@ def jax_step_variants(smoke: bool = False) -> dict[str, dict]:
         "I D + first layer on width folded into channels": dict(conv=conv2d_space_to_depth_first,
                                                                  pool=max_pool_3x3_s2,
                                                                  compiler_options=CPU_COMPILER_OPTIONS),
+        "J D + oneDNN convolutions and max-pools (custom calls)": dict(conv=None, pool=max_pool_3x3_s2,
+                                                        compiler_options=CPU_COMPILER_OPTIONS, kernels="onednn"),
     }
     return rows
 
 
 def make_jax_step(conv=None, pool=None, compiler_options=None, dtype=jnp.float32, batch: int = 64,
-                  hidden_dim: int = 256, seed: int = 0):
-    """(step, state, batch) for pokeil_jax.train.train_step with the given layer ops, compiled
-    with the state donated as in `train.jit_train_step`. `step(state, batch) -> (state, metrics)`."""
+                  hidden_dim: int = 256, seed: int = 0, kernels: str = "xla"):
+    """(step, state, batch) for pokeil_jax.train.train_step with the given layer ops (conv None:
+    `ops.conv2d` by `kernels`), compiled with the state donated as in `train.jit_train_step`.
+    `step(state, batch) -> (state, metrics)`."""
     from pokeil_jax.networks import network_for
 
-    state = train.create_train_state(jax.random.key(seed), train.default_config(hidden_dim=hidden_dim))
+    config = train.default_config(hidden_dim=hidden_dim, kernels=kernels)
+    state = train.create_train_state(jax.random.key(seed), config)
     if dtype != jnp.float32:
         state = state.replace(apply_fn=network_for(state.params, dtype=dtype).apply)
     rng = np.random.default_rng(seed)

@@ -14,6 +14,9 @@ the median. A timed step includes the host -> framework batch conversion, as in 
 Rows:
   PyTorch eager           baselines/bc_pokemon_torch.py's model and optimizer, torch threads = cores
   JAX jit                 pokeil_jax.train.jit_train_step and policy_logits: what bc_pokemon_jax.py runs
+                          (kernels "auto": oneDNN convolutions on CPU when the extension is built)
+  JAX jit, XLA convs      the same with kernels "xla": XLA's own convolutions (the reference the
+                          oneDNN extension is measured against)
 (benchmarks/conv_experiments.py times the formulations the JAX row went through on its way.)
 Columns: samples/s at each batch size, the ratio to PyTorch, forward latency (uint8 frames in,
 logits on the host out) at batch 1 and 16, peak RSS of the worker, the device.
@@ -34,8 +37,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # `python benchmarks/...` from anywhere
 
-FRAMEWORKS = ("torch", "jax")
-LABELS = {"torch": "PyTorch eager", "jax": "JAX jit"}
+FRAMEWORKS = ("torch", "jax", "jax-xla")
+LABELS = {"torch": "PyTorch eager", "jax": "JAX jit", "jax-xla": "JAX jit, XLA convs"}
 #: Environment of the workers with --tune-malloc: glibc keeps freed memory instead of returning
 #: large blocks to the kernel, so a step does not page-fault its buffers in again (both workers).
 TUNED_MALLOC_ENV = {"MALLOC_ARENA_MAX": "1", "MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": "2147483647",
@@ -108,25 +111,40 @@ class TorchRunner:
 
 
 class JaxRunner:
-    def __init__(self, seed: int):
+    def __init__(self, seed: int, kernels: str):
         import jax
 
-        from pokeil_jax import train
+        from pokeil_jax import onednn, train
 
         self.jax, self.train = jax, train
         self.mesh = train.make_mesh()
-        self.state = train.replicate(self.mesh, train.create_train_state(jax.random.key(seed), train.default_config()))
+        config = train.default_config(kernels=kernels)
+        self.state = train.replicate(self.mesh, train.create_train_state(jax.random.key(seed), config))
         self.step = train.jit_train_step(self.mesh)  # one compilation per batch shape
+        self.kernels = kernels
         device = jax.devices()[0]
         name = _cpu_name() if device.platform == "cpu" else device.device_kind
-        self.device = f"{device.platform}: {name}, {jax.device_count()} device(s) (jax {jax.__version__})"
+        resolved = onednn.resolve_kernels(kernels)
+        self.device = (f"{device.platform}: {name}, {jax.device_count()} device(s) (jax {jax.__version__}), "
+                       f"convs: {resolved}")
 
     def train_step(self, batch):
         self.state, metrics = self.step(self.state, self.train.shard_batch(self.mesh, batch))
         return float(metrics["loss"])  # waits for the step, as logging does
 
     def forward(self, observations):
-        return np.asarray(self.train.policy_logits(self.state.params, observations))
+        return np.asarray(self.forward_fn(self.state.params, observations))
+
+    @property
+    def forward_fn(self):
+        if self.kernels == "auto":
+            return self.train.policy_logits  # what the evaluator calls
+        from pokeil_jax.networks import network_for
+
+        if not hasattr(self, "_forward"):
+            self._forward = self.jax.jit(lambda p, o: network_for(p, kernels=self.kernels).apply({"params": p}, o),
+                                         compiler_options=self.train.compiler_options())
+        return self._forward
 
 
 def worker(framework: str, conn, seed: int, expert_data_dir: str | None, batches_per_size: int):
@@ -134,7 +152,7 @@ def worker(framework: str, conn, seed: int, expert_data_dir: str | None, batches
     [seconds per call], ("info",) -> {device, peak_rss_mb}, ("quit",)."""
     import resource
 
-    runner = TorchRunner(seed) if framework == "torch" else JaxRunner(seed)
+    runner = TorchRunner(seed) if framework == "torch" else JaxRunner(seed, "xla" if framework == "jax-xla" else "auto")
     cache: dict[int, list[dict]] = {}
     conn.send("ready")
     while True:

@@ -41,6 +41,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from pokeil_jax import ops
+from pokeil_jax import onednn
+from pokeil_jax.onednn import resolve_kernels
 from pokeil_jax.preprocessing import NETWORK_INPUT_SHAPE
 
 # torch's kaiming_uniform_(a=sqrt(5)) bound sqrt(6 / ((1 + 5) * fan_in)) = 1/sqrt(fan_in) is
@@ -58,10 +60,13 @@ def _torch_default_bias_init(fan_in: int):
 
 
 class Conv(nn.Module):
-    """3x3 SAME conv via `ops.conv2d`; params `kernel` (3, 3, in, out) and `bias` (out,), float32."""
+    """3x3 SAME conv via `ops.conv2d`; params `kernel` (3, 3, in, out) and `bias` (out,), float32.
+    `kernels` is a resolved "xla" or "onednn"; `input_grad=False` marks the first layer."""
 
     features: int
     dtype: Any = jnp.float32
+    kernels: str = "xla"
+    input_grad: bool = True
 
     @nn.compact
     def __call__(self, x):
@@ -72,19 +77,21 @@ class Conv(nn.Module):
         bias = self.param(
             "bias", _torch_default_bias_init(9 * in_features), (self.features,), jnp.float32
         )
-        return ops.conv2d(x, kernel.astype(self.dtype), bias.astype(self.dtype))
+        return ops.conv2d(x, kernel.astype(self.dtype), bias.astype(self.dtype),
+                          impl=self.kernels, input_grad=self.input_grad)
 
 
 class ResidualBlock(nn.Module):
     """x + Conv_1(relu(Conv_0(relu(x)))); keeps shape (B, H, W, C)."""
 
     dtype: Any = jnp.float32
+    kernels: str = "xla"
 
     @nn.compact
     def __call__(self, x):
         channels = x.shape[-1]
-        y = Conv(channels, self.dtype, name="Conv_0")(nn.relu(x))
-        y = Conv(channels, self.dtype, name="Conv_1")(nn.relu(y))
+        y = Conv(channels, self.dtype, self.kernels, name="Conv_0")(nn.relu(x))
+        y = Conv(channels, self.dtype, self.kernels, name="Conv_1")(nn.relu(y))
         return x + y
 
 
@@ -93,13 +100,15 @@ class ConvSequence(nn.Module):
 
     features: int
     dtype: Any = jnp.float32
+    kernels: str = "xla"
+    input_grad: bool = True
 
     @nn.compact
     def __call__(self, x):
-        x = Conv(self.features, self.dtype, name="Conv_0")(x)
-        x = ops.max_pool_3x3_s2(x)
-        x = ResidualBlock(self.dtype, name="ResidualBlock_0")(x)
-        return ResidualBlock(self.dtype, name="ResidualBlock_1")(x)
+        x = Conv(self.features, self.dtype, self.kernels, self.input_grad, name="Conv_0")(x)
+        x = onednn.max_pool_3x3_s2(x) if self.kernels == "onednn" else ops.max_pool_3x3_s2(x)
+        x = ResidualBlock(self.dtype, self.kernels, name="ResidualBlock_0")(x)
+        return ResidualBlock(self.dtype, self.kernels, name="ResidualBlock_1")(x)
 
 
 class ImpalaCNN(nn.Module):
@@ -107,12 +116,16 @@ class ImpalaCNN(nn.Module):
 
     `dtype` is the compute dtype of the convolutions and dense layers (float32 by default,
     bfloat16 for experiments); parameters are always float32 and the logits come back float32.
+    `kernels` ("auto", "xla" or "onednn") picks who computes the convolutions, resolved when
+    the network is traced by `pokeil_jax.onednn.resolve_kernels` ("auto": oneDNN on a
+    single CPU device when its extension is built, else XLA). Same function either way.
     """
 
     num_actions: int = 10
     hidden_dim: int = 256
     channels: Sequence[int] = (16, 32, 32)
     dtype: Any = jnp.float32
+    kernels: str = "auto"
 
     @nn.compact
     def __call__(self, observations):
@@ -122,9 +135,12 @@ class ImpalaCNN(nn.Module):
                 f"pokeil_jax.preprocessing.preprocess_frames, got {observations.dtype} "
                 f"{observations.shape}"
             )
+        kernels = resolve_kernels(self.kernels, self.dtype)
         x = observations.astype(self.dtype) / jnp.array(255.0, self.dtype)
         for index, features in enumerate(self.channels):
-            x = ConvSequence(features, self.dtype, name=f"ConvSequence_{index}")(x)
+            # The frames are data: the first layer needs no input gradient.
+            x = ConvSequence(features, self.dtype, kernels, input_grad=index > 0,
+                             name=f"ConvSequence_{index}")(x)
         x = nn.relu(x.reshape(x.shape[0], -1))
         x = self._dense(self.hidden_dim, x.shape[-1], "Dense_0")(x)
         x = nn.relu(x)
@@ -169,15 +185,17 @@ def init_params(
     return flax.traverse_util.unflatten_dict(params)
 
 
-def network_for(params, dtype: Any = jnp.float32) -> ImpalaCNN:
-    """The ImpalaCNN (computing in `dtype`) whose parameter tree is `params`, its sizes read
-    from the parameter shapes (so a restored tree needs no separate architecture record)."""
+def network_for(params, dtype: Any = jnp.float32, kernels: str = "auto") -> ImpalaCNN:
+    """The ImpalaCNN (computing in `dtype`, convolutions by `kernels`) whose parameter tree is
+    `params`, its sizes read from the parameter shapes (so a restored tree needs no separate
+    architecture record)."""
     sequences = sorted(k for k in params if k.startswith("ConvSequence_"))
     return ImpalaCNN(
         num_actions=params["Dense_1"]["kernel"].shape[-1],
         hidden_dim=params["Dense_0"]["kernel"].shape[-1],
         channels=tuple(params[name]["Conv_0"]["kernel"].shape[-1] for name in sequences),
         dtype=dtype,
+        kernels=kernels,
     )
 
 

@@ -21,11 +21,23 @@ from jax import lax
 _CONV_DIMENSIONS = ("NHWC", "HWIO", "NHWC")
 
 
-def conv2d(x: jax.Array, kernel: jax.Array, bias: jax.Array) -> jax.Array:
+def conv2d(
+    x: jax.Array, kernel: jax.Array, bias: jax.Array, *, impl: str = "xla", input_grad: bool = True
+) -> jax.Array:
     """3x3 SAME convolution, stride 1: (B, H, W, I) x (3, 3, I, O) + (O,) -> (B, H, W, O).
 
     Computes in the dtype of `x`; the caller casts the kernel and bias (the network does).
+    `impl` is "xla" (`lax.conv_general_dilated`) or "onednn" (`pokeil_jax.onednn`, float32
+    on CPU; resolve "auto" with `onednn.resolve_kernels` first). `input_grad=False` says
+    nobody needs the gradient with respect to `x` (the network's first layer): oneDNN then skips
+    it; XLA drops it by itself.
     """
+    if impl == "onednn":
+        from pokeil_jax import onednn
+
+        return onednn.conv2d(x, kernel, bias, input_grad)
+    if impl != "xla":
+        raise ValueError(f"conv2d impl must be 'xla' or 'onednn' (resolved), got {impl!r}")
     y = lax.conv_general_dilated(
         x, kernel, window_strides=(1, 1), padding="SAME", dimension_numbers=_CONV_DIMENSIONS
     )

@@ -65,8 +65,10 @@ class TrainState(flax.training.train_state.TrainState):
 
 def default_config(**changes) -> SimpleNamespace:
     """A `create_train_state` config with bc_pokemon_jax.py's defaults (learning_rate 1e-4,
-    weight_decay 1e-5, hidden_dim 256, num_actions 10), any of them replaced by `changes`."""
-    values = {"learning_rate": 1e-4, "weight_decay": 1e-5, "hidden_dim": 256, "num_actions": 10}
+    weight_decay 1e-5, hidden_dim 256, num_actions 10, kernels "auto"), any of them replaced
+    by `changes`."""
+    values = {"learning_rate": 1e-4, "weight_decay": 1e-5, "hidden_dim": 256, "num_actions": 10,
+              "kernels": "auto"}
     unknown = set(changes) - set(values)
     if unknown:
         raise TypeError(f"default_config got unknown fields {sorted(unknown)}; it has {sorted(values)}")
@@ -77,7 +79,8 @@ def create_train_state(rng: jax.Array, config: Any) -> TrainState:
     """A fresh TrainState for an ImpalaCNN; `rng` is a typed key (`jax.random.key(seed)`).
 
     `config` is any object with `learning_rate`, `weight_decay`, `hidden_dim` and
-    `num_actions` (e.g. a script's tyro Args). Optimiser: AdamW with that (constant) learning
+    `num_actions` (e.g. a script's tyro Args), and optionally `kernels` (default "auto", see
+    `networks.ImpalaCNN`; it becomes the state's `apply_fn`). Optimiser: AdamW with that (constant) learning
     rate and decoupled weight decay, wrapped in `optax.inject_hyperparams` so the rate lives
     in the optimiser state and is reported in the metrics.
     """
@@ -86,7 +89,7 @@ def create_train_state(rng: jax.Array, config: Any) -> TrainState:
     tx = optax.inject_hyperparams(optax.adamw)(
         learning_rate=config.learning_rate, weight_decay=config.weight_decay
     )
-    model = network_for(params)
+    model = network_for(params, kernels=getattr(config, "kernels", "auto"))
     state = TrainState.create(apply_fn=model.apply, params=params, tx=tx, rng=state_rng)
     return state.replace(step=jnp.zeros((), jnp.int32))  # an array from the start: one trace, one checkpoint format
 

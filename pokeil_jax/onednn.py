@@ -1,0 +1,291 @@
+"""The network's convolutions on CPU through oneDNN, as an XLA FFI custom call.
+
+Why: XLA:CPU (jaxlib 0.10) runs this network's convolution gradients at about half of
+oneDNN's speed, and the whole train step at 0.4-0.65x PyTorch's, which calls oneDNN
+(benchmarks/README.md). `pokeil_jax/csrc/onednn_layers.cc` wraps oneDNN's forward, input-gradient
+and kernel-gradient convolutions as FFI handlers; `conv2d` here is a `jax.custom_vjp` over them
+with the same signature and values as `pokeil_jax.ops.conv2d`'s XLA path (float32, NHWC, HWIO,
+stride 1, SAME padding). They are jit-compiled into the same single XLA program as the rest of
+the step.
+
+The extension is built from source on the user's machine (it links the system's oneDNN):
+
+    python -m pokeil_jax.onednn build     # g++ + Debian's libdnnl-dev; `make setup` does it
+    python -m pokeil_jax.onednn check     # built? loadable? agrees with XLA?
+
+Where it is not built, `resolve_kernels("auto")` picks XLA's convolutions and nothing else
+changes. Only the CPU backend has the handlers; on GPU "auto" is XLA (cuDNN).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import functools
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+
+SOURCE = Path(__file__).resolve().parent / "csrc" / "onednn_layers.cc"
+LIBRARY = Path(__file__).resolve().parent / "_onednn_layers.so"
+#: The build's fingerprint (source hash + jaxlib version) sits next to the library, so a
+#: library built from an older source or for another jaxlib is never loaded.
+STAMP = LIBRARY.with_suffix(".so.stamp")
+
+KERNELS = ("auto", "xla", "onednn")
+_TARGETS = ("pokeil_conv_forward", "pokeil_conv_backward", "pokeil_conv_backward_weights",
+            "pokeil_pool_forward", "pokeil_pool_backward")
+BUILD_HINT = (
+    "build it with `python -m pokeil_jax.onednn build` (needs g++ and oneDNN 2.x headers: "
+    "`apt-get install g++ libdnnl-dev`; `make setup` does both)"
+)
+
+
+class OneDNNUnavailableError(RuntimeError):
+    """kernels="onednn" was asked for, but the extension is not built or cannot load."""
+
+
+def _fingerprint() -> str:
+    import jaxlib
+
+    digest = hashlib.sha1(SOURCE.read_bytes()).hexdigest()
+    return f"{digest} jaxlib-{jaxlib.__version__}"
+
+
+def build(verbose: bool = True) -> Path:
+    """Compile `csrc/onednn_layers.cc` into `_onednn_layers.so` (atomically) and stamp it; returns
+    the library's path. Raises RuntimeError naming what is missing (g++, oneDNN headers)."""
+    compiler = os.environ.get("CXX") or shutil.which("g++") or shutil.which("c++")
+    if compiler is None or shutil.which(compiler) is None:
+        raise RuntimeError(f"no C++ compiler found ({compiler or 'g++'}); install it: apt-get install g++")
+    command = [
+        compiler, "-O2", "-std=c++17", "-shared", "-fPIC", "-w",
+        f"-I{jax.ffi.include_dir()}", str(SOURCE), "-o", "{out}", "-ldnnl",
+    ]
+    handle, temporary = tempfile.mkstemp(suffix=".so", dir=LIBRARY.parent, prefix=".onednn_layers-")
+    os.close(handle)
+    try:
+        command[command.index("{out}")] = temporary
+        if verbose:
+            print("building", LIBRARY.name, ":", " ".join(command), file=sys.stderr)
+        result = subprocess.run(command, capture_output=True, text=True)
+        if result.returncode != 0:
+            missing = "dnnl.hpp" in result.stderr or "-ldnnl" in result.stderr or "ldnnl" in result.stderr
+            hint = " (oneDNN is missing: apt-get install libdnnl-dev)" if missing else ""
+            raise RuntimeError(f"building {LIBRARY.name} failed{hint}:\n{result.stderr[-3000:]}")
+        os.replace(temporary, LIBRARY)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+    stamp_tmp = STAMP.with_name(STAMP.name + ".tmp")
+    stamp_tmp.write_text(_fingerprint() + "\n")
+    os.replace(stamp_tmp, STAMP)
+    _load.cache_clear()
+    return LIBRARY
+
+
+def is_built() -> bool:
+    """The library exists and was built from this source for this jaxlib."""
+    try:
+        return LIBRARY.is_file() and STAMP.read_text().strip() == _fingerprint()
+    except OSError:
+        return False
+
+
+@functools.cache
+def _load() -> str | None:
+    """Load the library and register its handlers with XLA (once); None on success, else why not."""
+    if not LIBRARY.is_file():
+        return f"{LIBRARY} is not built"
+    if not is_built():
+        return f"{LIBRARY} was built from another source or jaxlib version"
+    try:
+        library = ctypes.cdll.LoadLibrary(str(LIBRARY))
+    except OSError as error:  # e.g. libdnnl.so.2 gone since the build
+        return f"{LIBRARY} does not load: {error}"
+    for name in _TARGETS:
+        jax.ffi.register_ffi_target(name, jax.ffi.pycapsule(getattr(library, name)), platform="cpu")
+    library.pokeil_pool_workspace_bytes.restype = ctypes.c_int64
+    library.pokeil_pool_workspace_bytes.argtypes = [ctypes.c_int64] * 4
+    _LOADED.append(library)
+    return None
+
+
+_LOADED: list = []  # the loaded library (kept alive; its handlers are registered with XLA)
+
+
+def available() -> bool:
+    """The oneDNN convolutions can be used in this process (built, current, loadable)."""
+    return _load() is None
+
+
+def unavailable_reason() -> str | None:
+    """Why `available()` is False (None when it is True)."""
+    return _load()
+
+
+def resolve_kernels(kernels: str, dtype=jnp.float32) -> str:
+    """"xla" or "onednn" for a requested `kernels` ("auto", "xla" or "onednn").
+
+    "auto" is "onednn" when the extension is available, JAX's default backend is the CPU, there
+    is one device (the handlers have no SPMD partitioning rule: under a multi-device sharding
+    XLA gathers their inputs, correct but not data-parallel) and the compute dtype is float32;
+    otherwise "xla". An explicit "onednn" that cannot be honoured raises, naming the fix.
+    """
+    if kernels not in KERNELS:
+        raise ValueError(f"kernels must be one of {KERNELS}, got {kernels!r}")
+    if kernels == "xla":
+        return "xla"
+    float32 = jnp.dtype(dtype) == jnp.float32
+    if kernels == "onednn":
+        if not available():
+            raise OneDNNUnavailableError(f"kernels='onednn': {unavailable_reason()}; {BUILD_HINT}")
+        if not float32:
+            raise ValueError(f"kernels='onednn' computes in float32 only, not {jnp.dtype(dtype)}")
+        if jax.default_backend() != "cpu":
+            raise ValueError(f"kernels='onednn' runs on the CPU backend, not {jax.default_backend()}")
+        return "onednn"
+    if float32 and jax.default_backend() == "cpu" and jax.device_count() == 1 and available():
+        return "onednn"
+    return "xla"
+
+
+def _shape(like) -> jax.ShapeDtypeStruct:
+    return jax.ShapeDtypeStruct(like.shape, like.dtype)
+
+
+def _require() -> None:
+    """Load the extension for a caller that uses it directly; raise if it cannot be."""
+    reason = _load()
+    if reason is not None:
+        raise OneDNNUnavailableError(f"the oneDNN kernels are not available: {reason}; {BUILD_HINT}")
+
+
+def _forward(x, kernel, bias):
+    _require()
+    out = jax.ShapeDtypeStruct((*x.shape[:3], kernel.shape[3]), x.dtype)
+    return jax.ffi.ffi_call("pokeil_conv_forward", out)(x, kernel, bias)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(3,))
+def conv2d(x: jax.Array, kernel: jax.Array, bias: jax.Array, input_grad: bool = True) -> jax.Array:
+    """SAME convolution, stride 1, float32: (B, H, W, I) x (KH, KW, I, O) + (O,) -> (B, H, W, O),
+    by oneDNN (raises OneDNNUnavailableError where it is not built). `input_grad=False` (the first layer, whose input is
+    data) skips computing the input gradient and reports it as zeros."""
+    return _forward(x, kernel, bias)
+
+
+def _conv2d_fwd(x, kernel, bias, input_grad):
+    return _forward(x, kernel, bias), (x, kernel)
+
+
+def _conv2d_bwd(input_grad, residuals, g):
+    x, kernel = residuals
+    if input_grad:
+        dx, dkernel, dbias = jax.ffi.ffi_call(
+            "pokeil_conv_backward", (_shape(x), _shape(kernel), jax.ShapeDtypeStruct(kernel.shape[3:], x.dtype))
+        )(x, kernel, g)
+    else:
+        dkernel, dbias = jax.ffi.ffi_call(
+            "pokeil_conv_backward_weights", (_shape(kernel), jax.ShapeDtypeStruct(kernel.shape[3:], x.dtype))
+        )(x, kernel, g)
+        dx = jnp.zeros_like(x)
+    return dx, dkernel, dbias
+
+
+conv2d.defvjp(_conv2d_fwd, _conv2d_bwd)
+
+
+def _pool_forward(x):
+    _require()
+    batch, height, width, channels = x.shape
+    workspace = _LOADED[0].pokeil_pool_workspace_bytes(batch, height, width, channels)
+    if workspace < 0:
+        raise ValueError(f"oneDNN cannot max-pool an input of shape {x.shape}")
+    out = jax.ShapeDtypeStruct((batch, -(-height // 2), -(-width // 2), channels), x.dtype)
+    return jax.ffi.ffi_call("pokeil_pool_forward", (out, jax.ShapeDtypeStruct((workspace,), jnp.uint8)))(x)
+
+
+@jax.custom_vjp
+def max_pool_3x3_s2(x: jax.Array) -> jax.Array:
+    """3x3 max-pool, stride 2, SAME padding, float32, by oneDNN: the values of
+    `pokeil_jax.ops.max_pool_3x3_s2`; the gradient goes to one maximum of each window (oneDNN's
+    workspace records which)."""
+    return _pool_forward(x)[0]
+
+
+def _max_pool_fwd(x):
+    y, workspace = _pool_forward(x)
+    return y, (workspace, jax.ShapeDtypeStruct(x.shape, x.dtype))
+
+
+def _max_pool_bwd(residuals, g):
+    workspace, x = residuals
+    return (jax.ffi.ffi_call("pokeil_pool_backward", x)(g, workspace),)
+
+
+max_pool_3x3_s2.defvjp(_max_pool_fwd, _max_pool_bwd)
+
+
+def _check() -> int:
+    """Print whether the extension is usable and how far it is from XLA on one layer."""
+    reason = unavailable_reason()
+    if reason is not None:
+        print(f"oneDNN convolutions: NOT available: {reason}; {BUILD_HINT}")
+        return 1
+    from jax import lax
+
+    keys = jax.random.split(jax.random.key(0), 4)
+    x = jax.random.normal(keys[0], (4, 21, 21, 32))
+    kernel = jax.random.normal(keys[1], (3, 3, 32, 16)) * 0.1
+    bias = jax.random.normal(keys[2], (16,))
+    g = jax.random.normal(keys[3], (4, 21, 21, 16))
+
+    def xla(x, kernel, bias):
+        dims = ("NHWC", "HWIO", "NHWC")
+        return lax.conv_general_dilated(x, kernel, (1, 1), "SAME", dimension_numbers=dims) + bias
+
+    def grads(f):
+        return jax.jit(jax.grad(lambda *a: jnp.sum(f(*a) * g), argnums=(0, 1, 2)))(x, kernel, bias)
+
+    worst = 0.0
+    for ours, theirs in zip((conv2d(x, kernel, bias), *grads(conv2d)), (xla(x, kernel, bias), *grads(xla))):
+        worst = max(worst, float(jnp.max(jnp.abs(ours - theirs)) / jnp.max(jnp.abs(theirs))))
+    print(f"oneDNN convolutions: available ({LIBRARY}); values and gradients vs XLA: "
+          f"max relative error {worst:.1e}")
+    return 0 if worst < 1e-4 else 1
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m pokeil_jax.onednn",
+        description="Build or check the oneDNN convolution extension (XLA:CPU custom call).",
+    )
+    parser.add_argument("command", choices=("build", "check"),
+                        help="build: compile csrc/onednn_layers.cc; check: is it usable, does it agree with XLA")
+    parser.add_argument("--if-stale", action="store_true",
+                        help="build only when the library is missing or older than its source/jaxlib")
+    parser.add_argument("--quiet", action="store_true", help="print only errors")
+    args = parser.parse_args(argv)
+    if args.command == "build":
+        if args.if_stale and is_built():
+            return 0
+        try:
+            built = build(verbose=not args.quiet)
+            print(f"setup: built the oneDNN kernels ({built.name})" if args.quiet else f"built {built}")
+        except RuntimeError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+        return 0
+    return _check()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
