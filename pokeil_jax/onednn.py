@@ -34,7 +34,8 @@ import jax
 import jax.numpy as jnp
 
 SOURCE = Path(__file__).resolve().parent / "csrc" / "onednn_layers.cc"
-LIBRARY = Path(__file__).resolve().parent / "_onednn_layers.so"
+# Not a *.so in the package itself: Python would take that for an extension module.
+LIBRARY = SOURCE.parent / "build" / "libpokeil_onednn.so"
 #: The build's fingerprint (source hash + jaxlib version) sits next to the library, so a
 #: library built from an older source or for another jaxlib is never loaded.
 STAMP = LIBRARY.with_suffix(".so.stamp")
@@ -60,7 +61,7 @@ def _fingerprint() -> str:
 
 
 def build(verbose: bool = True) -> Path:
-    """Compile `csrc/onednn_layers.cc` into `_onednn_layers.so` (atomically) and stamp it; returns
+    """Compile `csrc/onednn_layers.cc` into `csrc/build/libpokeil_onednn.so` (atomically) and stamp it; returns
     the library's path. Raises RuntimeError naming what is missing (g++, oneDNN headers)."""
     compiler = os.environ.get("CXX") or shutil.which("g++") or shutil.which("c++")
     if compiler is None or shutil.which(compiler) is None:
@@ -69,7 +70,8 @@ def build(verbose: bool = True) -> Path:
         compiler, "-O2", "-std=c++17", "-shared", "-fPIC", "-w",
         f"-I{jax.ffi.include_dir()}", str(SOURCE), "-o", "{out}", "-ldnnl",
     ]
-    handle, temporary = tempfile.mkstemp(suffix=".so", dir=LIBRARY.parent, prefix=".onednn_layers-")
+    LIBRARY.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(suffix=".so", dir=LIBRARY.parent, prefix=".tmp-")
     os.close(handle)
     try:
         command[command.index("{out}")] = temporary
