@@ -49,7 +49,20 @@ struct ConvPrimitives {
   dnnl::convolution_backward_data bwd_data;
   dnnl::convolution_backward_weights::primitive_desc bwd_weights_pd;
   dnnl::convolution_backward_weights bwd_weights;
+  // Kernel layout changes, built once (empty when oneDNN takes XLA's HWIO as it is).
+  dnnl::reorder to_fwd_weights, to_bwd_data_weights, from_diff_weights;
 };
+
+dnnl::reorder ReorderOrEmpty(const memory::desc& from, const memory::desc& to) {
+  if (from == to) return dnnl::reorder();
+  return dnnl::reorder(dnnl::reorder::primitive_desc(CpuEngine(), from, CpuEngine(), to));
+}
+
+// One stream per thread: creating one per call costs more than the small layers' work.
+dnnl::stream& ThreadStream() {
+  thread_local dnnl::stream stream(CpuEngine());
+  return stream;
+}
 
 dnnl::primitive_attr UserScratchpad() {
   dnnl::primitive_attr attr;
@@ -90,6 +103,9 @@ std::unique_ptr<ConvPrimitives> BuildPrimitives(const ConvKey& key) {
   p->bwd_weights_pd = dnnl::convolution_backward_weights::primitive_desc(
       bwd_weights_desc, attr, engine, p->fwd_pd);
   p->bwd_weights = dnnl::convolution_backward_weights(p->bwd_weights_pd);
+  p->to_fwd_weights = ReorderOrEmpty(p->weights_user, p->fwd_pd.weights_desc());
+  p->to_bwd_data_weights = ReorderOrEmpty(p->weights_user, p->bwd_data_pd.weights_desc());
+  p->from_diff_weights = ReorderOrEmpty(p->bwd_weights_pd.diff_weights_desc(), p->weights_user);
   return p;
 }
 
@@ -111,13 +127,13 @@ memory Scratchpad(const memory::desc& md, int slot) {
 }
 
 // The kernel in the layout `want`: XLA's HWIO buffer itself, or a reordered copy in `storage`.
-memory WeightsIn(const ConvPrimitives& p, const memory::desc& want, float* hwio,
-                 dnnl::stream& stream, std::vector<float>& storage) {
+memory WeightsIn(const ConvPrimitives& p, const memory::desc& want, const dnnl::reorder& reorder,
+                 float* hwio, dnnl::stream& stream, std::vector<float>& storage) {
   memory user(p.weights_user, CpuEngine(), hwio);
   if (want == p.weights_user) return user;
   storage.resize(want.get_size() / sizeof(float));
   memory blocked(want, CpuEngine(), storage.data());
-  dnnl::reorder(user, blocked).execute(stream, user, blocked);
+  reorder.execute(stream, user, blocked);
   return blocked;
 }
 
@@ -143,10 +159,10 @@ ffi::Error ConvForwardImpl(ffi::Buffer<ffi::F32> x, ffi::Buffer<ffi::F32> w,
   try {
     auto& p = Primitives(KeyOf(x, w));
     auto& engine = CpuEngine();
-    dnnl::stream stream(engine);
+    auto& stream = ThreadStream();
     std::vector<float> weights_storage;
-    memory weights = WeightsIn(p, p.fwd_pd.weights_desc(), w.typed_data(), stream,
-                               weights_storage);
+    memory weights = WeightsIn(p, p.fwd_pd.weights_desc(), p.to_fwd_weights, w.typed_data(),
+                               stream, weights_storage);
     p.fwd.execute(stream, {{DNNL_ARG_SRC, memory(p.src, engine, x.typed_data())},
                            {DNNL_ARG_WEIGHTS, weights},
                            {DNNL_ARG_BIAS, memory(p.bias, engine, b.typed_data())},
@@ -166,12 +182,12 @@ ffi::Error ConvBackward(ffi::Buffer<ffi::F32>& x, ffi::Buffer<ffi::F32>& w,
   try {
     auto& p = Primitives(KeyOf(x, w));
     auto& engine = CpuEngine();
-    dnnl::stream stream(engine);
+    auto& stream = ThreadStream();
     memory diff_dst(p.dst, engine, dy.typed_data());
     if (dx != nullptr) {
       std::vector<float> weights_storage;
-      memory weights = WeightsIn(p, p.bwd_data_pd.weights_desc(), w.typed_data(), stream,
-                                 weights_storage);
+      memory weights = WeightsIn(p, p.bwd_data_pd.weights_desc(), p.to_bwd_data_weights,
+                                 w.typed_data(), stream, weights_storage);
       p.bwd_data.execute(stream, {{DNNL_ARG_DIFF_DST, diff_dst},
                                   {DNNL_ARG_WEIGHTS, weights},
                                   {DNNL_ARG_DIFF_SRC, memory(p.src, engine, dx)},
@@ -192,7 +208,7 @@ ffi::Error ConvBackward(ffi::Buffer<ffi::F32>& x, ffi::Buffer<ffi::F32>& w,
                                    {DNNL_ARG_DIFF_BIAS, memory(p.bias, engine, db)},
                                    {DNNL_ARG_SCRATCHPAD,
                                     Scratchpad(p.bwd_weights_pd.scratchpad_desc(), 1)}});
-    if (!(want == p.weights_user)) dnnl::reorder(diff_weights, user).execute(stream, diff_weights, user);
+    if (!(want == p.weights_user)) p.from_diff_weights.execute(stream, diff_weights, user);
     stream.wait();
   } catch (const dnnl::error& e) {
     return ffi::Error(ffi::ErrorCode::kInternal, std::string("oneDNN: ") + e.what());
@@ -272,7 +288,7 @@ ffi::Error PoolForwardImpl(ffi::Buffer<ffi::F32> x, ffi::ResultBuffer<ffi::F32> 
     if (workspace->size_bytes() != p.fwd_pd.workspace_desc().get_size())
       return ffi::Error(ffi::ErrorCode::kInvalidArgument, "pokeil pool: workspace size mismatch");
     auto& engine = CpuEngine();
-    dnnl::stream stream(engine);
+    auto& stream = ThreadStream();
     p.fwd.execute(stream, {{DNNL_ARG_SRC, memory(p.src, engine, x.typed_data())},
                            {DNNL_ARG_DST, memory(p.dst, engine, y->typed_data())},
                            {DNNL_ARG_WORKSPACE,
@@ -291,7 +307,7 @@ ffi::Error PoolBackwardImpl(ffi::Buffer<ffi::F32> dy, ffi::Buffer<ffi::U8> works
   try {
     auto& p = Pool({d[0], d[1], d[2], d[3]});
     auto& engine = CpuEngine();
-    dnnl::stream stream(engine);
+    auto& stream = ThreadStream();
     p.bwd.execute(stream, {{DNNL_ARG_DIFF_DST, memory(p.dst, engine, dy.typed_data())},
                            {DNNL_ARG_WORKSPACE,
                             memory(p.fwd_pd.workspace_desc(), engine, workspace.untyped_data())},
