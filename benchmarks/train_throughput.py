@@ -115,13 +115,17 @@ class JaxRunner:
         import jax
 
         from pokeil_jax import onednn, train
+        from pokeil_jax.networks import network_for
 
         self.jax, self.train = jax, train
         self.mesh = train.make_mesh()
         config = train.default_config(kernels=kernels)
         self.state = train.replicate(self.mesh, train.create_train_state(jax.random.key(seed), config))
         self.step = train.jit_train_step(self.mesh)  # one compilation per batch shape
-        self.kernels = kernels
+        # "auto" is what the evaluator calls; another choice needs its own jit of the network.
+        self._forward = train.policy_logits if kernels == "auto" else jax.jit(
+            lambda p, o: network_for(p, kernels=kernels).apply({"params": p}, o),
+            compiler_options=train.compiler_options())
         device = jax.devices()[0]
         name = _cpu_name() if device.platform == "cpu" else device.device_kind
         resolved = onednn.resolve_kernels(kernels)
@@ -133,18 +137,7 @@ class JaxRunner:
         return float(metrics["loss"])  # waits for the step, as logging does
 
     def forward(self, observations):
-        return np.asarray(self.forward_fn(self.state.params, observations))
-
-    @property
-    def forward_fn(self):
-        if self.kernels == "auto":
-            return self.train.policy_logits  # what the evaluator calls
-        from pokeil_jax.networks import network_for
-
-        if not hasattr(self, "_forward"):
-            self._forward = self.jax.jit(lambda p, o: network_for(p, kernels=self.kernels).apply({"params": p}, o),
-                                         compiler_options=self.train.compiler_options())
-        return self._forward
+        return np.asarray(self._forward(self.state.params, observations))
 
 
 def worker(framework: str, conn, seed: int, expert_data_dir: str | None, batches_per_size: int):
