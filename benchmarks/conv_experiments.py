@@ -241,8 +241,12 @@ def network_ops(conv=None, pool=None):
     the candidate after the block ends.
     """
     saved = ops.conv2d, ops.max_pool_3x3_s2
-    # The candidates take (x, kernel, bias); the network also passes impl and input_grad.
-    ops.conv2d = (lambda x, kernel, bias, **_: conv(x, kernel, bias)) if conv else saved[0]
+    # The candidates take (x, kernel, bias); the network also passes impl, input_grad and relu.
+    def candidate(x, kernel, bias, relu=False, **_):
+        y = conv(x, kernel, bias)
+        return jax.nn.relu(y) if relu else y
+
+    ops.conv2d = candidate if conv else saved[0]
     ops.max_pool_3x3_s2 = pool or saved[1]
     try:
         yield

@@ -61,12 +61,14 @@ def _torch_default_bias_init(fan_in: int):
 
 class Conv(nn.Module):
     """3x3 SAME conv via `ops.conv2d`; params `kernel` (3, 3, in, out) and `bias` (out,), float32.
-    `kernels` is a resolved "xla" or "onednn"; `input_grad=False` marks the first layer."""
+    `kernels` is a resolved "xla" or "onednn"; `input_grad=False` marks the first layer;
+    `relu=True` returns relu(conv) (fused into the convolution by oneDNN)."""
 
     features: int
     dtype: Any = jnp.float32
     kernels: str = "xla"
     input_grad: bool = True
+    relu: bool = False
 
     @nn.compact
     def __call__(self, x):
@@ -78,7 +80,7 @@ class Conv(nn.Module):
             "bias", _torch_default_bias_init(9 * in_features), (self.features,), jnp.float32
         )
         return ops.conv2d(x, kernel.astype(self.dtype), bias.astype(self.dtype),
-                          impl=self.kernels, input_grad=self.input_grad)
+                          impl=self.kernels, input_grad=self.input_grad, relu=self.relu)
 
 
 class ResidualBlock(nn.Module):
@@ -90,8 +92,8 @@ class ResidualBlock(nn.Module):
     @nn.compact
     def __call__(self, x):
         channels = x.shape[-1]
-        y = Conv(channels, self.dtype, self.kernels, name="Conv_0")(nn.relu(x))
-        y = Conv(channels, self.dtype, self.kernels, name="Conv_1")(nn.relu(y))
+        y = Conv(channels, self.dtype, self.kernels, relu=True, name="Conv_0")(nn.relu(x))
+        y = Conv(channels, self.dtype, self.kernels, name="Conv_1")(y)
         return x + y
 
 

@@ -170,26 +170,32 @@ def _require() -> None:
         raise OneDNNUnavailableError(f"the oneDNN kernels are not available: {reason}; {BUILD_HINT}")
 
 
-def _forward(x, kernel, bias):
+def _forward(x, kernel, bias, relu):
     _require()
     out = jax.ShapeDtypeStruct((*x.shape[:3], kernel.shape[3]), x.dtype)
-    return jax.ffi.ffi_call("pokeil_conv_forward", out)(x, kernel, bias)
+    return jax.ffi.ffi_call("pokeil_conv_forward", out)(x, kernel, bias, relu=bool(relu))
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(3,))
-def conv2d(x: jax.Array, kernel: jax.Array, bias: jax.Array, input_grad: bool = True) -> jax.Array:
+@functools.partial(jax.custom_vjp, nondiff_argnums=(3, 4))
+def conv2d(x: jax.Array, kernel: jax.Array, bias: jax.Array, input_grad: bool = True,
+           relu: bool = False) -> jax.Array:
     """SAME convolution, stride 1, float32: (B, H, W, I) x (KH, KW, I, O) + (O,) -> (B, H, W, O),
-    by oneDNN (raises OneDNNUnavailableError where it is not built). `input_grad=False` (the first layer, whose input is
-    data) skips computing the input gradient and reports it as zeros."""
-    return _forward(x, kernel, bias)
+    by oneDNN (raises OneDNNUnavailableError where it is not built). `input_grad=False` (the
+    first layer, whose input is data) skips computing the input gradient and reports it as
+    zeros. `relu=True` returns relu(conv + bias), the ReLU fused into the convolution's pass
+    over its output (its gradient is 0 where the output is 0, as `jax.nn.relu`'s)."""
+    return _forward(x, kernel, bias, relu)
 
 
-def _conv2d_fwd(x, kernel, bias, input_grad):
-    return _forward(x, kernel, bias), (x, kernel)
+def _conv2d_fwd(x, kernel, bias, input_grad, relu):
+    y = _forward(x, kernel, bias, relu)
+    return y, (x, kernel, y if relu else None)
 
 
-def _conv2d_bwd(input_grad, residuals, g):
-    x, kernel = residuals
+def _conv2d_bwd(input_grad, relu, residuals, g):
+    x, kernel, y = residuals
+    if relu:
+        g = jnp.where(y > 0, g, jnp.zeros((), g.dtype))
     if input_grad:
         dx, dkernel, dbias = jax.ffi.ffi_call(
             "pokeil_conv_backward", (_shape(x), _shape(kernel), jax.ShapeDtypeStruct(kernel.shape[3:], x.dtype))

@@ -22,7 +22,8 @@ _CONV_DIMENSIONS = ("NHWC", "HWIO", "NHWC")
 
 
 def conv2d(
-    x: jax.Array, kernel: jax.Array, bias: jax.Array, *, impl: str = "xla", input_grad: bool = True
+    x: jax.Array, kernel: jax.Array, bias: jax.Array, *, impl: str = "xla", input_grad: bool = True,
+    relu: bool = False,
 ) -> jax.Array:
     """3x3 SAME convolution, stride 1: (B, H, W, I) x (3, 3, I, O) + (O,) -> (B, H, W, O).
 
@@ -30,18 +31,20 @@ def conv2d(
     `impl` is "xla" (`lax.conv_general_dilated`) or "onednn" (`pokeil_jax.onednn`, float32
     on CPU; resolve "auto" with `onednn.resolve_kernels` first). `input_grad=False` says
     nobody needs the gradient with respect to `x` (the network's first layer): oneDNN then skips
-    it; XLA drops it by itself.
+    it; XLA drops it by itself. `relu=True` returns relu(conv + bias) (oneDNN fuses it into the
+    convolution; XLA fuses it with the bias add).
     """
     if impl == "onednn":
         from pokeil_jax import onednn
 
-        return onednn.conv2d(x, kernel, bias, input_grad)
+        return onednn.conv2d(x, kernel, bias, input_grad, relu)
     if impl != "xla":
         raise ValueError(f"conv2d impl must be 'xla' or 'onednn' (resolved), got {impl!r}")
     y = lax.conv_general_dilated(
         x, kernel, window_strides=(1, 1), padding="SAME", dimension_numbers=_CONV_DIMENSIONS
     )
-    return y + bias
+    y = y + bias
+    return jax.nn.relu(y) if relu else y
 
 
 def _pool_low_padding(size: int) -> int:

@@ -26,8 +26,8 @@ if not onednn.available():
     pytest.skip(f"oneDNN kernels not built: {onednn.unavailable_reason()}", allow_module_level=True)
 
 
-def xla_conv(x, kernel, bias):
-    return ops.conv2d(x, kernel, bias, impl="xla")
+def xla_conv(x, kernel, bias, relu=False):
+    return ops.conv2d(x, kernel, bias, impl="xla", relu=relu)
 
 
 def values_and_grads(conv, x, kernel, bias, g):
@@ -40,20 +40,25 @@ def relative_error(a, b):
     return float(jnp.max(jnp.abs(a - b)) / jnp.maximum(jnp.max(jnp.abs(b)), 1e-30))
 
 
+# (2, 9, 9, 20, 24): channels that oneDNN's 16-blocked kernel layouts must pad.
 @pytest.mark.parametrize("shape", [(2, 84, 84, 3, 16), (3, 42, 42, 16, 32), (2, 21, 21, 32, 32),
-                                   (1, 11, 11, 32, 32), (2, 7, 5, 3, 4), (1, 1, 1, 2, 3)])
-def test_conv2d_matches_xla_values_and_gradients(shape):
+                                   (1, 11, 11, 32, 32), (2, 9, 9, 20, 24), (2, 7, 5, 3, 4),
+                                   (1, 1, 1, 2, 3)])
+@pytest.mark.parametrize("relu", [False, True], ids=["conv", "conv+relu"])
+def test_conv2d_matches_xla_values_and_gradients(shape, relu):
     batch, height, width, cin, cout = shape
     k = jax.random.split(jax.random.key(0), 4)
     x = jax.random.normal(k[0], (batch, height, width, cin))
     kernel = jax.random.normal(k[1], (3, 3, cin, cout)) * 0.2
     bias = jax.random.normal(k[2], (cout,))
     g = jax.random.normal(k[3], (batch, height, width, cout))
-    ours = jax.jit(lambda *a: values_and_grads(onednn.conv2d, *a))(x, kernel, bias, g)
-    theirs = jax.jit(lambda *a: values_and_grads(xla_conv, *a))(x, kernel, bias, g)
+    ours = jax.jit(lambda *a: values_and_grads(lambda *c: onednn.conv2d(*c, True, relu), *a))(x, kernel, bias, g)
+    theirs = jax.jit(lambda *a: values_and_grads(lambda *c: xla_conv(*c, relu), *a))(x, kernel, bias, g)
     for name, a, b in zip(("y", "dx", "dkernel", "dbias"), ours, theirs):
         assert a.shape == b.shape
         assert relative_error(a, b) < 2e-5, name
+    if relu:
+        assert float(jnp.min(ours[0])) == 0.0 and float(jnp.max(ours[0])) > 0.0
 
 
 def test_conv2d_without_input_grad_gives_the_same_kernel_gradient():

@@ -101,3 +101,17 @@ def test_conv2d_is_cross_correlation_with_zero_padding():
     expected = np.zeros((4, 4))
     expected[1:, 1:] = np.arange(16.0).reshape(4, 4)[:-1, :-1]
     np.testing.assert_array_equal(y, expected + 0.5)
+
+
+def test_conv2d_relu_is_relu_of_the_convolution_with_its_gradient():
+    x = jax.random.normal(jax.random.key(0), (2, 6, 5, 3))
+    kernel = jax.random.normal(jax.random.key(1), (3, 3, 3, 4))
+    bias = jax.random.normal(jax.random.key(2), (4,))
+    fused = ops.conv2d(x, kernel, bias, relu=True)
+    np.testing.assert_array_equal(fused, jax.nn.relu(ops.conv2d(x, kernel, bias)))
+    assert 0 < int(jnp.sum(fused == 0)) < fused.size  # both sides of the ReLU are exercised
+    g = jax.random.normal(jax.random.key(3), fused.shape)
+    grads = jax.grad(lambda *a: jnp.sum(ops.conv2d(*a, relu=True) * g), argnums=(0, 1, 2))(x, kernel, bias)
+    reference = jax.grad(lambda *a: jnp.sum(jax.nn.relu(ops.conv2d(*a)) * g), argnums=(0, 1, 2))(x, kernel, bias)
+    for a, b in zip(grads, reference):
+        np.testing.assert_array_equal(a, b)
