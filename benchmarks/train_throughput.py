@@ -266,7 +266,10 @@ def main(argv=None) -> int:
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[64, 256])
     parser.add_argument("--forward-sizes", type=int, nargs="+", default=[1, 16])
     parser.add_argument("--repeats", type=int, default=5, help="alternating repeats; the median is reported")
-    parser.add_argument("--steps", type=int, default=3, help="train steps per repeat")
+    parser.add_argument("--steps", type=int, default=10,
+                        help="train steps per repeat (training runs its steps back to back; the first step "
+                             "after the other worker's turn runs on cold caches and idle thread pools, and "
+                             "costs JAX 15-30 ms more: with 3 steps it weighs a third of each repeat)")
     parser.add_argument("--warmup", type=int, default=2, help="untimed steps per batch size (compilation)")
     parser.add_argument("--forward-calls", type=int, default=10)
     parser.add_argument("--batches", type=int, default=4, help="distinct batches cycled through")
