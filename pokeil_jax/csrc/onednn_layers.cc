@@ -39,6 +39,28 @@ dnnl::engine& CpuEngine() {
   return engine;
 }
 
+// `body()` (an ffi::Error), with a oneDNN exception turned into an FFI error.
+template <typename Body>
+ffi::Error WithOneDnnErrors(Body&& body) {
+  try {
+    return body();
+  } catch (const dnnl::error& e) {
+    return ffi::Error(ffi::ErrorCode::kInternal, std::string("oneDNN: ") + e.what());
+  }
+}
+
+// The value built by `build(key)` the first time `key` is asked for (thread-safe; one cache
+// per key and value type).
+template <typename Key, typename Value>
+Value& Cached(const Key& key, std::unique_ptr<Value> (*build)(const Key&)) {
+  static std::mutex mutex;
+  static std::map<Key, std::unique_ptr<Value>> cache;
+  std::lock_guard<std::mutex> lock(mutex);
+  auto& slot = cache[key];
+  if (!slot) slot = build(key);
+  return *slot;
+}
+
 // N, H, W, C (input channels), O (output channels), KH, KW.
 using ConvKey = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t>;
 
@@ -207,14 +229,7 @@ std::unique_ptr<ConvPrimitives> BuildPrimitives(const ConvKey& key) {
   return p;
 }
 
-ConvPrimitives& Primitives(const ConvKey& key) {
-  static std::mutex mutex;
-  static std::map<ConvKey, std::unique_ptr<ConvPrimitives>> cache;
-  std::lock_guard<std::mutex> lock(mutex);
-  auto& slot = cache[key];
-  if (!slot) slot = BuildPrimitives(key);
-  return *slot;
-}
+ConvPrimitives& Primitives(const ConvKey& key) { return Cached(key, &BuildPrimitives); }
 
 // Scratch space for one primitive execution on this thread (user scratchpad mode).
 memory Scratchpad(const memory::desc& md, int slot) {
@@ -254,7 +269,7 @@ ffi::Error CheckShapes(ffi::Buffer<ffi::F32>& x, ffi::Buffer<ffi::F32>& w) {
 ffi::Error ConvForwardImpl(ffi::Buffer<ffi::F32> x, ffi::Buffer<ffi::F32> w,
                            ffi::Buffer<ffi::F32> b, ffi::ResultBuffer<ffi::F32> y, bool relu) {
   if (auto err = CheckShapes(x, w); err.failure()) return err;
-  try {
+  return WithOneDnnErrors([&] {
     auto& p = Primitives(KeyOf(x, w));
     auto& engine = CpuEngine();
     auto& stream = ThreadStream();
@@ -269,17 +284,15 @@ ffi::Error ConvForwardImpl(ffi::Buffer<ffi::F32> x, ffi::Buffer<ffi::F32> w,
                            {DNNL_ARG_DST, memory(p.dst, engine, y->typed_data())},
                            {DNNL_ARG_SCRATCHPAD, Scratchpad(pd.scratchpad_desc(), 0)}});
     stream.wait();
-  } catch (const dnnl::error& e) {
-    return ffi::Error(ffi::ErrorCode::kInternal, std::string("oneDNN: ") + e.what());
-  }
-  return ffi::Error::Success();
+    return ffi::Error::Success();
+  });
 }
 
 // dw, db (and dx unless dx is null).
 ffi::Error ConvBackward(ffi::Buffer<ffi::F32>& x, ffi::Buffer<ffi::F32>& w,
                         ffi::Buffer<ffi::F32>& dy, float* dx, float* dw, float* db) {
   if (auto err = CheckShapes(x, w); err.failure()) return err;
-  try {
+  return WithOneDnnErrors([&] {
     auto& p = Primitives(KeyOf(x, w));
     auto& engine = CpuEngine();
     auto& stream = ThreadStream();
@@ -313,10 +326,8 @@ ffi::Error ConvBackward(ffi::Buffer<ffi::F32>& x, ffi::Buffer<ffi::F32>& w,
       const auto& offsets = p.diff_weights_map;
       for (size_t i = 0; i < offsets.size(); ++i) dw[i] = blocked_storage[offsets[i]];
     }
-  } catch (const dnnl::error& e) {
-    return ffi::Error(ffi::ErrorCode::kInternal, std::string("oneDNN: ") + e.what());
-  }
-  return ffi::Error::Success();
+    return ffi::Error::Success();
+  });
 }
 
 ffi::Error ConvBackwardImpl(ffi::Buffer<ffi::F32> x, ffi::Buffer<ffi::F32> w,
@@ -381,21 +392,14 @@ std::unique_ptr<PoolPrimitives> BuildPool(const PoolKey& key) {
   return p;
 }
 
-PoolPrimitives& Pool(const PoolKey& key) {
-  static std::mutex mutex;
-  static std::map<PoolKey, std::unique_ptr<PoolPrimitives>> cache;
-  std::lock_guard<std::mutex> lock(mutex);
-  auto& slot = cache[key];
-  if (!slot) slot = BuildPool(key);
-  return *slot;
-}
+PoolPrimitives& Pool(const PoolKey& key) { return Cached(key, &BuildPool); }
 
 ffi::Error PoolForwardImpl(ffi::Buffer<ffi::F32> x, ffi::ResultBuffer<ffi::F32> y,
                            ffi::ResultBuffer<ffi::U8> workspace) {
   auto d = x.dimensions();
   if (d.size() != 4)
     return ffi::Error(ffi::ErrorCode::kInvalidArgument, "pokeil pool: x must be rank 4");
-  try {
+  return WithOneDnnErrors([&] {
     auto& p = Pool({d[0], d[1], d[2], d[3]});
     if (workspace->size_bytes() != p.fwd_pd.workspace_desc().get_size())
       return ffi::Error(ffi::ErrorCode::kInvalidArgument, "pokeil pool: workspace size mismatch");
@@ -407,16 +411,14 @@ ffi::Error PoolForwardImpl(ffi::Buffer<ffi::F32> x, ffi::ResultBuffer<ffi::F32> 
                             memory(p.fwd_pd.workspace_desc(), engine, workspace->untyped_data())},
                            {DNNL_ARG_SCRATCHPAD, Scratchpad(p.fwd_pd.scratchpad_desc(), 0)}});
     stream.wait();
-  } catch (const dnnl::error& e) {
-    return ffi::Error(ffi::ErrorCode::kInternal, std::string("oneDNN: ") + e.what());
-  }
-  return ffi::Error::Success();
+    return ffi::Error::Success();
+  });
 }
 
 ffi::Error PoolBackwardImpl(ffi::Buffer<ffi::F32> dy, ffi::Buffer<ffi::U8> workspace,
                             ffi::ResultBuffer<ffi::F32> dx) {
   auto d = dx->dimensions();
-  try {
+  return WithOneDnnErrors([&] {
     auto& p = Pool({d[0], d[1], d[2], d[3]});
     auto& engine = CpuEngine();
     auto& stream = ThreadStream();
@@ -426,10 +428,8 @@ ffi::Error PoolBackwardImpl(ffi::Buffer<ffi::F32> dy, ffi::Buffer<ffi::U8> works
                            {DNNL_ARG_DIFF_SRC, memory(p.src, engine, dx->typed_data())},
                            {DNNL_ARG_SCRATCHPAD, Scratchpad(p.bwd_pd.scratchpad_desc(), 0)}});
     stream.wait();
-  } catch (const dnnl::error& e) {
-    return ffi::Error(ffi::ErrorCode::kInternal, std::string("oneDNN: ") + e.what());
-  }
-  return ffi::Error::Success();
+    return ffi::Error::Success();
+  });
 }
 
 }  // namespace
