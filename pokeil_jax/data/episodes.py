@@ -13,6 +13,12 @@ Episode format (version 1): one compressed NPZ per episode, `episode_0001.npz`, 
     episode_length    int64   ()                == T
     metadata          unicode ()                JSON object, keys in REQUIRED_METADATA
 
+Only observations, actions, rewards and dones are required (REQUIRED_KEYS): episodes written by
+the seed plan's collector loop hold just those (int64 actions, float64 rewards) and train; what
+each absent key costs is in ABSENT_KEY_COSTS. Other integer and float dtypes are converted to
+the ones above after a range check. Files holding pickled object arrays are refused; `python -m
+pokeil_jax.data migrate --allow-pickle` rewrites the ones a user made.
+
 Actions index `pokeil_jax.actions.BUTTONS` (A, B, START, SELECT, UP, DOWN, LEFT, RIGHT, L, R).
 Nothing is ever loaded with pickle. Files are written atomically: a killed writer leaves whole
 episodes and, at worst, a hidden `.episode_XXXX.npz.<pid>.<id>.tmp` that every reader here ignores.
