@@ -136,3 +136,29 @@ def test_an_incompatible_dataset_names_itself_and_what_differs(store):
     assert "other/cartpole-v0" in message and "(4,)" in message and "Discrete(2)" in message
     with pytest.raises(minari_io.MinariError, match="not found in the local store"):
         minari_io.load_minari_dataset("pokeil/minimon/missing-v0")
+
+
+@pytest.mark.slow
+def test_training_from_the_export_equals_training_from_the_folder(recorded, store, tmp_path):
+    import bc_pokemon_jax as script
+
+    assert data.main(["export-minari", str(recorded), "--dataset-id", DATASET_ID]) == 0
+    common = dict(checkpoint_dir=str(tmp_path / "ck"), log_dir=str(tmp_path / "runs"), batch_size=8, seed=3,
+                  total_training_steps=1, log_frequency=1, eval_frequency=0, val_fraction=0.5, kernels="xla",
+                  final_eval_episodes=1, eval_max_steps=3, eval_num_envs=1, compare_expert="")
+    from_folder = script.main(script.Args(expert_data_dir=str(recorded), exp_name="folder", **common))
+    elsewhere = tmp_path / "elsewhere"
+    from_minari = script.main(script.Args(expert_data_dir=str(elsewhere), minari_dataset=DATASET_ID,
+                                          exp_name="minari", **common))
+    assert from_minari["train_history"][0]["loss"] == from_folder["train_history"][0]["loss"]
+    assert from_minari["reports"]["BC policy"]["episodes"] == 1
+
+    folder_demos = data.load_demos(recorded, val_fraction=0.5, seed=3, progress=False)
+    converted = elsewhere / ".cache" / "minari" / DATASET_ID.replace("/", "__")
+    minari_demos = data.load_demos(converted, val_fraction=0.5, seed=3, cache_dir=elsewhere / ".cache", progress=False)
+    for ours, theirs in zip(folder_demos, minari_demos):
+        assert [p.name for p in ours.sources] == [p.name for p in theirs.sources]
+        for key in ("actions", "executed_actions", "rewards", "dones", "terminals", "has_successor"):
+            np.testing.assert_array_equal(getattr(ours, key), getattr(theirs, key))
+        every_frame = np.arange(ours.num_transitions + ours.num_episodes)
+        np.testing.assert_array_equal(ours.frames(every_frame), theirs.frames(every_frame))

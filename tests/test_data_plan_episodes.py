@@ -118,3 +118,18 @@ def test_migrate_rewrites_pickled_infos_into_files_inspect_accepts(plan_folder_w
     inspected = run_data_cli("inspect", new)
     assert inspected.returncode == 0, inspected.stderr
     assert "milestones reached (last info of 2/2 episodes)" in inspected.stdout
+
+
+@pytest.mark.slow
+def test_the_plans_folder_trains_without_the_optional_extras(plan_folder, tmp_path):
+    code = ("import sys, runpy; sys.modules.update(wandb=None, minari=None, h5py=None); "
+            "sys.argv = ['bc_pokemon_jax.py'] + sys.argv[1:]; runpy.run_path('bc_pokemon_jax.py', run_name='__main__')")
+    argv = ["--expert-data-dir", plan_folder, "--checkpoint-dir", tmp_path / "ck", "--log-dir", tmp_path / "runs",
+            "--total-training-steps", 2, "--batch-size", 4, "--log-frequency", 1, "--val-fraction", 0,
+            "--eval-frequency", 0, "--final-eval-episodes", 0, "--kernels", "xla"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, "-c", code, *map(str, argv)], cwd=ROOT, env=env, capture_output=True,
+                         text=True, timeout=900)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "demos: 2 train episodes (12 transitions)" in out.stdout
+    assert list((tmp_path / "ck").glob("*/final/2"))

@@ -25,6 +25,7 @@ import getpass
 import json
 import os
 import shutil
+import sys
 import uuid
 import warnings
 from pathlib import Path
@@ -162,8 +163,9 @@ def _env_spec(metadatas: list[dict], rom_path: str | None):
             )
         kwargs["rom_path"] = str(Path(rom_path).resolve())
     elif rom_sha1(default_rom_path()) != sha1:
-        warnings.warn(f"the episodes were recorded with MiniMon ROM {sha1}, the bundled one is "
-                      f"{rom_sha1(default_rom_path())}; the dataset's env spec names the bundled one")
+        print(f"warning: the episodes were recorded with MiniMon ROM {sha1}, the bundled one is "
+              f"{rom_sha1(default_rom_path())}; the dataset's env spec names the bundled env, its "
+              f"metadata the recorded ROM's SHA-1", file=sys.stderr)
     return dataclasses.replace(gymnasium.spec(MINIMON_ENV_ID), kwargs=kwargs), game, sha1
 
 
