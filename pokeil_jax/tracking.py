@@ -45,6 +45,12 @@ class WandbTracker:
         try:
             self.run = wandb.init(project=project, entity=entity, name=run_name, config=dict(config),
                                   save_code=False)
+        except wandb.errors.Error as error:
+            wandb.tensorboard.unpatch()
+            raise TrackingUnavailableError(
+                f"--track: wandb could not start the run ({error}). Fix: `wandb login`, or set WANDB_MODE=offline "
+                f"to keep the run in a local folder and `wandb sync` it later."
+            ) from None
         except BaseException:
             wandb.tensorboard.unpatch()
             raise

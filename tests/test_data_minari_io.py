@@ -88,7 +88,6 @@ def test_export_then_load_dataset_gives_back_the_same_arrays(recorded, store):
         assert [t.decode() for t in episode.infos["info_json"]] == [str(t) for t in ours["infos"]]
         for name in ours["metadata"]["milestone_names"]:
             np.testing.assert_array_equal(episode.infos["milestones"][name], [i["milestones"][name] for i in infos])
-    assert (ours["executed_actions"] != ours["actions"]).any() or True  # epsilon noise may or may not fire
 
 
 def test_minari_episodes_come_back_as_the_same_episode_files(recorded, store, tmp_path):

@@ -81,3 +81,16 @@ def test_track_offline_run_folder_has_config_scalars_and_the_eval_video(tmp_path
     assert any("eval/milestone_completion" in h for h in history)
     videos = [h for h in history if h.get("eval/episode/_type") == '"video-file"']
     assert len(videos) == 1 and (runs[0] / "files" / json.loads(videos[0]["eval/episode/path"])).is_file()
+
+
+def test_track_without_a_wandb_login_is_one_clear_line(tmp_path, monkeypatch):
+    pytest.importorskip("wandb")
+    pytest.importorskip("tensorboard")
+    from pokeil_jax.tracking import TrackingUnavailableError, WandbTracker
+
+    for name in ("WANDB_MODE", "WANDB_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.netrc: not logged in
+    monkeypatch.setenv("WANDB_DIR", str(tmp_path))
+    with pytest.raises(TrackingUnavailableError, match="wandb login.*WANDB_MODE=offline"):
+        WandbTracker(tmp_path / "runs" / "r", "r", {"seed": 1}, project="p")
