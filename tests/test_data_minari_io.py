@@ -161,3 +161,34 @@ def test_training_from_the_export_equals_training_from_the_folder(recorded, stor
             np.testing.assert_array_equal(getattr(ours, key), getattr(theirs, key))
         every_frame = np.arange(ours.num_transitions + ours.num_episodes)
         np.testing.assert_array_equal(ours.frames(every_frame), theirs.frames(every_frame))
+
+
+def test_a_compatible_dataset_from_elsewhere_becomes_episode_files(store, tmp_path):
+    import gymnasium
+    from minari.data_collector import EpisodeBuffer
+
+    rng = np.random.default_rng(0)
+    buffers = []
+    for seed, length in ((11, 4), (12, 6)):
+        buffers.append(EpisodeBuffer(
+            seed=seed, observations=rng.integers(0, 256, (length + 1, 160, 240, 3), dtype=np.uint8),
+            actions=rng.integers(0, 10, length), rewards=list(rng.random(length)),
+            terminations=[False] * (length - 1) + [seed == 11], truncations=[False] * (length - 1) + [seed == 12]))
+    minari.create_dataset_from_buffers(
+        "someone/gba/random-v0", buffers, observation_space=gymnasium.spaces.Box(0, 255, (160, 240, 3), np.uint8),
+        action_space=gymnasium.spaces.Discrete(10), algorithm_name="random", author="x", author_email="x",
+        code_permalink="x", description="x", jpeg_encoding=False)
+    folder = minari_io.episodes_folder("someone/gba/random-v0", tmp_path / "converted", progress=False)
+    paths = data.episode_paths(folder)
+    assert [p.name for p in paths] == ["episode_0001.npz", "episode_0002.npz"]
+    for path, buffer in zip(paths, buffers):
+        episode = data.load_episode(path)
+        np.testing.assert_array_equal(episode["observations"], buffer.observations[:-1])
+        np.testing.assert_array_equal(episode["final_observation"], buffer.observations[-1])
+        np.testing.assert_array_equal(episode["actions"], buffer.actions)
+        assert episode["metadata"]["seed"] == buffer.seed and episode["metadata"]["expert"] == "random"
+        assert episode["metadata"]["terminated"] == buffer.terminations[-1]
+        assert set(data.absent_keys(path)) == {"executed_actions", "infos"}
+    stamp = (folder / "minari_source.json").stat().st_mtime_ns
+    assert minari_io.episodes_folder("someone/gba/random-v0", tmp_path / "converted", progress=False) == folder
+    assert (folder / "minari_source.json").stat().st_mtime_ns == stamp  # unchanged dataset: not rewritten

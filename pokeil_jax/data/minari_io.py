@@ -220,7 +220,8 @@ def export_minari(directory: str | os.PathLike, dataset_id: str, *, author: str 
             bar = tqdm(zip(paths, metadatas), total=len(paths), unit="episode", desc=f"export {dataset_id}",
                        disable=not progress, dynamic_ncols=True)
             for index, (path, metadata) in enumerate(bar):
-                buffer = EpisodeBuffer(**_buffer_arrays(load_episode(path)))
+                episode = load_episode(path)
+                buffer = EpisodeBuffer(**_buffer_arrays(episode))
                 if dataset is None:
                     dataset = minari.create_dataset_from_buffers(
                         dataset_id, [buffer], env=env_spec, algorithm_name=f"pokeil-jax {', '.join(experts)} expert",
@@ -232,7 +233,8 @@ def export_minari(directory: str | os.PathLike, dataset_id: str, *, author: str 
                 else:
                     dataset.update_dataset_from_buffer([buffer])
                 dataset.storage.update_episode_metadata(
-                    [{"source_file": path.name, "pokeil_metadata": json.dumps(metadata)}], episode_indices=[index])
+                    [{"source_file": path.name, "pokeil_metadata": json.dumps(metadata),
+                      "episode_return": float(episode["episode_return"])}], episode_indices=[index])
             dataset.storage.update_metadata({
                 "game": game, "rom_sha1": sha1, "frames_per_step": metadata.get("frames_per_step"),
                 "milestone_names": list(metadata.get("milestone_names", [])), "action_meanings": list(BUTTONS),
@@ -314,6 +316,8 @@ def iter_minari_episodes(dataset_id: str) -> Iterator[tuple[str, dict]]:
             "observations": observations[:-1], "final_observation": observations[-1],
             "actions": np.asarray(episode.actions), "rewards": np.asarray(episode.rewards, np.float32),
             "dones": terminations | truncations, "metadata": metadata,
+            "episode_return": np.float32(extra.get("episode_return", np.sum(episode.rewards, dtype=np.float64))),
+            "episode_length": np.int64(length),
         }
         infos = episode.infos or {}
         if "executed_action" in infos:
