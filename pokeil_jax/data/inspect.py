@@ -50,7 +50,8 @@ def summarize_episodes(paths: Sequence[str | os.PathLike], verify_frames: bool =
         "action_counts": np.zeros(NUM_ACTIONS, np.int64),
         "executed_action_counts": np.zeros(NUM_ACTIONS, np.int64),
         "milestone_reached": {}, "milestone_known": 0, "seeds": {}, "experts": {}, "games": {},
-        "rom_sha1s": {}, "frames_per_step": {}, "epsilons": {}, "terminated": 0, "terminated_known": 0, "absent": {}, "errors": [],
+        "rom_sha1s": {}, "frames_per_step": {}, "epsilons": {}, "terminated": 0, "terminated_known": 0,
+        "absent": {}, "errors": [],
     }
     for path in paths:
         try:
@@ -119,7 +120,7 @@ def format_summary(summary: dict, directory: str | os.PathLike) -> str:
             lines.append(f"  {label:<10}{v.mean():>12.3f}{v.min():>12.3f}{v.max():>12.3f}")
         known = summary.get("terminated_known", n)
         lines.append(f"  completed (terminated): {summary['terminated']}/{known}"
-                     + (f" ({n - known} unknown: no metadata)" if known < n else ""))
+                     + (f" ({n - known} unknown)" if known < n else ""))
         if summary["milestone_reached"]:
             known = summary["milestone_known"]
             lines.append(f"  milestones reached (last info of {known}/{n} episodes):")
