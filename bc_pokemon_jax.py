@@ -184,7 +184,7 @@ def main(args: Args) -> dict:
     if args.dagger_rounds:
         from pokeil_jax.dagger import DaggerLoop
 
-        dagger_loop = DaggerLoop(args, run_name, train_demos.sources, writer_log=log_scalars)
+        dagger_loop = DaggerLoop(dagger_config(args), run_name, train_demos.sources, writer_log=log_scalars)
     if dagger_loop is not None and start_step:
         train_demos = dagger_loop.training_set(start_step)  # the rounds collected before the resume point
     sampler = data.BatchSampler(train_demos, args.batch_size // process_count, seed=sampler_seed, start_step=start_step)
@@ -254,7 +254,7 @@ def main(args: Args) -> dict:
     if is_main:
         if args.compare_expert and final_seeds:
             expert_report = evaluate.evaluate(
-                evaluate.ExpertAgent(lambda: make_expert(args.compare_expert), envs.num_envs), envs, final_seeds,
+                evaluate.ExpertAgent(lambda: make_expert(args.compare_expert, rom_path=args.rom_path), envs.num_envs), envs, final_seeds,
                 max_steps=args.eval_max_steps,
             )
             reports = {f"expert ({args.compare_expert})": expert_report, **reports}
@@ -295,6 +295,16 @@ def train_config(args: Args):
 
     return TrainConfig(learning_rate=args.learning_rate, weight_decay=args.weight_decay,
                        network=NetworkSizes(hidden_dim=args.hidden_dim), kernels=args.kernels)
+
+
+def dagger_config(args: Args):
+    """The DAgger loop's settings, from Args."""
+    from pokeil_jax.dagger import DaggerConfig
+
+    return DaggerConfig(rounds=args.dagger_rounds, episodes=args.dagger_episodes, beta=args.dagger_beta,
+                        expert=args.dagger_expert, max_steps=args.dagger_max_steps,
+                        total_training_steps=args.total_training_steps, expert_data_dir=args.expert_data_dir,
+                        rom_path=args.rom_path, seed=args.seed)
 
 
 def _resolved_kernels(args: Args) -> str:
@@ -371,7 +381,7 @@ def evaluate_checkpoint(args: Args) -> dict:
     agent = evaluate.PolicyAgent(train.policy_fn(state), greedy=args.eval_greedy, seed=args.seed)
     reports = {"BC policy": evaluate.evaluate(agent, envs, seeds, max_steps=args.eval_max_steps, progress=True)}
     if args.compare_expert:
-        expert = evaluate.ExpertAgent(lambda: make_expert(args.compare_expert), envs.num_envs)
+        expert = evaluate.ExpertAgent(lambda: make_expert(args.compare_expert, rom_path=args.rom_path), envs.num_envs)
         reports = {f"expert ({args.compare_expert})": evaluate.evaluate(expert, envs, seeds, max_steps=args.eval_max_steps),
                    **reports}
     envs.close()
