@@ -135,7 +135,8 @@ def _env_spec(metadatas: list[dict], rom_path: str | None):
     import gymnasium
 
     import pokeil_jax  # noqa: F401  (registers pokeil/MiniMon-v0)
-    from pokeil_jax.env import default_rom_path, rom_sha1
+    from pokeil_jax.env import rom_sha1
+    from pokeil_jax.games import default_rom_path
 
     def one(key):
         values = {json.dumps(m.get(key)) for m in metadatas}
