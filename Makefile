@@ -4,7 +4,7 @@ export SDL_VIDEODRIVER ?= dummy
 export SDL_AUDIODRIVER ?= dummy
 export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
 
-.PHONY: setup setup-baseline demo test test-fast rom rom-check screenshots bench clean
+.PHONY: setup setup-baseline setup-extras demo test test-fast rom rom-check screenshots bench clean
 
 setup:            ## install what is missing (libmgba0.10, .venv, requirements); no-op when done
 	@scripts/setup.sh
@@ -12,10 +12,13 @@ setup:            ## install what is missing (libmgba0.10, .venv, requirements);
 setup-baseline:   ## setup + PyTorch CPU build for the baseline comparison
 	@scripts/setup.sh baseline
 
+setup-extras:     ## setup + Minari and Weights & Biases (optional: datasets in/out, --track)
+	@scripts/setup.sh extras
+
 demo: setup       ## collect expert demos, train BC, evaluate on unseen seeds, print expert vs policy
 	@scripts/demo.sh
 
-test: setup-baseline  ## the whole test suite (slow end-to-end tests included)
+test: setup-baseline setup-extras  ## the whole test suite (slow end-to-end tests included)
 	$(PY) -m pytest -q -ra
 
 test-fast: setup  ## tests without the slow end-to-end ones

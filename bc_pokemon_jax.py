@@ -36,6 +36,10 @@ class Args:
     """GBA ROM to evaluate in; default: the bundled MiniMon game (an Emerald ROM gets the Emerald adapter)"""
     expert_data_dir: str = "expert_data"
     """folder of episode_XXXX.npz demonstrations (see collect_expert_data.py)"""
+    minari_dataset: Optional[str] = None
+    """train on this Minari dataset (id in Minari's local store, $MINARI_DATASETS_PATH) instead of
+    --expert-data-dir's episodes: 160x240x3 frames, 10 buttons; read once into
+    <expert_data_dir>/.cache/minari/ and cached like a folder (needs requirements-extras.txt)"""
     total_training_steps: int = 3000
     """gradient steps"""
     batch_size: int = 64
@@ -82,6 +86,13 @@ class Args:
     """checkpoint to restore for --eval-only (a run, best/periodic/final folder, or one step folder)"""
     log_dir: str = "runs"
     """tensorboard logs go to <log_dir>/<run_name>"""
+    track: bool = False
+    """mirror the run to Weights & Biases: tensorboard scalars, args as config, eval GIFs as videos
+    (needs requirements-extras.txt; WANDB_MODE=offline keeps it in a local wandb/ folder)"""
+    wandb_project_name: str = "pokeil-jax"
+    """the W&B project of --track"""
+    wandb_entity: Optional[str] = None
+    """the W&B team or user of --track (default: your W&B default entity)"""
     track_video: bool = True
     """log a GIF of the first evaluation episode at each evaluation"""
     dagger_rounds: int = 0
@@ -122,18 +133,21 @@ def main(args: Args) -> dict:
 
     key = jax.random.key(args.seed)
     run_name, run_dir, log_path = run_folders(args)
+    tracker = None
     if is_main:
         log_path.mkdir(parents=True, exist_ok=True)
         _write_json(log_path / "args.json", dataclasses.asdict(args))
+        tracker = start_tracking(args, run_name, log_path)  # before the tensorboard writer exists
     print(f"run {run_name}: {jax.device_count()} device(s) {jax.devices()[0].platform}, process {process_index}/{process_count}, "
           f"kernels: {_resolved_kernels(args)}")
 
     # ---- demonstrations ---------------------------------------------------------------------------------
+    demo_dir = demonstrations_folder(args)
     train_demos, val_demos = data.load_demos(
-        args.expert_data_dir, val_fraction=args.val_fraction, seed=args.seed,
-        process_index=process_index, process_count=process_count,
+        demo_dir, val_fraction=args.val_fraction, seed=args.seed, process_index=process_index,
+        process_count=process_count, cache_dir=data.default_cache_dir(args.expert_data_dir),
     )
-    demo_seeds = data.next_episode_index_and_seed(args.expert_data_dir)[1]
+    demo_seeds = data.next_episode_index_and_seed(demo_dir)[1]
     mid_eval = args.eval_frequency > 0 and args.eval_episodes > 0
     eval_seeds = pick_eval_seeds(args.eval_seeds, demo_seeds, max(args.final_eval_episodes, args.eval_episodes * mid_eval))
     final_seeds = eval_seeds if args.eval_seeds else eval_seeds[: args.final_eval_episodes]
@@ -145,6 +159,8 @@ def main(args: Args) -> dict:
         sys.exit("--dagger-rounds needs a single process (the learner plays in this process's env)")
 
     with contextlib.ExitStack() as resources:  # envs, writer, sampler, checkpointer: closed however the run ends
+        if tracker is not None:
+            resources.callback(tracker.close)  # last: after the writer's final events
         # ---- env for evaluation (process 0 evaluates) -------------------------------------------------------
         envs = None
         if eval_seeds and is_main:
@@ -205,7 +221,8 @@ def main(args: Args) -> dict:
                 log_scalars(writer, validation_metrics(state, val_demos, args.batch_size), done)
             if mid_eval and every(args.eval_frequency, done) and not last:
                 if is_main:
-                    last_eval = run_policy_eval(args, envs, state, eval_seeds[: args.eval_episodes], writer, done).summary()
+                    last_eval = run_policy_eval(args, envs, state, eval_seeds[: args.eval_episodes], writer, done,
+                                                tracker).summary()
                 last_eval = agree_on_metrics(last_eval)
                 if args.save_best:
                     checkpointer.save_best(done, state, dataclasses.asdict(args), last_eval)
@@ -223,7 +240,8 @@ def main(args: Args) -> dict:
         # ---- final: save, judge policy and expert on the same unseen seeds ----------------------------------
         reports, summary = {}, {}
         if final_seeds and is_main:
-            reports["BC policy"] = run_policy_eval(args, envs, state, final_seeds, writer, args.total_training_steps)
+            reports["BC policy"] = run_policy_eval(args, envs, state, final_seeds, writer, args.total_training_steps,
+                                                   tracker)
             summary = reports["BC policy"].summary()
         if final_seeds:
             summary = agree_on_metrics(summary)
@@ -254,7 +272,7 @@ def evaluate_checkpoint(args: Args) -> dict:
         state, _ = ckpt.restore(args.checkpoint, train.create_train_state(jax.random.key(args.seed), train_config(args)))
     except ckpt.CheckpointError as error:
         sys.exit(str(error))
-    seeds = pick_eval_seeds(args.eval_seeds, data.next_episode_index_and_seed(args.expert_data_dir)[1],
+    seeds = pick_eval_seeds(args.eval_seeds, data.next_episode_index_and_seed(demonstrations_folder(args))[1],
                             args.final_eval_episodes)
     with contextlib.closing(vector_env.make_eval_envs(args.eval_num_envs, rom_path=args.rom_path,
                                                       max_episode_steps=args.eval_max_steps)) as envs:
@@ -299,6 +317,27 @@ def run_folders(args: Args) -> tuple[str, Path, Path]:
         run_name = f"{args.exp_name}__{args.seed}__{int(time.time())}"
         run_dir = Path(args.checkpoint_dir) / run_name
     return run_name, run_dir, Path(args.log_dir) / run_name
+
+
+def start_tracking(args: Args, run_name: str, log_path: Path):
+    """--track: a W&B run mirroring the tensorboard logs (pokeil_jax/tracking.py); None without it."""
+    if not args.track:
+        return None
+    from pokeil_jax.tracking import WandbTracker
+
+    return WandbTracker(log_path, run_name, dataclasses.asdict(args), project=args.wandb_project_name,
+                        entity=args.wandb_entity)
+
+
+def demonstrations_folder(args: Args) -> Path:
+    """The folder of episodes to train on: --expert-data-dir, or --minari-dataset read into its cache."""
+    if args.minari_dataset is None:
+        return Path(args.expert_data_dir)
+    from pokeil_jax import data
+    from pokeil_jax.data import minari_io
+
+    folder = data.default_cache_dir(args.expert_data_dir) / "minari" / args.minari_dataset.replace("/", "__")
+    return minari_io.episodes_folder(args.minari_dataset, folder)
 
 
 def open_writer(log_path: Path):
@@ -385,9 +424,9 @@ def _resolved_kernels(args: Args) -> str:
         sys.exit(f"--kernels: {error}")
 
 
-def run_policy_eval(args, envs, state, seeds, writer, step):
+def run_policy_eval(args, envs, state, seeds, writer, step, tracker=None):
     """Judge the state's policy on `seeds` in `envs` (on this process's own device, with the
-    state's network: --kernels); log the summary and a GIF of the first episode."""
+    state's network: --kernels); log the summary and a GIF of the first episode (to W&B too with --track)."""
     from pokeil_jax import evaluate, train
 
     frames: list = []
@@ -398,7 +437,9 @@ def run_policy_eval(args, envs, state, seeds, writer, step):
         from pokeil_jax.video import log_gif, save_video
 
         log_gif(writer, "eval/episode", frames, step, fps=8)
-        save_video(frames, Path(writer.logdir) / "videos" / f"eval_step{step:07d}_seed{seeds[0]}.gif", fps=8)
+        gif = save_video(frames, Path(writer.logdir) / "videos" / f"eval_step{step:07d}_seed{seeds[0]}.gif", fps=8)
+        if tracker is not None:
+            tracker.log_video("eval/episode", gif, step)
     print(
         f"\neval @ {step}: milestone completion {report.milestone_completion_rate:.1%}, "
         f"success {report.success_rate:.1%}, return {report.mean_return:.2f}, length {report.mean_length:.0f}"
@@ -462,11 +503,17 @@ def cli() -> None:
     from pokeil_jax.checkpoint import CheckpointError
     from pokeil_jax.data import EpisodeFormatError
     from pokeil_jax.experts import ExpertError
+    from pokeil_jax.tracking import TrackingUnavailableError
     from pokeil_jax.train import NonFiniteLossError
 
+    errors = (NonFiniteLossError, CheckpointError, EpisodeFormatError, ExpertError, TrackingUnavailableError)
+    if args.minari_dataset is not None:
+        from pokeil_jax.data.minari_io import MinariError
+
+        errors += (MinariError,)
     try:
         main(args)
-    except (NonFiniteLossError, CheckpointError, EpisodeFormatError, ExpertError) as error:
+    except errors as error:
         sys.exit(f"error: {error}")
 
 

@@ -3,6 +3,7 @@
 #   scripts/setup.sh            runtime: libmgba0.10 (Debian), .venv with requirements.txt + dev tools,
 #                               and the oneDNN CPU kernels (g++, libdnnl-dev; pokeil_jax/kernels/onednn.py)
 #   scripts/setup.sh baseline   also PyTorch for the baseline (requirements-baseline.txt)
+#   scripts/setup.sh extras     also Minari and Weights & Biases (requirements-extras.txt)
 #   scripts/setup.sh toolchain  also the ARM cross-compiler, to rebuild the bundled ROM
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,7 +26,7 @@ else
   apt_install libmgba0.10
   # Optional: the oneDNN convolution/max-pool kernels for XLA:CPU (2x faster training on CPU).
   apt_install g++ libdnnl-dev || echo "setup: could not install g++/libdnnl-dev; training uses XLA's own kernels" >&2
-  case "${1:-}" in toolchain) apt_install gcc-arm-none-eabi binutils-arm-none-eabi make ;; esac
+  case " $* " in *" toolchain "*) apt_install gcc-arm-none-eabi binutils-arm-none-eabi make ;; esac
 fi
 
 if [ ! -x "$VENV/bin/python" ]; then
@@ -50,7 +51,12 @@ if ! "$VENV/bin/python" -c "import pokeil_jax, sys; sys.exit(0 if pokeil_jax.__f
   echo "setup: pip install -e . (pokeil_jax)"
   "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps -e . && touch "$VENV/.installed-package"
 fi
-case "${1:-}" in baseline) install_reqs requirements-baseline.txt ;; esac
+for extra in "$@"; do
+  case "$extra" in
+    baseline) install_reqs requirements-baseline.txt ;;
+    extras) install_reqs requirements-extras.txt ;;
+  esac
+done
 # Build the oneDNN kernels when missing or stale (a few seconds); without them everything still
 # runs, on XLA's own kernels.
 "$VENV/bin/python" -m pokeil_jax.kernels.onednn build --if-stale --quiet \

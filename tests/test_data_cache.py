@@ -41,6 +41,7 @@ def test_cache_equals_preprocess_frames_of_the_raw_frames(tmp_path):
     np.testing.assert_array_equal(batch["actions"], raw["actions"][[0, 1, 19]])
     np.testing.assert_array_equal(batch["dones"], [False, False, True])
     np.testing.assert_array_equal(batch["episode_ids"], [1, 1, 1])
+    np.testing.assert_array_equal(batch["has_successor"], [True, True, True])  # the final observation is real
     assert batch["observations"].dtype == np.uint8 and batch["actions"].dtype == np.int32
 
 

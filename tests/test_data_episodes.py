@@ -92,7 +92,9 @@ def test_a_crashed_write_leaves_only_whole_episodes(tmp_path, monkeypatch):
 
 BAD_EPISODES = {
     "missing_key": (episode_with(rewards=None), ["missing key 'rewards'"]),
-    "wrong_dtype": (episode_with(actions=lambda e: e["actions"].astype(np.int64)), ["'actions'", "dtype int64", "int32"]),
+    "wrong_dtype": (episode_with(actions=lambda e: e["actions"].astype(np.float32)), ["'actions'", "dtype float32", "int32"]),
+    "reward_overflow": (episode_with(rewards=lambda e: np.full(12, 1e39)), ["rewards value 1e+39 does not fit float32"]),
+    "dones_not_01": (episode_with(dones=lambda e: np.arange(12, dtype=np.int8)), ["dones[2] = 2", "0/1"]),
     "bytes_infos": (episode_with(infos=lambda e: e["infos"].astype(np.bytes_)), ["'infos'", "unicode"]),
     "wrong_shape": (episode_with(observations=lambda e: preprocessing.preprocess_frames(e["observations"])),
                     ["'observations'", "(12, 84, 84, 3)", "preprocessed"]),
@@ -102,8 +104,8 @@ BAD_EPISODES = {
                        ["actions[4] = 10", "outside 0..9"]),
     "action_negative": (episode_with(executed_actions=lambda e: np.full(12, -1, np.int32)), ["executed_actions[0] = -1"]),
     "metadata_not_json": (episode_with(metadata=np.asarray("{seed: 1", dtype=np.str_)), ["metadata is not valid JSON"]),
-    "metadata_missing": (episode_with(metadata=lambda e: np.asarray(json.dumps({"format_version": 1}), dtype=np.str_)),
-                         ["metadata lacks", "'rom_sha1'"]),
+    "metadata_missing": (episode_with(metadata=lambda e: np.asarray(json.dumps({"seed": 1}), dtype=np.str_)),
+                         ["metadata lacks 'format_version'"]),
     "metadata_version": (episode_with(metadata=metadata_with(format_version=7)), ["format_version 7", "update pokeil-jax"]),
     "metadata_type": (episode_with(metadata=metadata_with(seed="zero")), ["metadata['seed'] = 'zero'"]),
     "info_not_json": (episode_with(infos=lambda e: np.asarray(["{}"] * 11 + ["nope"], dtype=np.str_)), ["infos[11]"]),
@@ -154,6 +156,7 @@ def test_pickled_object_array_is_refused_not_unpickled(tmp_path):
     with pytest.raises(data.EpisodeFormatError) as error:
         data.load_episode(path)
     assert str(path) in str(error.value) and "pickled" in str(error.value) and "dtype=np.str_" in str(error.value)
+    assert f"python -m pokeil_jax.data migrate --allow-pickle {tmp_path}" in str(error.value)
     # The same array behind a header that lies about its dtype: np.load's allow_pickle refusal is translated.
     npz = np.load(path, allow_pickle=False)
     with pytest.raises(data.EpisodeFormatError, match="pickled"):

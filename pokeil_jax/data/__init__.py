@@ -1,6 +1,8 @@
 """Expert demonstrations: the episode format and its validation (`episodes`), the preprocessed
-cache and the demos training reads (`cache`), the seeded batch loader (`loader`), and the
-`python -m pokeil_jax.data inspect|cache` command (`inspect`).
+cache and the demos training reads (`cache`), the seeded batch loader (`loader`), the
+`python -m pokeil_jax.data inspect|cache|export-minari|migrate` command (`inspect`), Minari
+datasets in and out (`minari_io`, needs the optional minari package) and the migration of
+pickled episode files (`migrate`).
 
 Host-only numpy: this package does not import JAX.
 """
@@ -11,9 +13,9 @@ from pokeil_jax.data.cache import (
     split_episodes,
 )
 from pokeil_jax.data.episodes import (
-    EPISODE_FORMAT_VERSION, EPISODE_KEYS, FRAME_SHAPE, HOW_TO_COLLECT, NETWORK_INPUT_SHAPE, REQUIRED_METADATA,
-    EpisodeFormatError, episode_paths, load_episode, next_episode_index_and_seed, read_metadata,
-    validate_episode, write_episode,
+    ABSENT_KEY_COSTS, EPISODE_FORMAT_VERSION, EPISODE_KEYS, FRAME_SHAPE, HOW_TO_COLLECT, NETWORK_INPUT_SHAPE,
+    REQUIRED_KEYS, REQUIRED_METADATA, EpisodeFormatError, absent_keys, episode_paths, load_episode,
+    next_episode_index_and_seed, read_metadata, validate_episode, write_episode,
 )
 from pokeil_jax.data.inspect import (
     format_summary, inspect_folder, main, plot_action_histogram, summarize_episodes,
@@ -21,7 +23,7 @@ from pokeil_jax.data.inspect import (
 from pokeil_jax.data.loader import BatchSampler
 
 __all__ = [
-    "BATCH_KEYS", "CACHE_VERSION", "EPISODE_FORMAT_VERSION", "EPISODE_KEYS", "FRAME_SHAPE", "HOW_TO_COLLECT",
+    "ABSENT_KEY_COSTS", "REQUIRED_KEYS", "absent_keys", "BATCH_KEYS", "CACHE_VERSION", "EPISODE_FORMAT_VERSION", "EPISODE_KEYS", "FRAME_SHAPE", "HOW_TO_COLLECT",
     "NETWORK_INPUT_SHAPE", "NUM_ACTIONS", "REQUIRED_METADATA", "BatchSampler", "CachedDemos", "CachedEpisode",
     "EpisodeFormatError", "build_cache", "default_cache_dir", "episode_paths", "format_summary",
     "inspect_folder", "load_demos", "load_episode", "main", "next_episode_index_and_seed",

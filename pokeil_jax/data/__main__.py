@@ -1,4 +1,4 @@
-"""`python -m pokeil_jax.data inspect DIR` / `python -m pokeil_jax.data cache DIR`."""
+"""`python -m pokeil_jax.data inspect|cache|export-minari|migrate ...` (`--help` for each)."""
 
 import sys
 

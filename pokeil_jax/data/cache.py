@@ -31,7 +31,7 @@ from pokeil_jax.data.episodes import (
 )
 
 #: Bump when the cache layout changes (PREPROCESS_VERSION covers the frames themselves).
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 
 def default_cache_dir(expert_data_dir: str | os.PathLike) -> Path:
@@ -81,7 +81,7 @@ def _entry_name(sha1: str) -> str:
     return f"{sha1}-p{preprocessing.PREPROCESS_VERSION}-c{CACHE_VERSION}"
 
 
-_ENTRY_ARRAYS = ("actions", "executed_actions", "rewards", "dones", "terminals")
+_ENTRY_ARRAYS = ("actions", "executed_actions", "rewards", "dones", "terminals", "has_successor")
 
 
 def _build_entry(path: Path, sha1: str, entry_dir: Path, chunk_frames: int, bar) -> None:
@@ -101,18 +101,28 @@ def _build_entry(path: Path, sha1: str, entry_dir: Path, chunk_frames: int, bar)
                 start += len(chunk)
                 if bar is not None:
                     bar.update(len(chunk))
-            frames[length] = preprocessing.preprocess_frames(_load_member(npz, "final_observation", path))
+            has_final = "final_observation" in npz.files
+            # Without a final observation the slot repeats the last frame; has_successor says it is none.
+            if has_final:
+                frames[length] = preprocessing.preprocess_frames(_load_member(npz, "final_observation", path))
+            else:
+                frames[length] = frames[length - 1]
         frames.flush()
         del frames
+        metadata = episode.get("metadata") or {}
         terminals = np.zeros(length, bool)
-        terminals[-1] = episode["metadata"]["terminated"]
-        arrays = {**{k: episode[k] for k in _ENTRY_ARRAYS[:-1]}, "terminals": terminals}
+        terminals[-1] = metadata.get("terminated", False)
+        has_successor = np.ones(length, bool)
+        has_successor[-1] = has_final and "terminated" in metadata
+        arrays = {"actions": episode["actions"], "executed_actions": episode.get("executed_actions", episode["actions"]),
+                  "rewards": episode["rewards"], "dones": episode["dones"], "terminals": terminals,
+                  "has_successor": has_successor}
         for key, value in arrays.items():
             np.save(temp / f"{key}.npy", value)
         entry = {
             "source": path.name, "sha1": sha1, "length": length,
             "preprocess_version": preprocessing.PREPROCESS_VERSION, "cache_version": CACHE_VERSION,
-            "seed": episode["metadata"]["seed"], "episode_return": float(episode["episode_return"]),
+            "seed": metadata.get("seed"), "episode_return": float(episode["episode_return"]),
         }
         (temp / "entry.json").write_text(json.dumps(entry))
         try:
@@ -132,13 +142,14 @@ class CachedEpisode:
 
     source: Path
     sha1: str
-    seed: int
+    seed: int | None
     frames: np.ndarray
     actions: np.ndarray
     executed_actions: np.ndarray
     rewards: np.ndarray
     dones: np.ndarray
     terminals: np.ndarray
+    has_successor: np.ndarray
 
     @property
     def length(self) -> int:
@@ -149,11 +160,11 @@ def _open_entry(entry_dir: Path, source: Path) -> CachedEpisode:
     meta = json.loads((entry_dir / "entry.json").read_text())
     arrays = {key: np.load(entry_dir / f"{key}.npy", allow_pickle=False) for key in _ENTRY_ARRAYS}
     frames = np.load(entry_dir / "frames.npy", mmap_mode="r", allow_pickle=False)
-    return CachedEpisode(source=source, sha1=meta["sha1"], seed=int(meta["seed"]), frames=frames, **arrays)
+    return CachedEpisode(source=source, sha1=meta["sha1"], seed=meta["seed"], frames=frames, **arrays)
 
 
 BATCH_KEYS = ("observations", "actions", "next_observations", "rewards", "dones", "terminals",
-              "executed_actions", "episode_ids")
+              "has_successor", "executed_actions", "episode_ids")
 
 
 class CachedDemos:
@@ -164,8 +175,10 @@ class CachedDemos:
     which is the next step's observation or, at the episode's last step, its final observation
     (frames are laid out per episode as T observations then the final one). Flat arrays
     (actions int32, executed_actions int32, rewards float32, dones bool, terminals bool:
-    done by termination, not truncation; episode_ids int32; frame indices int64) live in RAM,
-    frames stay in the read-only memmaps.
+    done by termination, not truncation; has_successor bool: False where next_observations is
+    not a real next frame (the last step of an episode without final_observation, or one whose
+    end is unknown), which TD targets must leave out; episode_ids int32; frame indices int64)
+    live in RAM, frames stay in the read-only memmaps.
     """
 
     def __init__(self, episodes: Sequence[CachedEpisode]):

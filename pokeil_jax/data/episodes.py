@@ -13,6 +13,12 @@ Episode format (version 1): one compressed NPZ per episode, `episode_0001.npz`, 
     episode_length    int64   ()                == T
     metadata          unicode ()                JSON object, keys in REQUIRED_METADATA
 
+Only observations, actions, rewards and dones are required (REQUIRED_KEYS): episodes written by
+the seed plan's collector loop hold just those (int64 actions, float64 rewards) and train; what
+each absent key costs is in ABSENT_KEY_COSTS. Other integer and float dtypes are converted to
+the ones above after a range check. Files holding pickled object arrays are refused; `python -m
+pokeil_jax.data migrate --allow-pickle` rewrites the ones a user made.
+
 Actions index `pokeil_jax.actions.BUTTONS` (A, B, START, SELECT, UP, DOWN, LEFT, RIGHT, L, R).
 Nothing is ever loaded with pickle. Files are written atomically: a killed writer leaves whole
 episodes and, at worst, a hidden `.episode_XXXX.npz.<pid>.<id>.tmp` that every reader here ignores.
@@ -38,10 +44,32 @@ EPISODE_FORMAT_VERSION = 1
 FRAME_SHAPE = preprocessing.FRAME_SHAPE
 NETWORK_INPUT_SHAPE = preprocessing.NETWORK_INPUT_SHAPE
 
+#: What collect_expert_data.py writes in `metadata`; only format_version is required, the rest is
+#: type-checked when present (an episode converted from elsewhere may not know its seed).
 REQUIRED_METADATA = (
     "format_version", "game", "rom_sha1", "frames_per_step", "expert", "seed", "epsilon",
     "milestone_names", "terminated", "truncated",
 )
+#: The keys training cannot do without; the others are optional (see ABSENT_KEY_COSTS).
+REQUIRED_KEYS = ("observations", "actions", "rewards", "dones")
+#: What an absent optional key costs (printed by `inspect`).
+ABSENT_KEY_COSTS = {
+    "executed_actions": "what was pressed is taken to be the label, so epsilon-noise cannot be told apart",
+    "infos": "no per-step info: milestone rates are unknown",
+    "final_observation": "no frame after the last step: each episode's last transition has no successor "
+                         "(left out of DQN-BC's TD targets; BC is unaffected)",
+    "episode_return": "computed from rewards",
+    "episode_length": "computed from the arrays",
+    "metadata": "no seeds known, so evaluation cannot avoid the demonstrations' seeds (pass --eval-seeds); "
+                "game, ROM and expert unknown; whether the last step ended the game is unknown, so the "
+                "last transition has no successor",
+}
+#: What a metadata key that collect_expert_data.py writes costs when an episode's metadata lacks it.
+ABSENT_METADATA_COSTS = {
+    "seed": "no seed known, so evaluation cannot avoid it (pass --eval-seeds)",
+    "terminated": "whether the last step ended the game is unknown, so the last transition has no successor",
+}
+HOW_TO_MIGRATE = "python -m pokeil_jax.data migrate --allow-pickle {source} NEW_FOLDER"
 HOW_TO_COLLECT = "python collect_expert_data.py --expert-data-dir {directory} --num-episodes 20"
 
 _EPISODE_NAME = re.compile(r"^episode_(\d+)\.npz$")
@@ -74,6 +102,9 @@ _HOW_TO_STORE = {
     "bool": "np.asarray(value, bool)",
     "unicode": "np.asarray(json_strings, dtype=np.str_)",
 }
+# Other dtypes read (and written) after a range check: any integer for the int keys, any real
+# number for the float keys, 0/1 integers for dones.
+_CONVERTIBLE_KINDS = {"int32": "iu", "int64": "iu", "float32": "fiu", "bool": "iu"}
 
 
 class EpisodeFormatError(ValueError):
@@ -125,7 +156,9 @@ def next_episode_index_and_seed(directory: str | os.PathLike) -> tuple[int, set[
         match = _EPISODE_NAME.match(path.name)
         if match:
             next_index = max(next_index, int(match.group(1)) + 1)
-        seeds.add(int(read_metadata(path)["seed"]))
+        seed = read_metadata(path).get("seed")
+        if seed is not None:
+            seeds.add(int(seed))
     return next_index, seeds
 
 
@@ -142,24 +175,30 @@ def _dtype_name(dtype: np.dtype) -> str:
     return dtype.name if dtype.isnative else dtype.str
 
 
-def _check_structure(headers: Mapping[str, tuple[tuple[int, ...], np.dtype]], source: str) -> int:
-    """Keys, dtypes and shapes from (shape, dtype) pairs; returns T."""
-    missing = [k for k in EPISODE_KEYS if k not in headers]
+def _check_structure(headers: Mapping[str, tuple[tuple[int, ...], np.dtype]], source: str,
+                     folder: str | os.PathLike = "OLD_FOLDER") -> int:
+    """Keys, dtypes and shapes from (shape, dtype) pairs; returns T. `folder` (the episode's)
+    goes into the migrate hint."""
+    missing = [k for k in REQUIRED_KEYS if k not in headers]
     if missing:
         raise EpisodeFormatError(
             f"{source}: missing key{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))} "
-            f"(has: {', '.join(sorted(headers)) or 'nothing'}). Fix: an episode needs all of "
-            f"{', '.join(EPISODE_KEYS)}; record it with `python collect_expert_data.py` or add the key."
+            f"(has: {', '.join(sorted(headers)) or 'nothing'}). Fix: an episode needs at least "
+            f"{', '.join(REQUIRED_KEYS)} (the whole format: {', '.join(EPISODE_KEYS)}); record it with "
+            f"`python collect_expert_data.py` or add the key."
         )
     for key, (expected, tail) in {**_STEP_ARRAYS, **_FIXED_ARRAYS}.items():
+        if key not in headers:
+            continue
         shape, dtype = headers[key]
         if dtype.hasobject:
             raise EpisodeFormatError(
                 f"{source}: key {key!r} is a pickled object array (dtype object); episode files must "
                 f"not hold pickles (loading one can run code, so they are never loaded). "
-                f"Fix: store it as {expected}, e.g. {_HOW_TO_STORE[expected]}."
+                f"Fix: store it as {expected}, e.g. {_HOW_TO_STORE[expected]}; if you wrote the files yourself "
+                f"(e.g. infos as a list of dicts), rewrite the folder with `{HOW_TO_MIGRATE.format(source=folder)}`."
             )
-        if _dtype_name(dtype) != expected:
+        if _dtype_name(dtype) != expected and dtype.kind not in _CONVERTIBLE_KINDS.get(expected, ""):
             raise EpisodeFormatError(
                 f"{source}: key {key!r} has dtype {_dtype_name(dtype)}, expected {expected}. "
                 f"Fix: store it as {_HOW_TO_STORE[expected]}."
@@ -174,7 +213,7 @@ def _check_structure(headers: Mapping[str, tuple[tuple[int, ...], np.dtype]], so
                 f"({', '.join(map(str, want))}{',' if len(want) == 1 else ''}){hint}. "
                 f"Fix: {'one entry per step, T = number of steps' if key in _STEP_ARRAYS else 'store it with exactly that shape'}."
             )
-    lengths = {key: headers[key][0][0] for key in _STEP_ARRAYS}
+    lengths = {key: headers[key][0][0] for key in _STEP_ARRAYS if key in headers}
     if len(set(lengths.values())) > 1:
         raise EpisodeFormatError(
             f"{source}: per-step arrays have different lengths ("
@@ -205,11 +244,10 @@ def _parse_json_object(text: str, what: str, source: str) -> dict:
 
 def _check_metadata(text: str, source: str) -> dict:
     metadata = _parse_json_object(text, "metadata", source)
-    missing = [k for k in REQUIRED_METADATA if k not in metadata]
-    if missing:
+    if "format_version" not in metadata:
         raise EpisodeFormatError(
-            f"{source}: metadata lacks {', '.join(map(repr, missing))}. Fix: metadata needs "
-            f"{', '.join(REQUIRED_METADATA)} (see collect_expert_data.py)."
+            f"{source}: metadata lacks 'format_version'. Fix: metadata needs format_version "
+            f"({EPISODE_FORMAT_VERSION}) and should hold {', '.join(REQUIRED_METADATA[1:])} (see collect_expert_data.py)."
         )
     version = metadata["format_version"]
     if version != EPISODE_FORMAT_VERSION:
@@ -221,25 +259,31 @@ def _check_metadata(text: str, source: str) -> dict:
     types = {"seed": int, "frames_per_step": int, "epsilon": (int, float), "terminated": bool,
              "truncated": bool, "game": str, "rom_sha1": str, "expert": str, "milestone_names": list}
     for key, kind in types.items():
+        if key not in metadata:
+            continue
         value = metadata[key]
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
             raise EpisodeFormatError(
                 f"{source}: metadata[{key!r}] = {value!r} should be "
                 f"{kind.__name__ if isinstance(kind, type) else 'a number'}. Fix the value in metadata."
             )
-    if not all(isinstance(n, str) for n in metadata["milestone_names"]):
+    if not all(isinstance(n, str) for n in metadata.get("milestone_names", [])):
         raise EpisodeFormatError(f"{source}: metadata['milestone_names'] must be a list of strings.")
     return metadata
 
 
-def _check_values(arrays: Mapping[str, np.ndarray], length: int, source: str) -> dict:
-    """Checks the values of the small arrays; returns the parsed metadata."""
-    if int(arrays["episode_length"]) != length:
+def _check_values(arrays: Mapping[str, np.ndarray], length: int, source: str) -> tuple[dict, dict | None]:
+    """Checks the values of the small arrays and converts them to the format's dtypes (range
+    checked); returns (converted arrays, parsed metadata or None when the file has none)."""
+    arrays = dict(arrays)
+    if "episode_length" in arrays and int(arrays["episode_length"]) != length:
         raise EpisodeFormatError(
             f"{source}: episode_length is {int(arrays['episode_length'])} but the arrays hold {length} "
             f"steps. Fix: episode_length = np.int64(len(actions))."
         )
     for key in ("actions", "executed_actions"):
+        if key not in arrays:
+            continue
         values = arrays[key]
         bad = np.flatnonzero((values < 0) | (values >= NUM_ACTIONS))
         if bad.size:
@@ -247,22 +291,55 @@ def _check_values(arrays: Mapping[str, np.ndarray], length: int, source: str) ->
                 f"{source}: {key}[{bad[0]}] = {values[bad[0]]} is outside 0..{NUM_ACTIONS - 1} "
                 f"({bad.size} such steps). Fix: actions index the buttons {', '.join(BUTTONS)}."
             )
+        arrays[key] = values.astype(np.int32)
+    for key in ("rewards", "episode_return"):
+        if key in arrays and arrays[key].dtype != np.float32:
+            values = np.asarray(arrays[key])
+            with np.errstate(over="ignore"):
+                converted = values.astype(np.float32)
+            bad = np.flatnonzero(np.isfinite(values) & ~np.isfinite(converted))
+            if bad.size:
+                raise EpisodeFormatError(
+                    f"{source}: {key} value {values.reshape(-1)[bad[0]]} does not fit float32. Fix: store "
+                    f"{key} as np.float32 values within ±3.4e38."
+                )
+            arrays[key] = converted
+    if arrays["dones"].dtype != bool:
+        dones = arrays["dones"]
+        bad = np.flatnonzero((dones != 0) & (dones != 1))
+        if bad.size:
+            raise EpisodeFormatError(
+                f"{source}: dones[{bad[0]}] = {dones[bad[0]]}, dones must be 0/1 or bool. Fix: np.asarray(dones, bool)."
+            )
+        arrays["dones"] = dones.astype(bool)
+    if "episode_length" in arrays:
+        arrays["episode_length"] = np.int64(arrays["episode_length"])
     dones = arrays["dones"]
     if dones[:-1].any():
         raise EpisodeFormatError(
             f"{source}: dones[{int(np.flatnonzero(dones[:-1])[0])}] is True before the last step. "
             f"Fix: one episode per file; split it where it ended."
         )
-    metadata = _check_metadata(str(arrays["metadata"][()]), source)
-    if bool(dones[-1]) != (metadata["terminated"] or metadata["truncated"]):
-        raise EpisodeFormatError(
-            f"{source}: dones[-1] = {bool(dones[-1])} but metadata says terminated="
-            f"{metadata['terminated']}, truncated={metadata['truncated']}. Fix: the last done is "
-            f"terminated or truncated."
-        )
-    for t, text in enumerate(arrays["infos"]):
+    metadata = _check_metadata(str(arrays["metadata"][()]), source) if "metadata" in arrays else None
+    if metadata is not None and {"terminated", "truncated"} <= set(metadata):
+        if bool(dones[-1]) != (metadata["terminated"] or metadata["truncated"]):
+            raise EpisodeFormatError(
+                f"{source}: dones[-1] = {bool(dones[-1])} but metadata says terminated="
+                f"{metadata['terminated']}, truncated={metadata['truncated']}. Fix: the last done is "
+                f"terminated or truncated."
+            )
+    for t, text in enumerate(arrays.get("infos", ())):
         _parse_json_object(str(text), f"infos[{t}]", source)
-    return metadata
+    return arrays, metadata
+
+
+def absent_keys(path: str | os.PathLike) -> list[str]:
+    """The optional keys of the format that the episode file lacks (reads only the zip's index)."""
+    path = Path(path)
+    npz = _open_npz(path)
+    with npz:
+        present = set(npz.files)
+    return [k for k in EPISODE_KEYS if k not in present]
 
 
 # --------------------------------------------------------------------------------------------
@@ -290,13 +367,13 @@ def write_episode(path: str | os.PathLike, episode: Mapping[str, object]) -> Pat
             value = json.dumps(dict(value), separators=(",", ":"))
         arrays[key] = np.ascontiguousarray(value) if np.ndim(value) else np.asarray(value)
     length = _check_structure({k: (a.shape, a.dtype) for k, a in arrays.items()}, source)
-    _check_values(arrays, length, source)
+    arrays.update(_check_values(arrays, length, source)[0])
     if not _EPISODE_NAME.match(path.name):
         raise EpisodeFormatError(
             f"{path}: episode files are named episode_XXXX.npz (e.g. episode_0001.npz) so loaders find them."
         )
     with atomic_write(path) as f:
-        np.savez_compressed(f, **{k: arrays[k] for k in EPISODE_KEYS})
+        np.savez_compressed(f, **{k: arrays[k] for k in EPISODE_KEYS if k in arrays})
     return path
 
 
@@ -318,7 +395,8 @@ def _translate(path: Path, key: str, error: BaseException) -> EpisodeFormatError
         return EpisodeFormatError(
             f"{path}: key {key!r} holds pickled (object) data, which is never loaded (a pickle can "
             f"run code). Fix: store strings as np.asarray(list_of_json, dtype=np.str_) and numbers "
-            f"with a numeric dtype."
+            f"with a numeric dtype; if you wrote the files yourself, rewrite the folder with "
+            f"`{HOW_TO_MIGRATE.format(source=path.parent)}`."
         )
     return _corrupt(path, error)
 
@@ -414,9 +492,9 @@ def _read_episode(path: str | os.PathLike, frames: str) -> dict:
             if key in EPISODE_KEYS:
                 shape, dtype, _, _ = _member_header(npz, key, path)
                 headers[key] = (shape, dtype)
-        length = _check_structure(headers, str(path))
-        episode = {key: _load_member(npz, key, path) for key in _SMALL_KEYS}
-        metadata = _check_values(episode, length, str(path))
+        length = _check_structure(headers, str(path), path.parent)
+        episode = {key: _load_member(npz, key, path) for key in _SMALL_KEYS if key in headers}
+        episode, metadata = _check_values(episode, length, str(path))
         if frames == "load":
             observations = np.empty((length, *FRAME_SHAPE), np.uint8)
             start = 0
@@ -424,19 +502,24 @@ def _read_episode(path: str | os.PathLike, frames: str) -> dict:
                 observations[start:start + len(chunk)] = chunk
                 start += len(chunk)
             episode["observations"] = observations
-            episode["final_observation"] = _load_member(npz, "final_observation", path)
+            if "final_observation" in headers:
+                episode["final_observation"] = _load_member(npz, "final_observation", path)
         elif frames == "verify":
             for _ in _iter_frame_chunks(npz, "observations", path, 128):
                 pass
-            _load_member(npz, "final_observation", path)
-    episode["metadata"] = metadata
-    episode["episode_return"] = np.float32(episode["episode_return"])
-    episode["episode_length"] = np.int64(episode["episode_length"])
+            if "final_observation" in headers:
+                _load_member(npz, "final_observation", path)
+    if metadata is not None:
+        episode["metadata"] = metadata
+    episode["episode_return"] = np.float32(episode.get("episode_return", episode["rewards"].sum(dtype=np.float32)))
+    episode["episode_length"] = np.int64(length)
     return episode
 
 
 def load_episode(path: str | os.PathLike, load_observations: bool = True) -> dict:
-    """Validated episode as a dict of the format's arrays, `metadata` parsed to a dict.
+    """Validated episode as a dict of the format's arrays in the format's dtypes, `metadata`
+    parsed to a dict. Optional keys the file lacks are absent from the dict (`absent_keys`),
+    except episode_return and episode_length, which are computed when missing.
 
     With load_observations=False, `observations` and `final_observation` are left out (only
     their headers are checked), which reads a long episode in milliseconds.
@@ -447,17 +530,18 @@ def load_episode(path: str | os.PathLike, load_observations: bool = True) -> dic
 
 def validate_episode(path: str | os.PathLike) -> dict:
     """Check every key, dtype, shape and value, and decompress the frames (in chunks) to verify
-    the zip checksums; returns the parsed metadata. Raises EpisodeFormatError."""
-    return _read_episode(path, "verify")["metadata"]
+    the zip checksums; returns the parsed metadata ({} when the file has none). Raises EpisodeFormatError."""
+    return _read_episode(path, "verify").get("metadata", {})
 
 
 def read_metadata(path: str | os.PathLike) -> dict:
-    """An episode's metadata dict, reading only that member (for listing big folders fast)."""
+    """An episode's metadata dict, reading only that member (for listing big folders fast);
+    {} for a file without metadata."""
     path = Path(path)
     npz = _open_npz(path)
     with npz:
         if "metadata" not in npz.files:
-            raise EpisodeFormatError(f"{path}: missing key 'metadata'. Fix: re-record it with `python collect_expert_data.py`.")
+            return {}
         shape, dtype, _, _ = _member_header(npz, "metadata", path)
         _check_structure_of_one(path, "metadata", shape, dtype)
         return _check_metadata(str(_load_member(npz, "metadata", path)[()]), str(path))

@@ -20,7 +20,10 @@ import numpy as np
 from pokeil_jax.actions import BUTTONS, NUM_ACTIONS
 from pokeil_jax.atomic import atomic_write
 from pokeil_jax.data.cache import build_cache, default_cache_dir
-from pokeil_jax.data.episodes import EpisodeFormatError, _read_episode, episode_paths
+from pokeil_jax.data.episodes import (
+    ABSENT_KEY_COSTS, ABSENT_METADATA_COSTS, REQUIRED_METADATA, EpisodeFormatError, _read_episode, absent_keys,
+    episode_paths,
+)
 
 
 def _last_milestones(info: dict, names: Sequence[str]) -> dict[str, bool] | None:
@@ -38,15 +41,17 @@ def summarize_episodes(paths: Sequence[str | os.PathLike], verify_frames: bool =
     Returns a dict: episodes, transitions, returns (list), lengths (list), action_counts and
     executed_action_counts (int64 (10,)), milestone_reached {name: episodes}, milestone_known
     (episodes with milestone info), seeds {seed: [file names]}, experts/games/rom_sha1s/
-    frames_per_step/epsilons (value -> episodes), terminated (episodes), errors (list of messages
-    for bad files; those files are left out of every other number).
+    frames_per_step/epsilons (value -> episodes), terminated (episodes), absent {optional key or
+    'metadata[key]': episodes lacking it}, errors (list of messages for bad files; those files are
+    left out of every other number).
     """
     summary = {
         "episodes": 0, "transitions": 0, "returns": [], "lengths": [],
         "action_counts": np.zeros(NUM_ACTIONS, np.int64),
         "executed_action_counts": np.zeros(NUM_ACTIONS, np.int64),
         "milestone_reached": {}, "milestone_known": 0, "seeds": {}, "experts": {}, "games": {},
-        "rom_sha1s": {}, "frames_per_step": {}, "epsilons": {}, "terminated": 0, "errors": [],
+        "rom_sha1s": {}, "frames_per_step": {}, "epsilons": {}, "terminated": 0, "terminated_known": 0,
+        "absent": {}, "errors": [],
     }
     for path in paths:
         try:
@@ -54,21 +59,33 @@ def summarize_episodes(paths: Sequence[str | os.PathLike], verify_frames: bool =
         except EpisodeFormatError as e:
             summary["errors"].append(str(e))
             continue
-        metadata, length = episode["metadata"], int(episode["episode_length"])
+        metadata, length = episode.get("metadata"), int(episode["episode_length"])
+        absent = [k for k in absent_keys(path) if k not in ("episode_return", "episode_length")]
+        if metadata is not None:
+            absent += [f"metadata[{k!r}]" for k in REQUIRED_METADATA if k not in metadata]
+        for key in absent:
+            summary["absent"][key] = summary["absent"].get(key, 0) + 1
+        metadata = metadata or {}
         summary["episodes"] += 1
         summary["transitions"] += length
         summary["returns"].append(float(episode["episode_return"]))
         summary["lengths"].append(length)
         summary["action_counts"] += np.bincount(episode["actions"], minlength=NUM_ACTIONS)
-        summary["executed_action_counts"] += np.bincount(episode["executed_actions"], minlength=NUM_ACTIONS)
-        summary["terminated"] += bool(metadata["terminated"])
-        summary["seeds"].setdefault(int(metadata["seed"]), []).append(Path(path).name)
+        summary["executed_action_counts"] += np.bincount(episode.get("executed_actions", episode["actions"]),
+                                                         minlength=NUM_ACTIONS)
+        summary["terminated"] += bool(metadata.get("terminated", False))
+        summary["terminated_known"] += "terminated" in metadata
+        if "seed" in metadata:
+            summary["seeds"].setdefault(int(metadata["seed"]), []).append(Path(path).name)
         for key, field in (("experts", "expert"), ("games", "game"), ("rom_sha1s", "rom_sha1"),
                            ("frames_per_step", "frames_per_step"), ("epsilons", "epsilon")):
-            summary[key][metadata[field]] = summary[key].get(metadata[field], 0) + 1
-        names = list(metadata["milestone_names"])
+            value = metadata.get(field, "unknown")
+            summary[key][value] = summary[key].get(value, 0) + 1
+        names = list(metadata.get("milestone_names", []))
         for name in names:
             summary["milestone_reached"].setdefault(name, 0)
+        if "infos" not in episode:
+            continue
         milestones = _last_milestones(json.loads(str(episode["infos"][-1])), names)
         if milestones is not None:
             summary["milestone_known"] += 1
@@ -101,7 +118,9 @@ def format_summary(summary: dict, directory: str | os.PathLike) -> str:
         for label, values in (("return", summary["returns"]), ("length", summary["lengths"])):
             v = np.asarray(values, np.float64)
             lines.append(f"  {label:<10}{v.mean():>12.3f}{v.min():>12.3f}{v.max():>12.3f}")
-        lines.append(f"  completed (terminated): {summary['terminated']}/{n}")
+        known = summary.get("terminated_known", n)
+        lines.append(f"  completed (terminated): {summary['terminated']}/{known}"
+                     + (f" ({n - known} unknown)" if known < n else ""))
         if summary["milestone_reached"]:
             known = summary["milestone_known"]
             lines.append(f"  milestones reached (last info of {known}/{n} episodes):")
@@ -117,7 +136,7 @@ def format_summary(summary: dict, directory: str | os.PathLike) -> str:
                 f"{executed[i]:>11,} {executed[i] / max(total, 1):6.1%}"
             )
         seeds = summary["seeds"]
-        lines.append(f"  seeds: {_ranges(list(seeds))} ({len(seeds)} distinct)")
+        lines.append(f"  seeds: {_ranges(list(seeds)) or 'none recorded'} ({len(seeds)} distinct)")
         for seed, files in sorted(seeds.items()):
             if len(files) > 1:
                 lines.append(f"    warning: seed {seed} recorded {len(files)} times: {', '.join(files)}")
@@ -128,6 +147,11 @@ def format_summary(summary: dict, directory: str | os.PathLike) -> str:
         for key, label in (("rom_sha1s", "ROMs"), ("frames_per_step", "frames per step")):
             if len(summary[key]) > 1:
                 lines.append(f"  warning: episodes mix {len(summary[key])} {label}; train on one setting.")
+        if summary["absent"]:
+            lines.append("  optional keys absent (valid for training; what each costs):")
+            for key, count in summary["absent"].items():
+                cost = ABSENT_KEY_COSTS.get(key) or ABSENT_METADATA_COSTS.get(key[len("metadata['"):-2], "shown as unknown")
+                lines.append(f"    {key} ({count}/{n} episodes): {cost}")
     return "\n".join(lines)
 
 
@@ -183,7 +207,10 @@ def inspect_folder(directory: str | os.PathLike, plot: str | os.PathLike | None 
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pokeil_jax.data", description="Expert demonstrations: validate and summarize a folder, or build its cache.")
+    parser = argparse.ArgumentParser(
+        prog="python -m pokeil_jax.data",
+        description="Expert demonstrations: validate and summarize a folder, build its cache, export it to "
+                    "Minari, or migrate old pickled episode files.")
     commands = parser.add_subparsers(dest="command", required=True)
     inspect = commands.add_parser("inspect", help="validate every episode and print a summary table")
     inspect.add_argument("directory", help="folder of episode_XXXX.npz files")
@@ -191,9 +218,43 @@ def main(argv: Sequence[str] | None = None) -> int:
     inspect.add_argument("--quick", action="store_true", help="check frame headers only, do not decompress frames")
     cache = commands.add_parser("cache", help="build the preprocessed cache (DIRECTORY/.cache) ahead of training")
     cache.add_argument("directory")
+    export = commands.add_parser(
+        "export-minari", help="write the folder's episodes as a Minari dataset in Minari's local store "
+                              "($MINARI_DATASETS_PATH or ~/.minari/datasets); needs requirements-extras.txt")
+    export.add_argument("directory", help="folder of episode_XXXX.npz files")
+    export.add_argument("--dataset-id", required=True, help="Minari id, namespace/name-vN, e.g. pokeil/minimon/expert-v0")
+    export.add_argument("--author", default=None, help="dataset author (default: your login name)")
+    export.add_argument("--author-email", default=None, help="contact e-mail stored with the dataset")
+    export.add_argument("--description", default=None, help="dataset description (default: one written from the episodes)")
+    export.add_argument("--code-permalink", default=None, help="link to the code that recorded the episodes")
+    export.add_argument("--rom-path", default=None,
+                        help="the ROM the episodes were recorded with, when it is not the bundled MiniMon")
+    migrate = commands.add_parser(
+        "migrate", help="rewrite episodes holding pickled object arrays (e.g. infos as a list of dicts) into the "
+                        "safe format; unpickling runs code from the files, so only for files you made yourself")
+    migrate.add_argument("source", help="folder of old episode_*.npz files (left as it is)")
+    migrate.add_argument("target", help="new folder for the rewritten episodes")
+    migrate.add_argument("--allow-pickle", action="store_true",
+                         help="required: confirms the files are your own (a pickle can run any code)")
     args = parser.parse_args(argv)
     if args.command == "inspect":
         return inspect_folder(args.directory, args.plot, verify_frames=not args.quick)
+    if args.command == "migrate":
+        from pokeil_jax.data.migrate import migrate_folder
+
+        return migrate_folder(args.source, args.target, allow_pickle=args.allow_pickle)
+    if args.command == "export-minari":
+        from pokeil_jax.data import minari_io
+
+        try:
+            target = minari_io.export_minari(
+                args.directory, args.dataset_id, author=args.author, author_email=args.author_email,
+                description=args.description, code_permalink=args.code_permalink, rom_path=args.rom_path)
+        except (EpisodeFormatError, minari_io.MinariError) as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 1
+        print(f"Minari dataset {args.dataset_id}: {target}\nload it with minari.load_dataset({args.dataset_id!r})")
+        return 0
     try:
         start = time.perf_counter()
         demos = build_cache(episode_paths(args.directory), default_cache_dir(args.directory))
