@@ -24,6 +24,8 @@ import tyro
 
 from pokeil_jax.atomic import atomic_write
 
+STARTED = time.perf_counter()  # for the "first step done" line
+
 
 @dataclasses.dataclass
 class Args:
@@ -102,6 +104,9 @@ class Args:
     """who computes the network's convolutions and max-pools: 'onednn' (pokeil_jax/onednn.py, an
     XLA:CPU custom call, ~1.8x faster train step on CPU; `make setup` builds it), 'xla' (XLA's
     own), 'auto' (oneDNN when built, on the CPU backend with one device; else XLA)"""
+    compilation_cache_dir: str = "~/.cache/pokeil_jax/jax-compilation-cache"
+    """folder where compiled XLA programs are kept, so a second run of the same configuration
+    starts without compiling its train step again ('' turns the cache off; safe for runs in parallel)"""
 
 
 def main(args: Args) -> dict:
@@ -110,6 +115,10 @@ def main(args: Args) -> dict:
     if args.tune_malloc:
         train.tune_host_malloc()  # process-wide: before JAX allocates its first buffers
     import jax
+
+    from pokeil_jax import runtime
+
+    runtime.enable_compilation_cache(args.compilation_cache_dir)  # before anything compiles
 
     from pokeil_jax import checkpoint as ckpt
     from pokeil_jax import data, evaluate
@@ -172,9 +181,7 @@ def main(args: Args) -> dict:
     state = train.replicate(mesh, state)
     train_step = train.jit_train_step(mesh)
 
-    from tensorboardX import SummaryWriter
-
-    writer = SummaryWriter(str(log_path)) if is_main else None
+    writer = runtime.summary_writer_class()(str(log_path)) if is_main else None
     # Each process samples its own shard with its own stream; the global batch is their concatenation.
     sampler_seed = args.seed + 7919 * process_index
     if args.dagger_rounds and process_count > 1:
@@ -201,6 +208,9 @@ def main(args: Args) -> dict:
         batch = train.shard_batch(mesh, next(sampler))
         state, metrics = train_step(state, batch)
         done = step + 1
+        if done == start_step + 1:
+            jax.block_until_ready(metrics)
+            bar.write(f"first step done {time.perf_counter() - STARTED:.1f} s after start (compilation included)")
 
         last = done == args.total_training_steps
         saving = every(args.save_frequency, done)
