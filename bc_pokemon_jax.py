@@ -25,6 +25,8 @@ import tyro
 
 from pokeil_jax.atomic import atomic_write
 
+STARTED = time.perf_counter()  # for the "first step done" line
+
 
 @dataclasses.dataclass
 class Args:
@@ -115,6 +117,9 @@ class Args:
     and DAgger alike: 'onednn' (pokeil_jax/kernels/onednn.py, an XLA:CPU custom call, ~1.8x
     faster train step on CPU; `make setup` builds it), 'xla' (XLA's own), 'auto' (oneDNN when
     built, on the CPU backend with one device; else XLA)"""
+    compilation_cache_dir: str = "~/.cache/pokeil_jax/jax-compilation-cache"
+    """folder where compiled XLA programs are kept, so a second run of the same configuration
+    starts without compiling its train step again ('' turns the cache off; safe for runs in parallel)"""
 
 
 def main(args: Args) -> dict:
@@ -210,6 +215,9 @@ def main(args: Args) -> dict:
             batch = train.shard_batch(mesh, next(sampler))  # sample
             state, metrics = train_step(state, batch)  # step
             done = step + 1
+            if done == start_step + 1:
+                jax.block_until_ready(metrics)
+                bar.write(f"first step done {time.perf_counter() - STARTED:.1f} s after start (compilation included)")
             last = done == args.total_training_steps
             saving = every(args.save_frequency, done)
 
@@ -292,12 +300,13 @@ def evaluate_checkpoint(args: Args) -> dict:
 
 
 def start_process(args: Args) -> tuple[int, int]:
-    """Before JAX allocates: malloc tuning, joining a multi-process run, Python and numpy seeds.
-    Returns (process_index, process_count)."""
+    """Before JAX allocates or compiles: malloc tuning, the compilation cache, joining a
+    multi-process run, Python and numpy seeds. Returns (process_index, process_count)."""
     from pokeil_jax import runtime
 
     if args.tune_malloc:
         runtime.tune_host_malloc()  # process-wide: before JAX allocates its first buffers
+    runtime.enable_compilation_cache(args.compilation_cache_dir)
     process_index, process_count = runtime.maybe_initialize_distributed()
     random.seed(args.seed)
     np.random.seed(args.seed)
@@ -341,9 +350,9 @@ def demonstrations_folder(args: Args) -> Path:
 
 
 def open_writer(log_path: Path):
-    from tensorboardX import SummaryWriter
+    from pokeil_jax import runtime
 
-    return SummaryWriter(str(log_path))
+    return runtime.summary_writer_class()(str(log_path))
 
 
 class StepRate:

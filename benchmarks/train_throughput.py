@@ -19,7 +19,7 @@ Rows:
                           oneDNN extension is measured against)
 (benchmarks/conv_experiments.py times the formulations the JAX row went through on its way.)
 Columns: samples/s at each batch size, the ratio to PyTorch, forward latency (uint8 frames in,
-logits on the host out) at batch 1 and 16, peak RSS of the worker, the device.
+logits on the host out) at batch 1, 4 and 16 (evaluation with 1, 4 or 16 envs), peak RSS of the worker, the device.
 """
 
 from __future__ import annotations
@@ -124,6 +124,7 @@ class JaxRunner:
         config = train.TrainConfig(kernels=kernels)
         self.state = train.replicate(self.mesh, train.create_train_state(jax.random.key(seed), config))
         self.step = train.jit_train_step(self.mesh)  # one compilation per batch shape
+        self._policy = None
         device = jax.devices()[0]
         name = _cpu_name() if device.platform == "cpu" else device.device_kind
         resolved = resolve_kernels(kernels).name
@@ -135,7 +136,9 @@ class JaxRunner:
         return float(metrics["loss"])  # waits for the step, as logging does
 
     def forward(self, observations):
-        return np.asarray(self.train.policy_logits(self.state.apply_fn, self.state.params, observations))
+        if self._policy is None:  # what the evaluator calls: train.policy_fn of the current state
+            self._policy = self.train.policy_fn(self.state)
+        return np.asarray(self._policy(observations))
 
 
 def worker(framework: str, conn, seed: int, expert_data_dir: str | None, batches_per_size: int):
@@ -262,7 +265,8 @@ def format_table(results: dict, args) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[64, 256])
-    parser.add_argument("--forward-sizes", type=int, nargs="+", default=[1, 16])
+    parser.add_argument("--forward-sizes", type=int, nargs="+", default=[1, 4, 16],
+                        help="batch sizes of the policy forward (the evaluator's: one row per env)")
     parser.add_argument("--repeats", type=int, default=5, help="alternating repeats; the median is reported")
     parser.add_argument("--steps", type=int, default=10,
                         help="train steps per repeat (training runs its steps back to back; the first step "

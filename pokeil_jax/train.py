@@ -78,14 +78,22 @@ def create_train_state(rng: jax.Array, config: TrainConfig) -> TrainState:
     that (constant) learning rate and decoupled weight decay, wrapped in
     `optax.inject_hyperparams` so the rate lives in the optimiser state and is reported in the metrics.
     """
-    init_rng, state_rng = jax.random.split(rng)
-    params = init_params(init_rng, config.network)
     tx = optax.inject_hyperparams(optax.adamw)(
         learning_rate=config.learning_rate, weight_decay=config.weight_decay
     )
-    model = network_for(params, kernels=resolve_kernels(config.kernels))
-    state = TrainState.create(apply_fn=model.apply, params=params, tx=tx, rng=state_rng)
-    return state.replace(step=jnp.zeros((), jnp.int32))  # an array from the start: one trace, one checkpoint format
+    kernels = resolve_kernels(config.kernels)
+
+    # One jitted program instead of ~60 eager ops that compile one by one: one compilation, or
+    # one hit in the persistent compilation cache on a later run. The values are the same.
+    @jax.jit
+    def build(rng):
+        init_rng, state_rng = jax.random.split(rng)
+        params = init_params(init_rng, config.network)
+        model = network_for(params, kernels=kernels)
+        state = TrainState.create(apply_fn=model.apply, params=params, tx=tx, rng=state_rng)
+        return state.replace(step=jnp.zeros((), jnp.int32))  # an array from the start: one trace, one checkpoint format
+
+    return build(rng)
 
 
 def train_step(state: TrainState, batch: dict) -> tuple[TrainState, dict]:
@@ -148,8 +156,10 @@ def policy_logits(apply_fn: Callable, params, observations: jax.Array) -> jax.Ar
 
 def policy_fn(state: TrainState) -> Callable[[np.ndarray], jax.Array]:
     """The state's policy as `observations -> logits`, on this process's own device: the
-    params are fetched to the host once, the network is the state's (its kernels)."""
-    params = jax.device_get(state.params)
+    params are copied there once (a copy: training goes on donating the state's buffers), the
+    network is the state's (its kernels). Host (numpy) params would be copied in again at every
+    call (~5 MB: 0.7 CPU ms more per batch-1 forward, measured on a 2-core CPU)."""
+    params = jax.device_put(jax.device_get(state.params), jax.local_devices()[0])
     return functools.partial(policy_logits, state.apply_fn, params)
 
 

@@ -173,3 +173,22 @@ def test_a_killed_cache_build_is_ignored_and_cleaned_later(tmp_path):
     demos = data.build_cache(paths, cache, progress=False)
     assert demos.num_transitions == 10
     assert not stale.exists() and fresh.exists()  # a fresh one may belong to a build in progress
+
+
+def test_batch_frames_are_64_byte_aligned_so_jax_takes_them_without_a_copy(tmp_path):
+    import jax
+
+    from pokeil_jax import train
+    from pokeil_jax.data.cache import empty_aligned
+
+    demos = data.build_cache(write_folder(tmp_path, (12, 9)), progress=False)
+    indices = np.array([3, 15, 0, 8, 11])
+    batch = demos.batch(indices)
+    assert batch["observations"].ctypes.data % 64 == 0
+    np.testing.assert_array_equal(batch["observations"], demos.frames(demos.frame_index[indices]))
+    for shape, dtype in (((3, 5), np.float32), ((7,), np.uint8), ((2, 84, 84, 3), np.uint8)):
+        a = empty_aligned(shape, dtype)
+        assert a.shape == shape and a.dtype == dtype and a.ctypes.data % 64 == 0 and a.flags.c_contiguous
+    on_device = train.shard_batch(train.make_mesh(jax.local_devices()[:1]), batch)["observations"]
+    if on_device.devices().pop().platform == "cpu":
+        assert on_device.unsafe_buffer_pointer() == batch["observations"].ctypes.data  # aliased, not copied

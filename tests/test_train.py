@@ -100,6 +100,27 @@ def test_create_train_state_is_seeded():
     assert a.params["Dense_0"]["kernel"].shape == (3872, 32) and a.params["Dense_1"]["bias"].shape == (10,)
 
 
+def test_create_train_state_in_one_program_gives_the_eager_values():
+    jitted = train.create_train_state(jax.random.key(5), CONFIG)
+    with jax.disable_jit():  # every op on its own, as before the state was built by one program
+        eager = train.create_train_state(jax.random.key(5), CONFIG)
+    assert leaves_equal(jitted.params, eager.params) and leaves_equal(jitted.opt_state, eager.opt_state)
+    np.testing.assert_array_equal(jax.random.key_data(jitted.rng), jax.random.key_data(eager.rng))
+
+
+def test_policy_fn_keeps_its_own_params_on_the_device_across_donated_steps():
+    state = train.create_train_state(jax.random.key(0), CONFIG)
+    mesh = train.make_mesh()
+    state, step = train.replicate(mesh, state), train.jit_train_step(mesh)
+    policy = train.policy_fn(state)
+    params = policy.args[1]
+    assert all(isinstance(leaf, jax.Array) for leaf in jax.tree_util.tree_leaves(params))
+    observations = make_batch(4)["observations"]
+    before = np.asarray(policy(observations))
+    state, _ = step(state, train.shard_batch(mesh, make_batch(8)))  # donates the old state's buffers
+    np.testing.assert_array_equal(np.asarray(policy(observations)), before)
+
+
 def test_metrics_match_an_independent_computation(pure_step):
     state = train.create_train_state(jax.random.key(3), CONFIG)
     batch = make_batch(8, seed=3)

@@ -167,6 +167,18 @@ BATCH_KEYS = ("observations", "actions", "next_observations", "rewards", "dones"
               "has_successor", "executed_actions", "episode_ids")
 
 
+def empty_aligned(shape: tuple[int, ...], dtype, alignment: int = 64) -> np.ndarray:
+    """`np.empty(shape, dtype)` whose data starts on an `alignment`-byte boundary. XLA:CPU aliases
+    a 64-byte-aligned numpy array instead of copying it in (`jax.device_put`,
+    `train.shard_batch`); numpy's own allocations are only 16-byte aligned, so every train
+    batch was copied once more (measured: 0.6 vs 1.7 CPU ms per batch of 256 frames)."""
+    dtype = np.dtype(dtype)
+    size = int(np.prod(shape)) * dtype.itemsize
+    raw = np.empty(size + alignment, np.uint8)
+    start = -raw.ctypes.data % alignment
+    return raw[start:start + size].view(dtype).reshape(shape)
+
+
 class CachedDemos:
     """The cached episodes as one flat set of N transitions.
 
@@ -211,9 +223,11 @@ class CachedDemos:
         return [e.source for e in self.episodes]
 
     def frames(self, frame_indices: np.ndarray) -> np.ndarray:
-        """uint8 (len, 84, 84, 3): frames by global frame index (a fresh array, not a memmap view)."""
+        """uint8 (len, 84, 84, 3): frames by global frame index (a fresh array, not a memmap view,
+        its data 64-byte aligned: JAX on CPU then takes it as a device array without copying it,
+        so it must not be written to once handed to JAX)."""
         frame_indices = np.asarray(frame_indices, np.int64)
-        out = np.empty((len(frame_indices), *NETWORK_INPUT_SHAPE), np.uint8)
+        out = empty_aligned((len(frame_indices), *NETWORK_INPUT_SHAPE), np.uint8)
         owner = np.searchsorted(self.frame_starts, frame_indices, side="right") - 1
         for e in np.unique(owner):
             rows = np.flatnonzero(owner == e)
