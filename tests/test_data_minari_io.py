@@ -11,6 +11,7 @@ import pytest
 
 minari = pytest.importorskip("minari")
 
+from plan_collector import collect_like_the_plan  # noqa: E402
 from pokeil_jax import data  # noqa: E402
 from pokeil_jax.data import minari_io  # noqa: E402
 
@@ -111,6 +112,8 @@ def test_export_refuses_what_it_cannot_write_in_one_line(recorded, store, tmp_pa
         ((recorded, "--dataset-id", DATASET_ID), "already exists"),
         ((recorded, "--dataset-id", "no spaces allowed"), "not a Minari id"),
         ((tmp_path / "nowhere", "--dataset-id", "pokeil/minimon/other-v0"), "not found"),
+        ((collect_like_the_plan(tmp_path / "plan", num_episodes=1, max_steps=3), "--dataset-id",
+          "pokeil/minimon/plan-v0"), "lacks final_observation, metadata['terminated']"),
     ]
     for argv, words in cases:
         out = run_cli("export-minari", *argv, env_extra={"MINARI_DATASETS_PATH": str(store)})

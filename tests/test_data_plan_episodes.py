@@ -1,8 +1,7 @@
-"""Episodes written by the seed plan's own collector loop (tests/plan_collector.py): the plain
-ones are valid demonstrations (inspect, cache, training); the ones with pickled `infos` are
-refused by every loader, whose error names `migrate`, which rewrites them after a warning."""
+"""Episodes written by the seed plan's own collector loop (tests/plan_collector.py) are valid
+demonstrations: inspect accepts them, the cache and training read them (pokeil_jax/data/episodes.py,
+cache.py, inspect.py)."""
 
-import json
 import os
 import subprocess
 import sys
@@ -20,12 +19,6 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture(scope="module")
 def plan_folder(tmp_path_factory):
     return collect_like_the_plan(tmp_path_factory.mktemp("plan") / "expert_data", num_episodes=2, max_steps=6)
-
-
-@pytest.fixture(scope="module")
-def plan_folder_with_infos(tmp_path_factory):
-    return collect_like_the_plan(tmp_path_factory.mktemp("plan_infos") / "expert_data", num_episodes=2,
-                                 max_steps=6, with_infos=True)
 
 
 def run_data_cli(*argv):
@@ -87,37 +80,6 @@ def test_conversions_are_range_checked(plan_folder, tmp_path, bad, words):
     np.savez_compressed(path, **arrays)
     with pytest.raises(data.EpisodeFormatError, match=words):
         data.load_episode(path)
-
-
-def test_pickled_infos_are_refused_and_the_error_names_migrate(plan_folder_with_infos):
-    with pytest.raises(data.EpisodeFormatError, match="migrate --allow-pickle"):
-        data.load_episode(plan_folder_with_infos / "episode_0000.npz")
-    out = run_data_cli("inspect", plan_folder_with_infos)
-    assert out.returncode == 1 and "migrate --allow-pickle" in out.stderr and "Traceback" not in out.stderr
-
-
-def test_migrate_refuses_without_allow_pickle_and_writes_nothing(plan_folder_with_infos, tmp_path):
-    out = run_data_cli("migrate", plan_folder_with_infos, tmp_path / "new")
-    assert out.returncode == 1 and "--allow-pickle" in out.stderr and "Traceback" not in out.stderr
-    assert len(out.stderr.strip().splitlines()) == 1
-    assert not (tmp_path / "new").exists()
-
-
-def test_migrate_rewrites_pickled_infos_into_files_inspect_accepts(plan_folder_with_infos, tmp_path):
-    new = tmp_path / "new"
-    out = run_data_cli("migrate", "--allow-pickle", plan_folder_with_infos, new)
-    assert out.returncode == 0, out.stderr
-    assert "WARNING" in out.stderr and "runs code" in out.stderr
-    assert sorted(p.name for p in new.glob("*.npz")) == ["episode_0000.npz", "episode_0001.npz"]
-    with np.load(new / "episode_0000.npz", allow_pickle=False) as npz:  # no pickle left anywhere
-        assert not any(npz[k].dtype.hasobject for k in npz.files)
-    episode = data.load_episode(new / "episode_0000.npz")
-    infos = [json.loads(text) for text in episode["infos"]]
-    assert len(infos) == 6 and all(set(i["milestones"]) >= {"LEFT_HOUSE", "WON_BATTLE"} for i in infos)
-    assert [i["step"] for i in infos] == [1, 2, 3, 4, 5, 6]
-    inspected = run_data_cli("inspect", new)
-    assert inspected.returncode == 0, inspected.stderr
-    assert "milestones reached (last info of 2/2 episodes)" in inspected.stdout
 
 
 @pytest.mark.slow
