@@ -56,6 +56,8 @@ class Args:
     """episodes of the final evaluation (policy and expert on the same unseen seeds); 0 skips it"""
     eval_seeds: Optional[list[int]] = None
     """explicit evaluation seeds; default: seeds 1000, 1001, ... skipping any seed the demonstrations used"""
+    eval_initial_state: Optional[str] = None
+    """evaluate from this save state (mGBA .ss0-.ss9 or a raw .state of the same game) instead of the game's own start; each eval seed reseeds the game's randomness"""
     eval_max_steps: int = 500
     """evaluation episodes are cut after this many steps"""
     eval_num_envs: int = 4
@@ -157,7 +159,10 @@ def main(args: Args) -> dict:
     # ---- env for evaluation (process 0 evaluates) -----------------------------------------------------------
     envs = None
     if eval_seeds and is_main:
-        envs = evaluate.make_eval_envs(args.eval_num_envs, rom_path=args.rom_path, max_episode_steps=args.eval_max_steps)
+        envs = evaluate.make_eval_envs(
+            args.eval_num_envs, rom_path=args.rom_path, max_episode_steps=args.eval_max_steps,
+            initial_state=args.eval_initial_state,
+        )
 
     # ---- train state: fresh, or restored -------------------------------------------------------------
     mesh = train.make_mesh()
@@ -382,7 +387,10 @@ def evaluate_checkpoint(args: Args) -> dict:
         sys.exit(str(e))
     demo_seeds = data.next_episode_index_and_seed(args.expert_data_dir)[1]
     seeds = pick_eval_seeds(args.eval_seeds, demo_seeds, args.final_eval_episodes)
-    envs = evaluate.make_eval_envs(args.eval_num_envs, rom_path=args.rom_path, max_episode_steps=args.eval_max_steps)
+    envs = evaluate.make_eval_envs(
+        args.eval_num_envs, rom_path=args.rom_path, max_episode_steps=args.eval_max_steps,
+        initial_state=args.eval_initial_state,
+    )
     agent = evaluate.PolicyAgent(lambda obs: train.policy_logits(state.params, obs), greedy=args.eval_greedy, seed=args.seed)
     reports = {"BC policy": evaluate.evaluate(agent, envs, seeds, max_steps=args.eval_max_steps, progress=True)}
     if args.compare_expert:

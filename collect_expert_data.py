@@ -41,6 +41,8 @@ class Args:
     """steps after which an episode is cut (truncated)"""
     rom_path: Optional[str] = None
     """a GBA ROM; default: the bundled MiniMon game"""
+    initial_state: Optional[str] = None
+    """start every episode from this save state (mGBA .ss0-.ss9 or a raw .state of the same game) instead of the game's own start; the seed then reseeds the game's randomness"""
     num_workers: int = 1
     """processes collecting in parallel (one emulator each); `human` uses 1"""
     action_timeout: float = 30.0
@@ -59,6 +61,7 @@ def env_kwargs(args: Args) -> dict:
         frames_per_step=args.frames_per_step,
         hold_frames=args.hold_frames,
         max_episode_steps=args.max_steps,
+        initial_state=args.initial_state,
     )
 
 
@@ -97,7 +100,8 @@ def collect(args: Args, jobs: list[tuple[int, int]], progress_queue=None, worker
         episode = record_episode(env, expert, seed, choose, progress)
         if episode is None:  # stopped (Esc) before the first step
             break
-        metadata = episode_metadata(env, sha1, args.expert, seed, args.epsilon, episode)
+        extra = {"initial_state": Path(args.initial_state).name} if args.initial_state else {}
+        metadata = episode_metadata(env, sha1, args.expert, seed, args.epsilon, episode, **extra)
         last_info, stopped = episode["last_info"], episode["stopped"]
         episode = to_episode_file(episode, metadata)
         path = out_dir / f"episode_{index:04d}.npz"
