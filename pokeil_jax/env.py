@@ -33,7 +33,9 @@ import gymnasium
 import numpy as np
 
 from pokeil_jax import games, savestates
-from pokeil_jax.emulator import BUTTONS, SCREEN_HEIGHT, SCREEN_WIDTH, Emulator, read_rom_header
+from pokeil_jax.actions import BUTTONS, NUM_ACTIONS
+from pokeil_jax.atomic import atomic_write
+from pokeil_jax.emulator import SCREEN_HEIGHT, SCREEN_WIDTH, Emulator, read_rom_header
 
 REWARD_MODES = ("sparse", "dense")
 START_CACHE_SIZE = 32  # episode starts kept per env (about 0.4 MB each)
@@ -114,7 +116,7 @@ class PokemonEnv(gymnasium.Env):
         self.observation_space = gymnasium.spaces.Box(
             0, 255, (SCREEN_HEIGHT, SCREEN_WIDTH, 3), np.uint8
         )
-        self.action_space = gymnasium.spaces.Discrete(len(BUTTONS))
+        self.action_space = gymnasium.spaces.Discrete(NUM_ACTIONS)
         self.milestone_names = tuple(self.adapter.milestone_names)
         self._milestone_rewards = np.asarray(self.adapter.milestone_rewards, np.float64)
         self._all_milestones = (1 << len(self.milestone_names)) - 1
@@ -262,15 +264,9 @@ class PokemonEnv(gymnasium.Env):
     def write_state_file(self, path: str | os.PathLike) -> Path:
         """Write the emulator state as a raw mGBA state file (the format `reset(options={"state": ...})`,
         mGBA and the PokéAgent kit read), atomically. The episode's bookkeeping is not in it."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-        with open(tmp, "wb") as f:
+        with atomic_write(path) as f:
             f.write(self._emu.save_state())
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-        return path
+        return Path(path)
 
     def load_state(self, snapshot: EnvSnapshot):
         """Restore a snapshot from `save_state`; returns (observation, info) like `reset`."""

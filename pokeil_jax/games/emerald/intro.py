@@ -14,6 +14,7 @@ random draw of the game (trainer ID, wild encounters, battles) follows the seed.
 
 from __future__ import annotations
 
+from pokeil_jax.actions import BUTTONS
 from pokeil_jax.games.emerald import ram as R
 
 # Callbacks and task functions of the new-game flow (pokeemerald.map; stored with the Thumb bit).
@@ -27,7 +28,7 @@ TASK_CHOOSE_GENDER = 0x08030E39  # Task_NewGameBirchSpeech_ChooseGender
 TASK_BOY_OR_GIRL = 0x08030DC9  # Task_NewGameBirchSpeech_BoyOrGirl
 TASK_WAIT_TO_SHOW_GENDER_MENU = 0x08030E09  # Task_NewGameBirchSpeech_WaitToShowGenderMenu
 
-A, B, START, DOWN = 0, 1, 2, 5  # indices into pokeil_jax.emulator.BUTTONS
+A, START, DOWN = (BUTTONS.index(b) for b in ("A", "START", "DOWN"))
 
 # Emerald's character table (pret/pokeemerald charmap.txt) for the characters a name may use.
 CHARMAP = {" ": 0x00, "!": 0xAB, "?": 0xAC, ".": 0xAD, "-": 0xAE}
