@@ -532,7 +532,7 @@ def test_addresses_match_the_documented_layout():
 ROM = os.environ.get("POKEIL_EMERALD_ROM")
 needs_rom = pytest.mark.skipif(not ROM, reason="set POKEIL_EMERALD_ROM to a US Pokémon Emerald ROM")
 
-A_, B_, UP, DOWN, LEFT, RIGHT, WAIT = 0, 1, 4, 5, 6, 7, 9  # WAIT: the R shoulder, which nothing here uses
+A_, B_, START, UP, DOWN, LEFT, RIGHT, WAIT = 0, 1, 2, 4, 5, 6, 7, 9  # WAIT: the R shoulder, unused here
 
 
 @pytest.fixture(scope="module")
@@ -598,6 +598,8 @@ def test_rom_reset_is_a_playable_truck_start_and_seeds_are_distinct_games(rom_en
     assert info["trainer_id"] == trainer_ids[0] and np.array_equal(obs, first_obs)
     # A step moves: the first RIGHT turns, the second walks.
     assert env.step(RIGHT)[4]["x"] == 2 and env.step(RIGHT)[4]["x"] == 3
+    assert env.step(START)[4]["mode"] == "menu"  # the START menu
+    assert env.step(B_)[4]["mode"] == "overworld"
 
 
 @needs_rom
@@ -612,6 +614,10 @@ def test_rom_power_on_start_and_state_file_resume(rom_env, tmp_path):
         env.reset(seed=0, options={"start": "title"})
     with pytest.raises(ValueError, match="player_name"):
         env.reset(seed=0, options={"player_name": "TOOLONGNAME"})
+    obs, info = env.reset(seed=0, options={"gender": "female", "player_name": "ASH"})
+    sb2 = env._emu.read_u32(0x03005D90)
+    assert (info["map_name"], info["x"], info["y"], info["mode"]) == ("INSIDE_OF_TRUCK", 2, 2, "overworld")
+    assert env._emu.read_bytes(sb2, 9) == intro.encode_name("ASH") + b"\x01"  # the name, then gender 1
     # A file that is not a state of this game: one line naming it.
     bad = tmp_path / "notes.ss1"
     bad.write_bytes(b"not a state")
