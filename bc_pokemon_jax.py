@@ -430,11 +430,15 @@ def cli() -> None:
     args = tyro.cli(Args)  # --help answers before the heavy imports below
     from pokeil_jax.checkpoint import CheckpointError
     from pokeil_jax.data import EpisodeFormatError
+    from pokeil_jax.emulator import RomError
+    from pokeil_jax.savestates import StateFileError, check_for_rom
     from pokeil_jax.train import NonFiniteLossError
 
     try:
+        if args.eval_initial_state:  # checked here: the eval envs start in worker processes
+            check_for_rom(args.eval_initial_state, args.rom_path)
         main(args)
-    except (NonFiniteLossError, CheckpointError, EpisodeFormatError) as error:
+    except (NonFiniteLossError, CheckpointError, EpisodeFormatError, StateFileError, RomError) as error:
         sys.exit(f"error: {error}")
 
 

@@ -143,6 +143,14 @@ def main(args: Args) -> list[dict]:
         sys.exit(f"--epsilon must be in [0, 1], got {args.epsilon}")
     if args.num_episodes < 1 or args.num_workers < 1:
         sys.exit("--num-episodes and --num-workers must be at least 1")
+    if args.initial_state:
+        from pokeil_jax.emulator import RomError
+        from pokeil_jax.savestates import StateFileError, check_for_rom
+
+        try:
+            check_for_rom(args.initial_state, args.rom_path)
+        except (StateFileError, RomError) as e:
+            sys.exit(f"--initial-state: {e}")
     out_dir = Path(args.expert_data_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     wanted = args.num_episodes

@@ -22,7 +22,7 @@ import struct
 import zlib
 from pathlib import Path
 
-from pokeil_jax.emulator import EWRAM_SIZE, IWRAM_SIZE, RomHeader
+from pokeil_jax.emulator import EWRAM_SIZE, IWRAM_SIZE, RomHeader, read_rom_header
 
 STATE_SIZE = 0x61000
 _MAGIC_HIGH = 0x01000000  # versionMagic = 0x01000000 + format version
@@ -66,6 +66,16 @@ def read_state_file(path: str | os.PathLike, rom: RomHeader) -> bytes:
             f"pass a state saved with this game."
         )
     return state
+
+
+def check_for_rom(path: str | os.PathLike, rom_path: str | os.PathLike | None = None) -> None:
+    """For command-line flags: raise StateFileError (or RomError) unless `path` is a save state of
+    the ROM at `rom_path` (default: the bundled game)."""
+    if rom_path is None:
+        from pokeil_jax.env import default_rom_path
+
+        rom_path = default_rom_path()
+    read_state_file(path, read_rom_header(rom_path))
 
 
 def _state_from_png(path: Path, data: bytes) -> bytes:
