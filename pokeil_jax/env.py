@@ -10,7 +10,8 @@ the rest of `frames_per_step` frames (defaults 8 + 16 = 24, as Pokémon RL envs 
 walk takes 16 frames, so a direction press walks exactly one tile per step).
 Reward: the weight of each milestone newly completed this step (sparse); with
 `reward_mode="dense"`, also `new_tile_bonus` for each (map, x, y) first visited in the episode.
-Episodes terminate at the last milestone and truncate at `max_episode_steps`.
+Episodes terminate when every rewarded milestone is done (Emerald's unscored extras do not
+count) and truncate at `max_episode_steps`.
 
 Where an episode starts: `reset(seed=s)` runs the game's own start for seed `s` (the adapter's
 `begin_episode`; seeds s and s + `seed_space` are the same game), `reset(options={"state": PATH})`
@@ -119,7 +120,9 @@ class PokemonEnv(gymnasium.Env):
         self.action_space = gymnasium.spaces.Discrete(NUM_ACTIONS)
         self.milestone_names = tuple(self.adapter.milestone_names)
         self._milestone_rewards = np.asarray(self.adapter.milestone_rewards, np.float64)
-        self._all_milestones = (1 << len(self.milestone_names)) - 1
+        # The episode's goal: every milestone with a reward (all of them when none has one).
+        rewarded = [i for i, r in enumerate(self._milestone_rewards) if r > 0] or range(len(self.milestone_names))
+        self._all_milestones = sum(1 << i for i in rewarded)
 
         self._emu = Emulator(self.rom_path)
         self.initial_state = Path(initial_state) if initial_state is not None else None
@@ -226,7 +229,7 @@ class PokemonEnv(gymnasium.Env):
                 reward += self.new_tile_bonus
         self._visited.add((info["map"], info["x"], info["y"]))
 
-        terminated = self._mask == self._all_milestones
+        terminated = self._mask & self._all_milestones == self._all_milestones
         truncated = not terminated and self._steps >= self.max_episode_steps
         self._obs = emu.frame()
         self._record_frame()

@@ -716,3 +716,19 @@ def test_rom_walk_from_the_truck_to_the_starter(rom_env, tmp_path):
     w.walk(UP, 3)
     info = w.until_control()
     assert info["milestones"]["ROUTE_101"] and w.rewards.count(1.0) == 1
+
+
+@needs_rom
+@pytest.mark.slow
+def test_rom_episode_ends_when_the_scored_milestones_are_done(rom_env):
+    env = rom_env
+    env.reset(seed=0)
+    emu = env.unwrapped._emu
+    sb1 = emu.read_u32(R.G_SAVE_BLOCK1_PTR)
+    flags = bytearray(emu.read_bytes(sb1 + R.SB1_FLAGS, R.NUM_FLAG_BYTES))
+    flags[ms.FLAG_DEFEATED_RUSTBORO_GYM >> 3] |= 1 << (ms.FLAG_DEFEATED_RUSTBORO_GYM & 7)
+    emu.write_bytes(sb1 + R.SB1_FLAGS, bytes(flags))
+    emu.write_bytes(sb1 + R.SB1_VARS + 2 * (ms.VAR_PETALBURG_GYM_STATE - R.VARS_START), (2).to_bytes(2, "little"))
+    _, reward, terminated, truncated, info = env.step(WAIT)
+    assert terminated and not truncated and reward == 15.0
+    assert not info["milestones"]["RIVAL_HOUSE"] and not info["milestones"]["FIRST_GYM_COMPLETE"]
