@@ -127,7 +127,7 @@ def _gender_question(emu) -> bool:
 
 
 def play_to_naming_exit(emu, gender: int) -> None:
-    """From anywhere in the intro movie: title, NEW GAME, Birch's speech, `gender`, the naming
+    """From power-on or the intro movie: title, NEW GAME, Birch's speech, `gender`, the naming
     screen (its default name accepted), up to the first frame after the game seeded its RNG."""
     _press_until(emu, START, lambda e: _callback2(e) == CB2_MAIN_MENU, "the main menu", 200)
     # Stop pressing A once the question is on its way: an A that lands as the menu opens picks BOY.
@@ -163,6 +163,6 @@ def play_to_control(emu, seed: int, name: str) -> None:
 
 
 def in_control(emu) -> bool:
-    """The field runs, no script or message holds the player, and no fade is under way."""
+    """A game runs and the field takes the player's input (no script, message or warp holds it)."""
     r = R.read_ram(emu)
-    return r.ready and r.mode == "overworld" and not r.controls_locked
+    return r.ready and r.mode == "overworld"
