@@ -15,7 +15,8 @@ from pokeil_jax.emulator import Emulator
 
 
 class GameAdapter(abc.ABC):
-    """How to start, read and score one game. Stateless: all state lives in the emulator."""
+    """How to start, read and score one game. The game's state lives in the emulator; an adapter
+    keeps at most memos of states it reached (Emerald's end of the naming screen)."""
 
     #: Human-readable game name.
     name: str
