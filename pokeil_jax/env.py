@@ -166,15 +166,7 @@ class PokemonEnv(gymnasium.Env):
         if state_path is not None:
             if options:
                 raise ValueError(f"reset options {sorted(options)} do not apply when starting from a state file ({state_path})")
-            self._emu.load_state(savestates.read_state_file(state_path, self._emu.header))
-            if seed is not None:
-                self.adapter.reseed(self._emu, self._seed)
-            self._emu.set_buttons(())
-            self._emu.run_frames(1)  # the screen buffer is not part of a state: draw this state's frame
-            recorded = savestates.recorded_milestones(state_path)
-            self._mask = self.adapter.milestone_mask(self._emu)
-            self._mask |= sum(1 << i for i, n in enumerate(self.milestone_names) if n in recorded)
-            self._obs = self._emu.frame()
+            self._start_from_file(state_path, self._seed if seed is not None else None)
         else:
             self._start_episode(self._seed, self.adapter.start_options(options))
         self._steps = 0
@@ -183,6 +175,18 @@ class PokemonEnv(gymnasium.Env):
         self._visited = {(info["map"], info["x"], info["y"])}
         self._record_frame()
         return self._obs, info
+
+    def _start_from_file(self, path: str | os.PathLike, seed: int | None) -> None:
+        """Load a save-state file; `seed` (when given) reseeds the game's randomness."""
+        self._emu.load_state(savestates.read_state_file(path, self._emu.header))
+        if seed is not None:
+            self.adapter.reseed(self._emu, seed)
+        self._emu.set_buttons(())
+        self._emu.run_frames(1)  # the screen buffer is not part of a state: draw this state's frame
+        self._obs = self._emu.frame()
+        recorded = savestates.recorded_milestones(path)
+        self._mask = self.adapter.milestone_mask(self._emu)
+        self._mask |= sum(1 << i for i, n in enumerate(self.milestone_names) if n in recorded)
 
     def _start_episode(self, seed: int, options: dict[str, Any]) -> None:
         """The game's own start for `seed`, from the cache of starts when the adapter keeps one."""
