@@ -86,7 +86,8 @@ def collect(args: Args, jobs: list[tuple[int, int]], progress_queue=None, worker
     from pokeil_jax.rollout import episode_metadata, epsilon_chooser, record_episode, to_episode_file
 
     env = PokemonEnv(**env_kwargs(args))
-    expert = make_expert(args.expert, seed=args.seed + 7919 * worker_id, action_timeout=args.action_timeout)
+    expert = make_expert(args.expert, seed=args.seed + 7919 * worker_id, action_timeout=args.action_timeout,
+                         rom_path=args.rom_path)
     out_dir = Path(args.expert_data_dir)
     sha1 = rom_sha1(env.rom_path)
     summaries = []
@@ -143,6 +144,14 @@ def main(args: Args) -> list[dict]:
         sys.exit(f"--epsilon must be in [0, 1], got {args.epsilon}")
     if args.num_episodes < 1 or args.num_workers < 1:
         sys.exit("--num-episodes and --num-workers must be at least 1")
+    if args.expert == "scripted":  # a game without one: say so before any emulator starts
+        from pokeil_jax.emulator import RomError
+        from pokeil_jax.experts import ExpertError, make_expert
+
+        try:
+            make_expert(args.expert, rom_path=args.rom_path)
+        except (ExpertError, RomError) as e:
+            sys.exit(f"--expert scripted: {e}")
     if args.initial_state:
         from pokeil_jax.emulator import RomError
         from pokeil_jax.savestates import StateFileError, check_for_rom

@@ -72,7 +72,7 @@ def check_for_rom(path: str | os.PathLike, rom_path: str | os.PathLike | None = 
     """For command-line flags: raise StateFileError (or RomError) unless `path` is a save state of
     the ROM at `rom_path` (default: the bundled game)."""
     if rom_path is None:
-        from pokeil_jax.env import default_rom_path
+        from pokeil_jax.games import default_rom_path
 
         rom_path = default_rom_path()
     read_state_file(path, read_rom_header(rom_path))

@@ -40,6 +40,19 @@ def test_help_explains_every_field():
         assert flag in out.stdout and words in out.stdout
 
 
+def test_experts_and_eval_state_are_checked_before_training(tmp_path):
+    from test_experts import header_only_rom
+
+    emerald = header_only_rom(tmp_path / "emerald_header.gba", "BPEE")
+    out = subprocess.run([sys.executable, "bc_pokemon_jax.py", "--rom-path", str(emerald), "--expert-data-dir",
+                          str(tmp_path / "none")], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert out.returncode != 0 and "Traceback" not in out.stderr
+    assert "--compare-expert scripted: Pokémon Emerald has no scripted expert" in out.stderr
+    out = subprocess.run([sys.executable, "bc_pokemon_jax.py", "--eval-initial-state", str(tmp_path / "gone.ss1")],
+                         cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert out.returncode != 0 and "gone.ss1" in out.stderr and "Traceback" not in out.stderr
+
+
 @pytest.mark.slow
 def test_training_writes_logs_checkpoints_and_learns(tmp_path, synthetic_demos):
     args = args_for(tmp_path, synthetic_demos, total_training_steps=40, log_frequency=10, save_frequency=20)
@@ -83,3 +96,33 @@ def test_divergence_stops_with_a_clear_error_and_keeps_good_checkpoints(tmp_path
 def test_eval_seeds_avoid_demo_seeds():
     assert script.pick_eval_seeds(None, {1000, 1002}, 4) == [1001, 1003, 1004, 1005]
     assert script.pick_eval_seeds([5, 6], {5}, 10) == [5, 6]  # explicit seeds are the user's call
+
+
+@pytest.mark.parametrize("kernels", ["xla", "onednn"])
+def test_eval_only_evaluates_with_the_kernels_asked_for(tmp_path, monkeypatch, kernels):
+    from pokeil_jax import evaluate, vector_env
+    from pokeil_jax.kernels import onednn
+
+    if kernels == "onednn" and not onednn.available():
+        pytest.skip("oneDNN kernels not built")
+    args = args_for(tmp_path, tmp_path / "no_demos", eval_only=True, checkpoint=str(tmp_path / "run"),
+                    hidden_dim=8, kernels=kernels, compare_expert="", final_eval_episodes=2)
+    with ckpt.Checkpointer(tmp_path / "run") as saver:
+        saver.save_final(1, train.create_train_state(jax.random.key(0), script.train_config(args)), {}, {})
+    programs = []
+
+    class NoEnvs:
+        num_envs = 1
+
+        def close(self):
+            pass
+
+    def spy_evaluate(agent, envs, seeds, **_):
+        programs.append(jax.jit(agent.logits_fn).lower(np.zeros((1, 84, 84, 3), np.uint8)).as_text())
+        return evaluate.EvalReport(("DONE",), list(seeds), [0.0] * len(seeds), [1] * len(seeds), [[False]] * len(seeds))
+
+    monkeypatch.setattr(vector_env, "make_eval_envs", lambda *a, **k: NoEnvs())
+    monkeypatch.setattr(evaluate, "evaluate", spy_evaluate)
+    script.main(args)
+    assert len(programs) == 1
+    assert ("pokeil_conv_forward" in programs[0]) == (kernels == "onednn"), f"eval-only ignored --kernels {kernels}"

@@ -94,3 +94,15 @@ def test_initial_state_starts_every_episode_there(tmp_path):
     bad.write_bytes(b"nope")
     with pytest.raises(SystemExit, match="--initial-state: .*bad.state is not a GBA save state"):
         collector.main(collector.Args(num_episodes=1, initial_state=str(bad), expert_data_dir=str(out)))
+
+
+def test_scripted_on_a_game_without_one_stops_before_collecting(tmp_path):
+    from test_experts import header_only_rom
+
+    emerald = header_only_rom(tmp_path / "emerald_header.gba", "BPEE")
+    run = subprocess.run(
+        [sys.executable, "collect_expert_data.py", "--rom-path", str(emerald), "--num-episodes", "1",
+         "--expert-data-dir", str(tmp_path / "demos")], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert run.returncode != 0 and "Traceback" not in run.stderr
+    assert "Pokémon Emerald has no scripted expert" in run.stderr and "'human', 'random'" in run.stderr
+    assert not (tmp_path / "demos").exists() or not any((tmp_path / "demos").iterdir())

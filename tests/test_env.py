@@ -259,3 +259,11 @@ def test_milestone_steps_are_the_speedrun_split(env):
                 first[name] = info["step"]
     assert len(first) >= 2 and {n: infos[-1]["milestone_steps"][n] for n in first} == first
     assert env.seed_space == 2**32
+
+
+def test_the_default_rom_comes_from_the_default_games_adapter():
+    from pokeil_jax import games
+    from pokeil_jax.games.minimon import ROM_PATH, MiniMonAdapter
+
+    assert games.default_rom_path() == ROM_PATH
+    assert isinstance(games.adapter_for_rom(None), MiniMonAdapter)
