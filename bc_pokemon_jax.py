@@ -64,6 +64,8 @@ class Args:
     """episodes of the final evaluation (policy and expert on the same unseen seeds); 0 skips it"""
     eval_seeds: Optional[list[int]] = None
     """explicit evaluation seeds; default: seeds 1000, 1001, ... skipping any seed the demonstrations used"""
+    eval_initial_state: Optional[str] = None
+    """evaluate from this save state (mGBA .ss0-.ss9 or a raw .state of the same game) instead of the game's own start; each eval seed reseeds the game's randomness"""
     eval_max_steps: int = 500
     """evaluation episodes are cut after this many steps"""
     eval_num_envs: int = 4
@@ -169,7 +171,8 @@ def main(args: Args) -> dict:
         # ---- env for evaluation (process 0 evaluates) -------------------------------------------------------
         envs = None
         if eval_seeds and is_main:
-            envs = vector_env.make_eval_envs(args.eval_num_envs, rom_path=args.rom_path, max_episode_steps=args.eval_max_steps)
+            envs = vector_env.make_eval_envs(args.eval_num_envs, rom_path=args.rom_path, max_episode_steps=args.eval_max_steps,
+                                             initial_state=args.eval_initial_state)
             resources.callback(envs.close)
 
         # ---- train state: fresh, or restored ----------------------------------------------------------------
@@ -283,7 +286,8 @@ def evaluate_checkpoint(args: Args) -> dict:
     seeds = pick_eval_seeds(args.eval_seeds, data.next_episode_index_and_seed(demonstrations_folder(args))[1],
                             args.final_eval_episodes)
     with contextlib.closing(vector_env.make_eval_envs(args.eval_num_envs, rom_path=args.rom_path,
-                                                      max_episode_steps=args.eval_max_steps)) as envs:
+                                                      max_episode_steps=args.eval_max_steps,
+                                                      initial_state=args.eval_initial_state)) as envs:
         agent = evaluate.PolicyAgent(train.policy_fn(state), greedy=args.eval_greedy, seed=args.seed)
         reports = {"BC policy": evaluate.evaluate(agent, envs, seeds, max_steps=args.eval_max_steps, progress=True)}
         if args.compare_expert:
@@ -511,16 +515,28 @@ def cli() -> None:
     args = tyro.cli(Args)  # --help answers before the heavy imports below
     from pokeil_jax.checkpoint import CheckpointError
     from pokeil_jax.data import EpisodeFormatError
-    from pokeil_jax.experts import ExpertError
+    from pokeil_jax.emulator import RomError
+    from pokeil_jax.experts import ExpertError, make_expert
+    from pokeil_jax.savestates import StateFileError, check_for_rom
     from pokeil_jax.tracking import TrackingUnavailableError
     from pokeil_jax.train import NonFiniteLossError
 
-    errors = (NonFiniteLossError, CheckpointError, EpisodeFormatError, ExpertError, TrackingUnavailableError)
+    errors = (NonFiniteLossError, CheckpointError, EpisodeFormatError, ExpertError, TrackingUnavailableError,
+              StateFileError, RomError)
     if args.minari_dataset is not None:
         from pokeil_jax.data.minari_io import MinariError
 
         errors += (MinariError,)
     try:
+        # Checked before training: the eval envs start in worker processes, the experts play last.
+        if args.eval_initial_state:
+            check_for_rom(args.eval_initial_state, args.rom_path)
+        for flag, spec in (("--compare-expert", args.compare_expert), ("--dagger-expert", args.dagger_expert)):
+            if spec == "scripted" and (flag == "--compare-expert" or args.dagger_rounds):
+                try:
+                    make_expert(spec, rom_path=args.rom_path)
+                except ExpertError as e:
+                    raise ExpertError(f"{flag} {spec}: {e}" + (" ('' skips the comparison)" if "compare" in flag else ""))
         main(args)
     except errors as error:
         sys.exit(f"error: {error}")

@@ -41,6 +41,8 @@ class Args:
     """steps after which an episode is cut (truncated)"""
     rom_path: Optional[str] = None
     """a GBA ROM; default: the bundled MiniMon game"""
+    initial_state: Optional[str] = None
+    """start every episode from this save state (mGBA .ss0-.ss9 or a raw .state of the same game) instead of the game's own start; the seed then reseeds the game's randomness"""
     num_workers: int = 1
     """processes collecting in parallel (one emulator each); `human` uses 1"""
     action_timeout: float = 30.0
@@ -59,6 +61,7 @@ def env_kwargs(args: Args) -> dict:
         frames_per_step=args.frames_per_step,
         hold_frames=args.hold_frames,
         max_episode_steps=args.max_steps,
+        initial_state=args.initial_state,
     )
 
 
@@ -98,7 +101,8 @@ def collect(args: Args, jobs: list[tuple[int, int]], progress_queue=None, worker
         episode = record_episode(env, expert, seed, choose, progress)
         if episode is None:  # stopped (Esc) before the first step
             break
-        metadata = episode_metadata(env, sha1, args.expert, seed, args.epsilon, episode)
+        extra = {"initial_state": Path(args.initial_state).name} if args.initial_state else {}
+        metadata = episode_metadata(env, sha1, args.expert, seed, args.epsilon, episode, **extra)
         last_info, stopped = episode["last_info"], episode["stopped"]
         episode = to_episode_file(episode, metadata)
         path = out_dir / f"episode_{index:04d}.npz"
@@ -140,6 +144,22 @@ def main(args: Args) -> list[dict]:
         sys.exit(f"--epsilon must be in [0, 1], got {args.epsilon}")
     if args.num_episodes < 1 or args.num_workers < 1:
         sys.exit("--num-episodes and --num-workers must be at least 1")
+    if args.expert == "scripted":  # a game without one: say so before any emulator starts
+        from pokeil_jax.emulator import RomError
+        from pokeil_jax.experts import ExpertError, make_expert
+
+        try:
+            make_expert(args.expert, rom_path=args.rom_path)
+        except (ExpertError, RomError) as e:
+            sys.exit(f"--expert scripted: {e}")
+    if args.initial_state:
+        from pokeil_jax.emulator import RomError
+        from pokeil_jax.savestates import StateFileError, check_for_rom
+
+        try:
+            check_for_rom(args.initial_state, args.rom_path)
+        except (StateFileError, RomError) as e:
+            sys.exit(f"--initial-state: {e}")
     out_dir = Path(args.expert_data_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     wanted = args.num_episodes

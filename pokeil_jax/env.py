@@ -11,11 +11,19 @@ the rest of `frames_per_step` frames (defaults 8 + 16 = 24, as Pokémon RL envs 
 walk takes 16 frames, so a direction press walks exactly one tile per step).
 Reward: the weight of each milestone newly completed this step (sparse); with
 `reward_mode="dense"`, also `new_tile_bonus` for each (map, x, y) first visited in the episode.
-Episodes terminate at the last milestone and truncate at `max_episode_steps`.
+Episodes terminate when every rewarded milestone is done (Emerald's unscored extras do not
+count) and truncate at `max_episode_steps`.
+
+Where an episode starts: `reset(seed=s)` runs the game's own start for seed `s` (the adapter's
+`begin_episode`; seeds s and s + `seed_space` are the same game), `reset(options={"state": PATH})`
+or `PokemonEnv(initial_state=PATH)` loads a save-state file instead (mGBA's .ss0-.ss9 or a raw
+.state), and `options={"snapshot": EnvSnapshot}` restores `save_state()`. Any other options are
+the game's own start options (`adapter.start_options`).
 """
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import hashlib
 import os
@@ -26,11 +34,13 @@ from typing import Any
 import gymnasium
 import numpy as np
 
-from pokeil_jax import games
+from pokeil_jax import games, savestates
 from pokeil_jax.actions import BUTTONS, NUM_ACTIONS
+from pokeil_jax.atomic import atomic_write
 from pokeil_jax.emulator import SCREEN_HEIGHT, SCREEN_WIDTH, Emulator, read_rom_header
 
 REWARD_MODES = ("sparse", "dense")
+START_CACHE_SIZE = 32  # episode starts kept per env (about 0.4 MB each)
 
 
 def rom_sha1(rom_path: str | os.PathLike) -> str:
@@ -46,6 +56,7 @@ class EnvSnapshot:
     steps: int
     milestone_mask: int
     visited: frozenset
+    milestone_steps: tuple = ()  # (milestone index, step first reached) pairs
 
 
 class PokemonEnv(gymnasium.Env):
@@ -64,6 +75,7 @@ class PokemonEnv(gymnasium.Env):
         render_mode: str | None = None,
         base_fps: float = 60.0,
         record_video_dir: str | os.PathLike | None = None,
+        initial_state: str | os.PathLike | None = None,
     ):
         if not isinstance(frames_per_step, int) or frames_per_step < 1:
             raise ValueError(f"frames_per_step must be a positive int, got {frames_per_step!r}")
@@ -94,6 +106,7 @@ class PokemonEnv(gymnasium.Env):
         self.render_mode = render_mode
         self.base_fps = float(base_fps)
         self.record_video_dir = Path(record_video_dir) if record_video_dir is not None else None
+        self.seed_space = int(self.adapter.seed_space)
 
         self.observation_space = gymnasium.spaces.Box(
             0, 255, (SCREEN_HEIGHT, SCREEN_WIDTH, 3), np.uint8
@@ -101,15 +114,22 @@ class PokemonEnv(gymnasium.Env):
         self.action_space = gymnasium.spaces.Discrete(NUM_ACTIONS)
         self.milestone_names = tuple(self.adapter.milestone_names)
         self._milestone_rewards = np.asarray(self.adapter.milestone_rewards, np.float64)
-        self._all_milestones = (1 << len(self.milestone_names)) - 1
+        # The episode's goal: every milestone with a reward (all of them when none has one).
+        rewarded = [i for i, r in enumerate(self._milestone_rewards) if r > 0] or range(len(self.milestone_names))
+        self._all_milestones = sum(1 << i for i in rewarded)
 
         self._emu = Emulator(self.rom_path)
+        self.initial_state = Path(initial_state) if initial_state is not None else None
+        if self.initial_state is not None:  # fail now, naming the file, rather than at the first reset
+            savestates.read_state_file(self.initial_state, self._emu.header)
         self.adapter.boot(self._emu)
         self._boot_state = self._emu.save_state()
+        self._starts: collections.OrderedDict = collections.OrderedDict()  # (seed, options) -> (state, frame)
 
         self._seed = 0
         self._steps = 0
         self._mask = 0
+        self._milestone_steps: dict[int, int] = {}  # milestone index -> step it was first reached
         self._visited: set = set()
         self._obs: np.ndarray | None = None
         self._episode_frames: list[np.ndarray] = []
@@ -122,22 +142,63 @@ class PokemonEnv(gymnasium.Env):
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         """Start an episode of game seed `seed` (drawn from `np_random` when None).
 
-        `options={"snapshot": EnvSnapshot}` starts from a snapshot instead (see `save_state`).
+        options: `{"snapshot": EnvSnapshot}` restores a snapshot (see `save_state`);
+        `{"state": PATH}` starts from a save-state file (default: the env's `initial_state`),
+        where an explicit `seed` reseeds the game's randomness (`adapter.reseed`) and None keeps
+        the state's own; anything else goes to the game's start (`adapter.start_options`).
+        Milestones the start's RAM (or a PokéAgent `NAME_milestones.json` beside a state) shows
+        done count as done, without reward.
         """
         super().reset(seed=seed)
         self._flush_video()
-        if options and options.get("snapshot") is not None:
+        options = dict(options or {})
+        if options.get("snapshot") is not None:
             return self.load_state(options["snapshot"])
+        options.pop("snapshot", None)
+        state_path = options.pop("state", None) or self.initial_state
         self._seed = int(seed) if seed is not None else int(self.np_random.integers(0, 2**31 - 1))
-        self._emu.load_state(self._boot_state)
-        self.adapter.begin_episode(self._emu, self._seed)
+        if state_path is not None:
+            if options:
+                raise ValueError(f"reset options {sorted(options)} do not apply when starting from a state file ({state_path})")
+            self._start_from_file(state_path, self._seed if seed is not None else None)
+        else:
+            self._start_episode(self._seed, self.adapter.start_options(options))
         self._steps = 0
-        self._mask = self.adapter.milestone_mask(self._emu)
+        self._milestone_steps = {i: 0 for i in range(len(self.milestone_names)) if self._mask >> i & 1}
         info = self._info()
         self._visited = {(info["map"], info["x"], info["y"])}
-        self._obs = self._emu.frame()
         self._record_frame()
         return self._obs, info
+
+    def _start_from_file(self, path: str | os.PathLike, seed: int | None) -> None:
+        """Load a save-state file; `seed` (when given) reseeds the game's randomness."""
+        self._emu.load_state(savestates.read_state_file(path, self._emu.header))
+        if seed is not None:
+            self.adapter.reseed(self._emu, seed)
+        self._emu.set_buttons(())
+        self._emu.run_frames(1)  # the screen buffer is not part of a state: draw this state's frame
+        self._obs = self._emu.frame()
+        recorded = savestates.recorded_milestones(path)
+        self._mask = self.adapter.milestone_mask(self._emu)
+        self._mask |= sum(1 << i for i, n in enumerate(self.milestone_names) if n in recorded)
+
+    def _start_episode(self, seed: int, options: dict[str, Any]) -> None:
+        """The game's own start for `seed`, from the cache of starts when the adapter keeps one."""
+        key = (seed % self.seed_space, tuple(sorted(options.items())))
+        cached = self._starts.get(key) if self.adapter.cache_starts else None
+        if cached is not None:
+            self._starts.move_to_end(key)
+            self._emu.load_state(cached[0])
+            self._obs = cached[1].copy()
+        else:
+            self._emu.load_state(self._boot_state)
+            self.adapter.begin_episode(self._emu, seed, options)
+            self._obs = self._emu.frame()
+            if self.adapter.cache_starts:
+                self._starts[key] = (self._emu.save_state(), self._obs.copy())
+                if len(self._starts) > START_CACHE_SIZE:
+                    self._starts.popitem(last=False)
+        self._mask = self.adapter.milestone_mask(self._emu)
 
     def step(self, action):
         if not self.action_space.contains(action):
@@ -155,6 +216,9 @@ class PokemonEnv(gymnasium.Env):
         old_mask = self._mask
         self._mask |= self.adapter.milestone_mask(emu)
         newly = self._mask & ~old_mask
+        for i in range(len(self.milestone_names)):
+            if newly >> i & 1:
+                self._milestone_steps[i] = self._steps
         reward = float(sum(self._milestone_rewards[i] for i in range(len(self.milestone_names)) if newly >> i & 1))
         info = self._info()
         if self.reward_mode == "dense":
@@ -163,7 +227,7 @@ class PokemonEnv(gymnasium.Env):
                 reward += self.new_tile_bonus
         self._visited.add((info["map"], info["x"], info["y"]))
 
-        terminated = self._mask == self._all_milestones
+        terminated = self._mask & self._all_milestones == self._all_milestones
         truncated = not terminated and self._steps >= self.max_episode_steps
         self._obs = emu.frame()
         self._record_frame()
@@ -194,14 +258,23 @@ class PokemonEnv(gymnasium.Env):
     def save_state(self) -> EnvSnapshot:
         """A snapshot of the emulator and the episode's bookkeeping."""
         return EnvSnapshot(
-            self._emu.save_state(), self._seed, self._steps, self._mask, frozenset(self._visited)
+            self._emu.save_state(), self._seed, self._steps, self._mask, frozenset(self._visited),
+            tuple(sorted(self._milestone_steps.items())),
         )
+
+    def write_state_file(self, path: str | os.PathLike) -> Path:
+        """Write the emulator state as a raw mGBA state file (the format `reset(options={"state": ...})`,
+        mGBA and the PokéAgent kit read), atomically. The episode's bookkeeping is not in it."""
+        with atomic_write(path) as f:
+            f.write(self._emu.save_state())
+        return Path(path)
 
     def load_state(self, snapshot: EnvSnapshot):
         """Restore a snapshot from `save_state`; returns (observation, info) like `reset`."""
         self._emu.load_state(snapshot.emulator_state)
         self._seed, self._steps, self._mask = snapshot.seed, snapshot.steps, snapshot.milestone_mask
         self._visited = set(snapshot.visited)
+        self._milestone_steps = dict(snapshot.milestone_steps)
         self._obs = self._emu.frame()
         return self._obs, self._info()
 
@@ -216,6 +289,8 @@ class PokemonEnv(gymnasium.Env):
         info["seed"] = self._seed
         info["step"] = self._steps
         info["milestone_mask"] = self._mask
+        # The speedrun split: the step each milestone was first reached (0: done at the start).
+        info["milestone_steps"] = {n: self._milestone_steps.get(i) for i, n in enumerate(self.milestone_names)}
         return info
 
     def _record_frame(self):

@@ -73,6 +73,17 @@ class EvalReport:
     episodic_returns: list[float]
     episode_lengths: list[int]
     milestones_reached: list[list[bool]]  # per episode, per milestone
+    # per episode, per milestone: the step it was first reached (0: at the start), None if never
+    milestone_steps: list[list[int | None]] = dataclasses.field(default_factory=list)
+
+    @property
+    def mean_steps_to_milestone(self) -> dict[str, float | None]:
+        """The speedrun split: mean first-reached step per milestone over the episodes that reached it."""
+        out = {}
+        for k, name in enumerate(self.milestone_names):
+            steps = [ep[k] for ep in self.milestone_steps if ep[k] is not None]
+            out[name] = float(np.mean(steps)) if steps else None
+        return out
 
     @property
     def mean_return(self) -> float:
@@ -108,6 +119,7 @@ class EvalReport:
             "eval/episode_length": self.mean_length,
             "eval/success_rate": self.success_rate,
             **{f"eval/milestone/{k}": v for k, v in self.per_milestone_rates.items()},
+            **{f"eval/steps_to/{k}": v for k, v in self.mean_steps_to_milestone.items() if v is not None},
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -118,6 +130,7 @@ class EvalReport:
             "std_return": self.std_return,
             "milestone_completion_rate": self.milestone_completion_rate,
             "per_milestone_rates": self.per_milestone_rates,
+            "mean_steps_to_milestone": self.mean_steps_to_milestone,
             "mean_episode_length": self.mean_length,
             "success_rate": self.success_rate,
         }
@@ -197,7 +210,7 @@ def evaluate(
     seeds = [int(s) for s in seeds]
     n = envs.num_envs
     milestone_names = tuple(envs.get_attr("milestone_names")[0])
-    results: dict[int, tuple[float, int, list[bool]]] = {}  # by position in `seeds`
+    results: dict[int, tuple] = {}  # by position in `seeds`: return, length, reached, first steps
     queue = list(range(len(seeds)))
     current: list[int | None] = [None] * n
     returns = np.zeros(n)
@@ -240,7 +253,9 @@ def evaluate(
             if not (terminated[i] or truncated[i] or cut):
                 continue
             reached = [bool(info_list[i]["milestones"][m]) for m in milestone_names]
-            results[current[i]] = (float(returns[i]), int(lengths[i]), reached)
+            first_steps = info_list[i].get("milestone_steps", {})
+            steps = [first_steps.get(m) for m in milestone_names]
+            results[current[i]] = (float(returns[i]), int(lengths[i]), reached, steps)
             if i == 0:
                 recording = False
             if bar is not None:
@@ -271,5 +286,6 @@ def evaluate(
         episodic_returns=[r[0] for r in ordered],
         episode_lengths=[r[1] for r in ordered],
         milestones_reached=[r[2] for r in ordered],
+        milestone_steps=[r[3] for r in ordered],
     )
 

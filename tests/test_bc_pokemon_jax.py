@@ -40,6 +40,19 @@ def test_help_explains_every_field():
         assert flag in out.stdout and words in out.stdout
 
 
+def test_experts_and_eval_state_are_checked_before_training(tmp_path):
+    from test_experts import header_only_rom
+
+    emerald = header_only_rom(tmp_path / "emerald_header.gba", "BPEE")
+    out = subprocess.run([sys.executable, "bc_pokemon_jax.py", "--rom-path", str(emerald), "--expert-data-dir",
+                          str(tmp_path / "none")], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert out.returncode != 0 and "Traceback" not in out.stderr
+    assert "--compare-expert scripted: Pokémon Emerald has no scripted expert" in out.stderr
+    out = subprocess.run([sys.executable, "bc_pokemon_jax.py", "--eval-initial-state", str(tmp_path / "gone.ss1")],
+                         cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert out.returncode != 0 and "gone.ss1" in out.stderr and "Traceback" not in out.stderr
+
+
 @pytest.mark.slow
 def test_training_writes_logs_checkpoints_and_learns(tmp_path, synthetic_demos):
     args = args_for(tmp_path, synthetic_demos, total_training_steps=40, log_frequency=10, save_frequency=20)

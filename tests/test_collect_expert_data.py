@@ -69,3 +69,40 @@ def test_two_workers_and_the_cli(tmp_path):
 def test_bad_arguments_are_refused(tmp_path):
     with pytest.raises(SystemExit, match="epsilon"):
         collector.main(collector.Args(num_episodes=1, epsilon=1.5, expert_data_dir=str(tmp_path)))
+
+
+def test_initial_state_starts_every_episode_there(tmp_path):
+    from pokeil_jax.env import PokemonEnv
+
+    env = PokemonEnv()
+    env.reset(seed=3)
+    for _ in range(3):
+        env.step(7)
+    start = env.write_state_file(tmp_path / "start.state")
+    started_obs, started = env.reset(options={"state": str(start)})
+    env.close()
+    out = tmp_path / "demos"
+    collector.main(collector.Args(num_episodes=2, expert="random", max_steps=3, initial_state=str(start),
+                                  expert_data_dir=str(out)))
+    for path in data.episode_paths(out):
+        ep = data.load_episode(path)
+        assert ep["metadata"]["initial_state"] == "start.state"
+        np.testing.assert_array_equal(ep["observations"][0], started_obs)  # the state's screen, not the game's start
+        first = json.loads(str(ep["infos"][0]))
+        assert first["step"] == 1 and abs(first["x"] - started["x"]) + abs(first["y"] - started["y"]) <= 1
+    bad = tmp_path / "bad.state"
+    bad.write_bytes(b"nope")
+    with pytest.raises(SystemExit, match="--initial-state: .*bad.state is not a GBA save state"):
+        collector.main(collector.Args(num_episodes=1, initial_state=str(bad), expert_data_dir=str(out)))
+
+
+def test_scripted_on_a_game_without_one_stops_before_collecting(tmp_path):
+    from test_experts import header_only_rom
+
+    emerald = header_only_rom(tmp_path / "emerald_header.gba", "BPEE")
+    run = subprocess.run(
+        [sys.executable, "collect_expert_data.py", "--rom-path", str(emerald), "--num-episodes", "1",
+         "--expert-data-dir", str(tmp_path / "demos")], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert run.returncode != 0 and "Traceback" not in run.stderr
+    assert "Pokémon Emerald has no scripted expert" in run.stderr and "'human', 'random'" in run.stderr
+    assert not (tmp_path / "demos").exists() or not any((tmp_path / "demos").iterdir())

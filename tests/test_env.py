@@ -199,6 +199,68 @@ def test_async_vector_env_steps_two_emulators():
     envs.close()
 
 
+def planned(env, seed, steps):
+    """`steps` steps of the scripted planner from seed `seed`; the infos."""
+    from pokeil_jax.games.minimon.planner import MiniMonPlanner
+
+    planner = MiniMonPlanner()
+    obs, info = env.reset(seed=seed)
+    infos = [info]
+    for _ in range(steps):
+        obs, _, _, _, info = env.step(planner.get_action(obs, info))
+        infos.append(info)
+    return infos
+
+
+def test_state_file_resume_counts_earlier_milestones_without_reward(env, tmp_path):
+    infos = planned(env, 5, 30)
+    saved = infos[-1]
+    assert 0 < saved["milestone_count"] < len(saved["milestones"])
+    path = env.write_state_file(tmp_path / "mid.state")
+    assert path.stat().st_size == 0x61000
+    obs, info = env.reset(options={"state": str(path)})
+    assert (info["x"], info["y"], info["map"], info["step"]) == (saved["x"], saved["y"], saved["map"], 0)
+    assert info["milestones"] == saved["milestones"]
+    assert all(info["milestone_steps"][n] == (0 if done else None) for n, done in info["milestones"].items())
+    # The same file as the env's initial state: every reset starts there.
+    other = PokemonEnv(initial_state=path)
+    try:
+        assert other.reset(seed=9)[1]["milestones"] == saved["milestones"]
+        with pytest.raises(ValueError, match="do not apply when starting from a state file"):
+            other.reset(options={"start": "power_on"})
+    finally:
+        other.close()
+
+
+def test_bad_state_files_name_the_file(env, tmp_path):
+    truncated = tmp_path / "cut.state"
+    env.reset(seed=1)
+    truncated.write_bytes(env.write_state_file(tmp_path / "ok.state").read_bytes()[:1000])
+    with pytest.raises(ValueError, match="cut.state is not a GBA save state"):
+        env.reset(options={"state": str(truncated)})
+    foreign = tmp_path / "emerald.ss0"
+    data = bytearray((tmp_path / "ok.state").read_bytes())
+    data[0x10:0x20] = b"POKEMON EMERBPEE"
+    foreign.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match=r"emerald.ss0 is a save state of 'POKEMON EMER' \(BPEE\)"):
+        env.reset(options={"state": str(foreign)})
+    with pytest.raises(ValueError, match="missing.state"):
+        PokemonEnv(initial_state=tmp_path / "missing.state")
+    with pytest.raises(ValueError, match="takes no reset options"):
+        env.reset(seed=0, options={"gender": "female"})
+
+
+def test_milestone_steps_are_the_speedrun_split(env):
+    infos = planned(env, 5, 30)
+    first = {}
+    for info in infos[1:]:
+        for name, done in info["milestones"].items():
+            if done and name not in first:
+                first[name] = info["step"]
+    assert len(first) >= 2 and {n: infos[-1]["milestone_steps"][n] for n in first} == first
+    assert env.seed_space == 2**32
+
+
 def test_the_default_rom_comes_from_the_default_games_adapter():
     from pokeil_jax import games
     from pokeil_jax.games.minimon import ROM_PATH, MiniMonAdapter

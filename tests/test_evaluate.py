@@ -96,6 +96,22 @@ def test_metrics_and_table_and_json(tmp_path):
     assert loaded["policy"]["success_rate"] == 0.5 and loaded["seeds_note"] == "x"
 
 
+def test_steps_to_each_milestone_from_the_env_split():
+    class SplitEnv(CountdownEnv):  # reports the step each milestone was first reached, like PokemonEnv
+        def _info(self):
+            info = super()._info()
+            info["milestone_steps"] = {"FIRST": 1 if self.reached[0] else None, "SECOND": None}
+            return info
+
+    envs = gymnasium.vector.SyncVectorEnv([SplitEnv, SplitEnv], autoreset_mode=gymnasium.vector.AutoresetMode.DISABLED)
+    report = evaluate(ExpertAgent(lambda: Always(1), 2), envs, [0, 3, 1])
+    assert report.milestone_steps == [[1, None]] * 3
+    assert report.mean_steps_to_milestone == {"FIRST": 1.0, "SECOND": None}
+    assert report.summary()["eval/steps_to/FIRST"] == 1.0 and "eval/steps_to/SECOND" not in report.summary()
+    r = EvalReport(("FIRST",), [1, 2], [1.0, 0.0], [5, 9], [[True], [False]], [[4], [None]])
+    assert r.mean_steps_to_milestone == {"FIRST": 4.0} and r.to_dict()["mean_steps_to_milestone"] == {"FIRST": 4.0}
+
+
 def test_policy_agent_preprocesses_and_batches():
     seen = []
 

@@ -14,13 +14,14 @@ import abc
 import importlib
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from pokeil_jax.emulator import Emulator, read_rom_header
 
 
 class GameAdapter(abc.ABC):
-    """How to start, read and score one game. Stateless: all state lives in the emulator."""
+    """How to start, read and score one game. The game's state lives in the emulator; an adapter
+    keeps at most memos of states it reached (Emerald's end of the naming screen)."""
 
     #: Human-readable game name.
     name: str
@@ -28,14 +29,31 @@ class GameAdapter(abc.ABC):
     milestone_names: tuple[str, ...]
     #: Reward for completing each milestone (same order).
     milestone_rewards: tuple[float, ...]
+    #: Seeds s and s + seed_space start the same game; seeds in [0, seed_space) start distinct games.
+    seed_space: int = 2**32
+    #: Whether `reset` should keep the state `begin_episode` reaches, per (seed, options), to
+    #: skip it next time (for games whose episode start is slow to reach).
+    cache_starts: bool = False
 
     @abc.abstractmethod
     def boot(self, emu: Emulator) -> None:
         """From power-on, run the game to the point whose save state `reset()` caches."""
 
+    def start_options(self, options: Mapping[str, Any]) -> dict[str, Any]:
+        """`reset` options for this game's episode start, checked and with defaults filled in.
+        Raises ValueError naming an unknown option or a bad value. This game takes none."""
+        if options:
+            raise ValueError(f"{self.name} takes no reset options, got {sorted(options)}")
+        return {}
+
     @abc.abstractmethod
-    def begin_episode(self, emu: Emulator, seed: int) -> None:
-        """Right after the cached boot state is loaded: apply `seed` and run until the player has control."""
+    def begin_episode(self, emu: Emulator, seed: int, options: Mapping[str, Any] | None = None) -> None:
+        """Right after the cached boot state is loaded: apply `seed` and the `start_options` and run
+        until the player has control."""
+
+    def reseed(self, emu: Emulator, seed: int) -> None:
+        """Make `seed` choose the game's randomness from the current state on (after a state file
+        is loaded). Games whose seed only shapes the episode start do nothing."""
 
     @abc.abstractmethod
     def milestone_mask(self, emu: Emulator) -> int:

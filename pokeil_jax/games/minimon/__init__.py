@@ -157,7 +157,7 @@ class MiniMonAdapter(GameAdapter):
             f"MiniMon ROM ({ROM_PATH})?"
         )
 
-    def begin_episode(self, emu: Emulator, seed: int) -> None:
+    def begin_episode(self, emu: Emulator, seed: int, options=None) -> None:
         """Write the seed and run until the player stands in the HOUSE (mode OVERWORLD)."""
         if read_state(emu)["mode"] != 0:
             raise MiniMonError("begin_episode needs the BOOT state from boot(); load it first.")
