@@ -90,6 +90,7 @@ class PokemonEnv(gymnasium.Env):
         self.rom_path = Path(rom_path) if rom_path is not None else default_rom_path()
         header = read_rom_header(self.rom_path)  # a clear RomError for a missing or non-GBA file
         self.adapter = games.adapter_for_code(header.game_code, str(self.rom_path))
+        games.check_rom_size(self.adapter, self.rom_path)
         self.game_code = header.game_code
         self.frames_per_step = frames_per_step
         self.hold_frames = hold_frames
@@ -145,7 +146,8 @@ class PokemonEnv(gymnasium.Env):
         return self._obs, info
 
     def step(self, action):
-        if not self.action_space.contains(action):
+        # Discrete.contains takes a bool (an int subclass), so True would press B: refuse it.
+        if isinstance(action, (bool, np.bool_)) or not self.action_space.contains(action):
             raise ValueError(
                 f"action must be an int in [0, {self.action_space.n - 1}] "
                 f"({', '.join(BUTTONS)}), got {action!r}"

@@ -352,6 +352,7 @@ class EmeraldAdapter(GameAdapter):
     name = "Pokémon Emerald"
     milestone_names = tuple(m.name for m in MILESTONES)
     milestone_rewards = (1.0,) * len(MILESTONES)
+    rom_size = 16 * 1024 * 1024  # a 128 Mbit cartridge (pret/pokeemerald's pokeemerald.gba)
 
     def __init__(self, boot_frames: int = 600, seed_frames: int = 256):
         if not isinstance(boot_frames, int) or boot_frames < 0:
