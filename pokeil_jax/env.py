@@ -38,6 +38,15 @@ def default_rom_path() -> Path:
     return Path(ROM_PATH)
 
 
+def check_rom(rom_path: str | os.PathLike) -> games.GameAdapter:
+    """The adapter for the ROM at `rom_path`; RomError / UnknownGameError naming the file when it
+    is missing, not a GBA ROM, truncated, or a game no adapter knows. Loads no emulator."""
+    header = read_rom_header(rom_path)
+    adapter = games.adapter_for_code(header.game_code, str(rom_path))
+    games.check_rom_size(adapter, rom_path)
+    return adapter
+
+
 def rom_sha1(rom_path: str | os.PathLike) -> str:
     return hashlib.sha1(Path(rom_path).read_bytes()).hexdigest()
 
@@ -88,10 +97,8 @@ class PokemonEnv(gymnasium.Env):
             raise ValueError(f"base_fps must be positive, got {base_fps!r}")
 
         self.rom_path = Path(rom_path) if rom_path is not None else default_rom_path()
-        header = read_rom_header(self.rom_path)  # a clear RomError for a missing or non-GBA file
-        self.adapter = games.adapter_for_code(header.game_code, str(self.rom_path))
-        games.check_rom_size(self.adapter, self.rom_path)
-        self.game_code = header.game_code
+        self.adapter = check_rom(self.rom_path)  # a clear error for a missing, non-GBA or truncated file
+        self.game_code = read_rom_header(self.rom_path).game_code
         self.frames_per_step = frames_per_step
         self.hold_frames = hold_frames
         self.max_episode_steps = max_episode_steps
