@@ -65,33 +65,26 @@ def env_kwargs(args: Args) -> dict:
     )
 
 
-class UsageError(ValueError):
-    """A flag value that cannot work (exit code 2); the message names the flag and the fix."""
-
-
 def check_args(args: Args) -> None:
-    """Raise UsageError for the first bad flag, before anything is created or started."""
+    """Raise cli.UsageError for the first bad flag, before anything is created or started."""
+    from pokeil_jax.cli import UsageError, require
     from pokeil_jax.emulator import RomError
     from pokeil_jax.env import check_rom
     from pokeil_jax.experts import ExpertError, make_expert
     from pokeil_jax.games import UnknownGameError
 
-    checks = [
-        (args.num_episodes >= 1, f"--num-episodes must be at least 1, got {args.num_episodes}"),
-        (args.num_workers >= 1, f"--num-workers must be at least 1, got {args.num_workers}"),
-        (0 <= args.epsilon <= 1, f"--epsilon must be a probability in [0, 1], got {args.epsilon}"),
-        (args.max_steps >= 1, f"--max-steps must be at least 1 (steps before an episode is cut), got {args.max_steps}"),
-        (args.frames_per_step >= 1, f"--frames-per-step must be at least 1, got {args.frames_per_step}"),
-        (1 <= args.hold_frames <= args.frames_per_step,
-         f"--hold-frames must be in [1, --frames-per-step={args.frames_per_step}], got {args.hold_frames}"),
-        (0 < args.action_timeout < float("inf"), f"--action-timeout must be a positive number of seconds, got {args.action_timeout}"),
-        (0 <= args.seed < 2**31 - args.num_episodes, f"--seed must be in [0, 2**31 - num_episodes), got {args.seed}"),
-        (not Path(args.expert_data_dir).exists() or Path(args.expert_data_dir).is_dir(),
-         f"--expert-data-dir {args.expert_data_dir} is a file, not a folder; pass a folder"),
-    ]
-    for ok, message in checks:
-        if not ok:
-            raise UsageError(message)
+    require(args.num_episodes >= 1, f"--num-episodes must be at least 1, got {args.num_episodes}")
+    require(args.num_workers >= 1, f"--num-workers must be at least 1, got {args.num_workers}")
+    require(0 <= args.epsilon <= 1, f"--epsilon must be a probability in [0, 1], got {args.epsilon}")
+    require(args.max_steps >= 1, f"--max-steps must be at least 1 (steps before an episode is cut), got {args.max_steps}")
+    require(args.frames_per_step >= 1, f"--frames-per-step must be at least 1, got {args.frames_per_step}")
+    require(1 <= args.hold_frames <= args.frames_per_step,
+            f"--hold-frames must be in [1, --frames-per-step={args.frames_per_step}], got {args.hold_frames}")
+    require(0 < args.action_timeout < float("inf"),
+            f"--action-timeout must be a positive number of seconds, got {args.action_timeout}")
+    require(0 <= args.seed < 2**31 - args.num_episodes, f"--seed must be in [0, 2**31 - num_episodes), got {args.seed}")
+    require(not Path(args.expert_data_dir).exists() or Path(args.expert_data_dir).is_dir(),
+            f"--expert-data-dir {args.expert_data_dir} is a file, not a folder; pass a folder")
     if args.rom_path is not None:
         try:
             check_rom(args.rom_path)
@@ -208,7 +201,7 @@ def _worker(args, seeds, queue, worker_id, parent_pid):
 
 
 def main(args: Args) -> list[dict]:
-    """Collect; raises UsageError (bad flags), EpisodeFormatError (a bad file already in the
+    """Collect; raises cli.UsageError (bad flags), EpisodeFormatError (a bad file already in the
     folder), FolderLockedError (another process writes there) or CollectionError."""
     from tqdm import tqdm
 
@@ -314,17 +307,16 @@ def _collect_locked(args: Args, out_dir: Path, wanted: int, tqdm) -> list[dict]:
 def cli() -> None:
     """Exit codes: 0 done, 1 bad data or a failed collection, 2 bad usage."""
     args = tyro.cli(Args)
+    from pokeil_jax import cli as errors
     from pokeil_jax.data import EpisodeFormatError
     from pokeil_jax.lock import FolderLockedError
 
     try:
         main(args)
-    except UsageError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
+    except errors.UsageError as error:
+        errors.fail(str(error), errors.USAGE)
     except (EpisodeFormatError, FolderLockedError, CollectionError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(1)
+        errors.fail(str(error), errors.DATA)
 
 
 if __name__ == "__main__":
