@@ -7,7 +7,7 @@
 Episode k uses game seed `seed + k`, skipping seeds already recorded in the folder, so
 re-running into the same folder continues it: existing episodes are kept, numbering goes on.
 Each episode is written whole, then numbered (the next free number, taken by a hard link that
-never replaces a file); one collector at a time holds the folder (`pokeil_jax.lock`), and its
+never replaces a file); one collector at a time holds the folder (`pokeil_jax.data.lock`), and its
 workers die with it. Killing any of them leaves whole episodes, numbered 1..N, seeds distinct.
 """
 
@@ -133,7 +133,7 @@ def clean_leftovers(directory: Path) -> None:
 
     for leftover in directory.glob(".staging-*"):
         shutil.rmtree(leftover, ignore_errors=True)
-    for temp in directory.glob(".episode_*.npz.tmp"):
+    for temp in directory.glob(".episode_*.tmp"):  # atomic_write temp files
         temp.unlink(missing_ok=True)
 
 
@@ -190,7 +190,7 @@ def collect(args: Args, seeds: list[int], progress_queue=None, worker_id: int = 
 
 
 def _worker(args, seeds, queue, worker_id, parent_pid):
-    from pokeil_jax.lock import die_with_parent
+    from pokeil_jax.data.lock import die_with_parent
 
     die_with_parent(parent_pid)  # orphans would write into a folder whose lock is gone
     try:
@@ -206,7 +206,7 @@ def main(args: Args) -> list[dict]:
     from tqdm import tqdm
 
     from pokeil_jax import data
-    from pokeil_jax.lock import FolderLock
+    from pokeil_jax.data.lock import FolderLock
 
     check_args(args)
     out_dir = Path(args.expert_data_dir)
@@ -309,7 +309,7 @@ def cli() -> None:
     args = tyro.cli(Args)
     from pokeil_jax import cli as errors
     from pokeil_jax.data import EpisodeFormatError
-    from pokeil_jax.lock import FolderLockedError
+    from pokeil_jax.data.lock import FolderLockedError
 
     try:
         main(args)

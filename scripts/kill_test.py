@@ -1,6 +1,6 @@
 """Kill test of the collector: SIGKILL at random moments, then check the folder is still sound.
 
-    python scripts/kill_test.py --rounds 24            # ~5 min on 2 cores
+    python scripts/kill_test.py --rounds 24            # ~10 min on 2 cores
 
 Each round starts `collect_expert_data.py --num-workers 2` into the same folder and, after a
 random delay, SIGKILLs the main process only (what the OOM killer does), the workers only, or
@@ -36,9 +36,9 @@ sys.path.insert(0, str(REPO))
 class Args:
     rounds: int = 24
     """killed rounds (then one round that runs to completion)"""
-    episodes_per_round: int = 4
+    episodes_per_round: int = 6
     """--num-episodes of each collector run"""
-    max_delay: float = 10.0
+    max_delay: float = 20.0
     """the kill comes after a uniform random delay in [1, max_delay] seconds"""
     seed: int = 0
     """seed of the kill schedule (delays and modes)"""

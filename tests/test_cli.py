@@ -25,6 +25,7 @@ COMMANDS = [
     (["benchmarks/conv_experiments.py"], "benchmarks/conv_experiments.py"),
     (["-m", "pokeil_jax.convert"], "pokeil_jax/convert.py"),
     (["-m", "pokeil_jax.onednn"], "pokeil_jax/onednn.py"),
+    (["-m", "pokeil_jax.data", "inspect"], "pokeil_jax/data/inspect.py"),
 ]
 
 

@@ -123,7 +123,7 @@ def test_a_bad_file_in_the_folder_exits_1_naming_it(tmp_path, monkeypatch, capsy
 
 
 def test_one_writer_per_folder_and_stale_locks_are_taken(tmp_path):
-    from pokeil_jax.lock import FolderLock, FolderLockedError
+    from pokeil_jax.data.lock import FolderLock, FolderLockedError
 
     out = tmp_path / "demos"
     with FolderLock(out, "a DAgger round"):

@@ -103,6 +103,9 @@ def episode_paths(directory: str | os.PathLike) -> list[Path]:
     """
     directory = Path(directory)
     fix = f"Create demonstrations with `{HOW_TO_COLLECT.format(directory=directory)}`."
+    if directory.is_file():
+        raise EpisodeFormatError(f"{directory} is a file; pass the folder that holds the episode files "
+                                 f"(e.g. {directory.parent}).")
     if not directory.is_dir():
         raise EpisodeFormatError(f"expert data folder not found: {directory}. {fix}")
     paths = _list_episodes(directory)
@@ -234,6 +237,14 @@ def _check_metadata(text: str, source: str) -> dict:
 
 def _check_values(arrays: Mapping[str, np.ndarray], length: int, source: str) -> dict:
     """Checks the values of the small arrays; returns the parsed metadata."""
+    for key in ("rewards", "episode_return"):
+        finite = np.isfinite(arrays[key])
+        if not np.all(finite):
+            where = f"[{int(np.flatnonzero(~finite)[0])}]" if np.ndim(finite) else ""
+            raise EpisodeFormatError(
+                f"{source}: {key}{where} is {np.ravel(arrays[key])[~np.ravel(finite)][0]}, not a finite number. "
+                f"Fix: re-record the episode; a reward is a finite float."
+            )
     if int(arrays["episode_length"]) != length:
         raise EpisodeFormatError(
             f"{source}: episode_length is {int(arrays['episode_length'])} but the arrays hold {length} "

@@ -190,7 +190,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     inspect.add_argument("--plot", default=None, help="PNG of the action histogram (default: DIRECTORY/action_histogram.png)")
     inspect.add_argument("--quick", action="store_true", help="check frame headers only, do not decompress frames")
     cache = commands.add_parser("cache", help="build the preprocessed cache (DIRECTORY/.cache) ahead of training")
-    cache.add_argument("directory")
+    cache.add_argument("directory", help="folder of episode_XXXX.npz files")
     args = parser.parse_args(argv)
     if args.command == "inspect":
         return inspect_folder(args.directory, args.plot, verify_frames=not args.quick)
