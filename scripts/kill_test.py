@@ -36,7 +36,7 @@ sys.path.insert(0, str(REPO))
 class Args:
     rounds: int = 24
     """killed rounds (then one round that runs to completion)"""
-    episodes_per_round: int = 6
+    episodes_per_round: int = 12
     """--num-episodes of each collector run"""
     max_delay: float = 20.0
     """the kill comes after a uniform random delay in [1, max_delay] seconds"""
