@@ -94,8 +94,10 @@ class PokemonEnv(gymnasium.Env):
             raise ValueError(
                 f"render_mode must be None or one of {self.metadata['render_modes']}, got {render_mode!r}"
             )
-        if base_fps <= 0:
+        if not base_fps > 0:  # also refuses NaN
             raise ValueError(f"base_fps must be positive, got {base_fps!r}")
+        if not np.isfinite(new_tile_bonus):
+            raise ValueError(f"new_tile_bonus must be a finite number, got {new_tile_bonus!r}")
 
         self.rom_path = Path(rom_path) if rom_path is not None else default_rom_path()
         self.adapter = check_rom(self.rom_path)  # a clear error for a missing, non-GBA or truncated file

@@ -240,6 +240,10 @@ def test_bad_constructor_arguments():
         PokemonEnv(reward_mode="shaped")
     with pytest.raises(ValueError, match="render_mode"):
         PokemonEnv(render_mode="ascii")
+    with pytest.raises(ValueError, match="new_tile_bonus must be a finite number, got nan"):
+        PokemonEnv(new_tile_bonus=float("nan"))
+    with pytest.raises(ValueError, match="base_fps"):
+        PokemonEnv(base_fps=float("nan"))
 
 
 def test_dense_reward_pays_for_new_tiles():
