@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import random
-import sys
 import time
 from pathlib import Path
 from typing import Literal, Optional
@@ -23,6 +22,7 @@ import numpy as np
 import tyro
 
 from pokeil_jax.atomic import atomic_write
+from pokeil_jax.cli import UsageError, require
 
 
 @dataclasses.dataclass
@@ -105,6 +105,9 @@ class Args:
 
 
 def main(args: Args) -> dict:
+    """Train (or with --eval-only, evaluate); raises cli.UsageError for a flag that cannot work
+    before anything is written, and CheckpointError / EpisodeFormatError for bad files."""
+    check_args(args)
     from pokeil_jax import train
 
     if args.tune_malloc:
@@ -121,6 +124,9 @@ def main(args: Args) -> dict:
     random.seed(args.seed)
     np.random.seed(args.seed)
     key = jax.random.key(args.seed)
+    require(args.batch_size % jax.device_count() == 0,
+            f"--batch-size {args.batch_size} does not split over {jax.device_count()} devices; "
+            f"pass a multiple of {jax.device_count()}")
 
     if args.eval_only:
         return evaluate_checkpoint(args)
@@ -128,18 +134,18 @@ def main(args: Args) -> dict:
     # ---- run folder (new, or the newest one when resuming) ------------------------------------
     if args.resume:
         run_dir = ckpt.find_latest_run(args.checkpoint_dir, args.exp_name)
-        if run_dir is None:
-            sys.exit(f"--resume: no run of exp_name {args.exp_name!r} with a checkpoint under {args.checkpoint_dir}/")
+        require(run_dir is not None, f"--resume: no run of exp_name {args.exp_name!r} with a checkpoint under "
+                                     f"{args.checkpoint_dir}/; train one first (without --resume)")
+        finished = int(ckpt.resolve(run_dir).name)
+        require(finished < args.total_training_steps,
+                f"--resume: {run_dir} already finished at step {finished}; pass a larger --total-training-steps "
+                f"to train on, or judge it with --eval-only --checkpoint {run_dir}")
         run_name = run_dir.name
     else:
         run_name = f"{args.exp_name}__{args.seed}__{int(time.time())}"
         run_dir = Path(args.checkpoint_dir) / run_name
     log_path = Path(args.log_dir) / run_name
-    if is_main:
-        log_path.mkdir(parents=True, exist_ok=True)
-        _write_json(log_path / "args.json", dataclasses.asdict(args))
-    print(f"run {run_name}: {jax.device_count()} device(s) {jax.devices()[0].platform}, process {process_index}/{process_count}, "
-          f"kernels: {_resolved_kernels(args)}")
+    kernels = _resolved_kernels(args)
 
     # ---- demonstrations -------------------------------------------------------------------------
     train_demos, val_demos = data.load_demos(
@@ -150,6 +156,11 @@ def main(args: Args) -> dict:
     mid_eval = args.eval_frequency > 0 and args.eval_episodes > 0
     eval_seeds = pick_eval_seeds(args.eval_seeds, demo_seeds, max(args.final_eval_episodes, args.eval_episodes * mid_eval))
     final_seeds = eval_seeds if args.eval_seeds else eval_seeds[: args.final_eval_episodes]
+    # Inputs are good: only now does the run get its folders.
+    if is_main:
+        _write_json(log_path / "args.json", dataclasses.asdict(args))
+    print(f"run {run_name}: {jax.device_count()} device(s) {jax.devices()[0].platform}, process {process_index}/{process_count}, "
+          f"kernels: {kernels}")
     print(
         f"demos: {train_demos.num_episodes} train episodes ({train_demos.num_transitions} transitions), "
         f"{val_demos.num_episodes if val_demos else 0} val; eval seeds {_ranges(eval_seeds)} (disjoint from demo seeds)"
@@ -177,8 +188,8 @@ def main(args: Args) -> dict:
     writer = SummaryWriter(str(log_path)) if is_main else None
     # Each process samples its own shard with its own stream; the global batch is their concatenation.
     sampler_seed = args.seed + 7919 * process_index
-    if args.dagger_rounds and process_count > 1:
-        sys.exit("--dagger-rounds needs a single process (the learner plays in this process's env)")
+    require(not (args.dagger_rounds and process_count > 1),
+            "--dagger-rounds needs a single process (the learner plays in this process's env)")
     dagger_loop = None
     if args.dagger_rounds:
         from pokeil_jax.dagger import DaggerLoop
@@ -317,7 +328,7 @@ def _resolved_kernels(args: Args) -> str:
     try:
         resolved = onednn.resolve_kernels(args.kernels)
     except (onednn.OneDNNUnavailableError, ValueError) as error:
-        sys.exit(f"--kernels: {error}")
+        raise UsageError(f"--kernels: {error}") from None
     if resolved == "xla" and args.kernels == "auto" and not onednn.available():
         return f"xla (oneDNN kernels not available: {onednn.unavailable_reason()}; {onednn.BUILD_HINT})"
     return resolved
@@ -371,15 +382,10 @@ def evaluate_checkpoint(args: Args) -> dict:
     from pokeil_jax import data, evaluate, train
     from pokeil_jax.experts import make_expert
 
-    if not args.checkpoint:
-        sys.exit("--eval-only needs --checkpoint PATH (a run folder, its best/periodic/final folder, or a step folder)")
     import jax
 
     state = train.create_train_state(jax.random.key(args.seed), train_config(args))
-    try:
-        state, extras = ckpt.restore(args.checkpoint, state)
-    except ckpt.CheckpointError as e:
-        sys.exit(str(e))
+    state, extras = ckpt.restore(args.checkpoint, state)
     demo_seeds = data.next_episode_index_and_seed(args.expert_data_dir)[1]
     seeds = pick_eval_seeds(args.eval_seeds, demo_seeds, args.final_eval_episodes)
     envs = evaluate.make_eval_envs(args.eval_num_envs, rom_path=args.rom_path, max_episode_steps=args.eval_max_steps)
@@ -392,7 +398,7 @@ def evaluate_checkpoint(args: Args) -> dict:
     envs.close()
     print(f"checkpoint {args.checkpoint} (step {int(state.step)}), seeds {_ranges(seeds)}")
     print(evaluate.format_table(reports))
-    out = Path(args.checkpoint) / "eval_report.json" if Path(args.checkpoint).is_dir() else Path(args.checkpoint + ".eval.json")
+    out = Path(args.checkpoint).expanduser() / "eval_report.json"
     evaluate.save_report_json(reports, out, {"checkpoint": str(args.checkpoint), "step": int(state.step)})
     print(f"report: {out}")
     return {name: r.to_dict() for name, r in reports.items()}
@@ -413,21 +419,74 @@ def _ranges(values) -> str:
     return ",".join(parts)
 
 
+def check_args(args: Args) -> None:
+    """Raise cli.UsageError for the first flag that cannot work, before anything is written."""
+    import math
+
+    from pokeil_jax.emulator import RomError
+    from pokeil_jax.env import check_rom
+    from pokeil_jax.experts import ExpertError, make_expert
+    from pokeil_jax.games import UnknownGameError
+
+    def flag(name: str) -> str:
+        return "--" + name.replace("_", "-")
+
+    for name in ("total_training_steps", "batch_size", "hidden_dim", "eval_max_steps", "eval_num_envs",
+                 "keep_checkpoints", "dagger_episodes", "dagger_max_steps"):
+        require(getattr(args, name) >= 1, f"{flag(name)} must be at least 1, got {getattr(args, name)}")
+    for name in ("log_frequency", "eval_frequency", "eval_episodes", "final_eval_episodes", "save_frequency",
+                 "dagger_rounds", "seed"):
+        require(getattr(args, name) >= 0, f"{flag(name)} must be at least 0, got {getattr(args, name)}")
+    require(math.isfinite(args.learning_rate) and args.learning_rate > 0,
+            f"--learning-rate must be a finite number > 0, got {args.learning_rate}")
+    require(math.isfinite(args.weight_decay) and args.weight_decay >= 0,
+            f"--weight-decay must be a finite number >= 0, got {args.weight_decay}")
+    require(0 <= args.val_fraction < 1,
+            f"--val-fraction must be in [0, 1) (the share of episodes held out), got {args.val_fraction}")
+    require(0 <= args.dagger_beta <= 1, f"--dagger-beta must be a probability in [0, 1], got {args.dagger_beta}")
+    require(not args.eval_seeds or min(args.eval_seeds) >= 0, f"--eval-seeds must be >= 0, got {args.eval_seeds}")
+    require(not (args.eval_only and args.resume), "--eval-only and --resume exclude each other; pass one")
+    if args.eval_only:
+        require(args.checkpoint is not None, "--eval-only needs --checkpoint PATH (a run folder, its "
+                                             "best/periodic/final folder, or a step folder)")
+        require(Path(args.checkpoint).expanduser().exists(), f"--checkpoint {args.checkpoint}: no such folder; pass "
+                                                              f"a run folder, its best/periodic/final folder, or a step folder")
+        require(args.final_eval_episodes >= 1 or bool(args.eval_seeds), "--eval-only needs --final-eval-episodes >= 1")
+    else:
+        require(args.checkpoint is None, "--checkpoint is read by --eval-only; to continue training use --resume")
+    if args.rom_path is not None:
+        try:
+            check_rom(args.rom_path)
+        except (RomError, UnknownGameError) as error:
+            raise UsageError(f"--rom-path: {error}") from None
+    for name in ("compare_expert", "dagger_expert"):
+        spec = getattr(args, name)
+        if spec and spec not in ("scripted", "random"):
+            try:  # imports the user's module once here, so a typo fails before any folder exists
+                make_expert(spec)
+            except ExpertError as error:
+                raise UsageError(f"{flag(name)}: {error}") from None
+
+
 def _write_json(path: Path, obj) -> None:
     with atomic_write(path, "w") as f:
         json.dump(obj, f, indent=2)
 
 
 def cli() -> None:
+    """Exit codes: 0 done, 1 bad data (a corrupt checkpoint or episode, a diverged run), 2 bad usage."""
     args = tyro.cli(Args)  # --help answers before the heavy imports below
+    from pokeil_jax import cli as errors
     from pokeil_jax.checkpoint import CheckpointError
     from pokeil_jax.data import EpisodeFormatError
     from pokeil_jax.train import NonFiniteLossError
 
     try:
         main(args)
+    except UsageError as error:
+        errors.fail(str(error), errors.USAGE)
     except (NonFiniteLossError, CheckpointError, EpisodeFormatError) as error:
-        sys.exit(f"error: {error}")
+        errors.fail(str(error), errors.DATA)
 
 
 if __name__ == "__main__":

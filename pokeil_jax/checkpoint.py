@@ -268,7 +268,8 @@ def _is_step_dir(path: Path) -> bool:
 def resolve(path: str | Path) -> Path:
     """A run dir, kind dir, or step dir -> the absolute step directory to restore.
 
-    Relative paths, `~` and symlinks are resolved first (Orbax reads absolute paths only). Run dir: the newest step of `final/` and `periodic/` (final wins a tie; those carry the
+    Relative paths, `~` and symlinks are resolved first (Orbax reads absolute paths only).
+    Run dir: the newest step of `final/` and `periodic/` (final wins a tie; those carry the
     loader state a resume needs), else the best checkpoint. Kind dir: its newest step (for
     `best/`, the best one). Raises CheckpointError if there is no checkpoint there.
     """
@@ -294,7 +295,7 @@ def resolve(path: str | Path) -> Path:
         if steps:
             return _best_step_dir(path) if path.name == "best" else steps[-1]
     raise CheckpointError(
-        f"{path}: no checkpoint found (looked for {', '.join(k + '/<step>' for k in KINDS)}, "
+        f"{given}: no checkpoint found (looked for {', '.join(k + '/<step>' for k in KINDS)}, "
         f"<step>/, or a step directory holding {_STATE}/)"
     )
 

@@ -1,6 +1,7 @@
 """bc_pokemon_jax.py as a whole: logs, checkpoints, resume, divergence, eval-only."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -83,3 +84,48 @@ def test_divergence_stops_with_a_clear_error_and_keeps_good_checkpoints(tmp_path
 def test_eval_seeds_avoid_demo_seeds():
     assert script.pick_eval_seeds(None, {1000, 1002}, 4) == [1001, 1003, 1004, 1005]
     assert script.pick_eval_seeds([5, 6], {5}, 10) == [5, 6]  # explicit seeds are the user's call
+
+
+BAD_FLAGS = [
+    (["--batch-size", "0"], 2, "--batch-size must be at least 1, got 0"),
+    (["--val-fraction", "1.5"], 2, "--val-fraction must be in [0, 1)"),
+    (["--learning-rate", "-1"], 2, "--learning-rate must be a finite number > 0, got -1.0"),
+    (["--learning-rate", "nan"], 2, "--learning-rate must be a finite number > 0, got nan"),
+    (["--dagger-beta", "2"], 2, "--dagger-beta must be a probability in [0, 1], got 2.0"),
+    (["--total-training-steps", "0"], 2, "--total-training-steps must be at least 1"),
+    (["--rom-path", "nope.gba"], 2, "--rom-path: ROM not found: nope.gba"),
+    (["--dagger-expert", "nosuch.mod:Cls"], 2, "--dagger-expert: cannot import module 'nosuch.mod'"),
+    (["--eval-only"], 2, "--eval-only needs --checkpoint PATH"),
+    (["--eval-only", "--checkpoint", "checkpoints/nope"], 2, "--checkpoint checkpoints/nope: no such folder"),
+    (["--resume"], 2, "--resume: no run of exp_name 'bc_pokemon_jax' with a checkpoint under checkpoints/"),
+    (["--expert-data-dir", "empty"], 1, "no episode_*.npz files in empty/"),
+    (["--expert-data-dir", "bad"], 1, "bad/episode_0001.npz"),
+    (["--eval-only", "--checkpoint", "broken"], 1, "broken: no checkpoint found"),
+]
+
+
+@pytest.mark.parametrize("flags,code,message", BAD_FLAGS, ids=[" ".join(f) for f, _, _ in BAD_FLAGS])
+def test_bad_flags_and_files_end_in_one_line_and_leave_no_run_folder(tmp_path, monkeypatch, capsys, flags, code, message):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "episode_0001.npz").write_bytes(b"PK\x03\x04 truncated")
+    (tmp_path / "broken").mkdir()
+    before = sorted(os.listdir(tmp_path))
+    monkeypatch.setattr(sys, "argv", ["bc_pokemon_jax.py", "--final-eval-episodes", "1"] + flags)
+    with pytest.raises(SystemExit) as exit_info:
+        script.cli()
+    err = capsys.readouterr().err
+    assert exit_info.value.code == code
+    assert err.startswith(f"error: {message}") and err.count("\n") == 1, err
+    assert sorted(os.listdir(tmp_path)) == before  # no runs/ or checkpoints/ folder
+
+
+def test_batch_size_must_split_over_the_devices(tmp_path, synthetic_demos):
+    from pokeil_jax.cli import UsageError
+
+    devices = jax.device_count()
+    if devices == 1:
+        pytest.skip("one device: every batch size splits")
+    with pytest.raises(UsageError, match=f"does not split over {devices} devices"):
+        script.main(args_for(tmp_path, synthetic_demos, batch_size=devices + 1))

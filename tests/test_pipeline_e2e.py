@@ -74,9 +74,11 @@ def test_train_then_eval_only(tmp_path, real_demos):
 
 
 def test_eval_only_with_a_bad_checkpoint_names_the_path(tmp_path):
-    with pytest.raises(SystemExit) as exit_info:
+    from pokeil_jax.cli import UsageError
+
+    with pytest.raises(UsageError) as error:
         script.main(script.Args(eval_only=True, checkpoint=str(tmp_path / "nope"), final_eval_episodes=1))
-    assert str(tmp_path / "nope") in str(exit_info.value)
+    assert str(tmp_path / "nope") in str(error.value)
 
 
 def test_dagger_round_adds_expert_labelled_learner_episodes(tmp_path, real_demos):
