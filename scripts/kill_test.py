@@ -4,7 +4,7 @@
 
 Each round starts `collect_expert_data.py --num-workers 2` into the same folder and, after a
 random delay, SIGKILLs the main process only (what the OOM killer does), the workers only, or
-the whole process group. Then it checks, and counts as a failure:
+the whole process group (in turn). Then it checks, and counts as a failure:
   - a process of the round still alive 15 s after the kill (orphaned workers);
   - a collector that does not exit by itself within 60 s after its workers were killed (a hang);
   - an episode file that does not load and validate (not whole), numbers that are not 1..N, a
@@ -35,7 +35,8 @@ sys.path.insert(0, str(REPO))
 @dataclasses.dataclass
 class Args:
     rounds: int = 24
-    """killed rounds (then one round that runs to completion)"""
+    """rounds whose collector is killed (rounds that finish before their kill do not count; the
+    modes take turns); then one round that runs to completion"""
     episodes_per_round: int = 12
     """--num-episodes of each collector run"""
     max_delay: float = 20.0
@@ -120,13 +121,16 @@ def main(args: Args) -> int:
     validated: set[str] = set()
     failures: list[str] = []
     counts = {mode: 0 for mode in MODES}
-    for round_index in range(args.rounds + 1):
-        final = round_index == args.rounds
+    round_index, attempts = 0, 0
+    while True:
+        killed = sum(counts.values())
+        final = killed >= args.rounds or attempts >= 3 * args.rounds
+        attempts += 1
         command = [sys.executable, str(REPO / "collect_expert_data.py"), "--num-episodes", str(args.episodes_per_round),
                    "--num-workers", "2", "--expert-data-dir", str(folder), "--seed", "0"]
         proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                                 start_new_session=True)
-        mode, delay = rng.choice(MODES), rng.uniform(1.0, args.max_delay)
+        mode, delay = MODES[killed % len(MODES)], rng.uniform(1.0, args.max_delay)
         if final:
             _, stderr = proc.communicate(timeout=600)
             if proc.returncode != 0:
@@ -167,6 +171,9 @@ def main(args: Args) -> int:
         failures += [f"round {round_index}: {p}" for p in problems]
         print(f"round {round_index:2d}: {outcome}; {len(validated)} episodes, {'ok' if not problems else problems}",
               flush=True)
+        round_index += 1
+        if final:
+            break
     # Every earlier process is dead; the final run swept the ROM copies of the dead ones.
     litter = [p.name for p in rom_tmp.glob("pokeil_rom_*")]
     if litter:
