@@ -81,12 +81,20 @@ def test_eval_only_with_a_bad_checkpoint_names_the_path(tmp_path):
     assert str(tmp_path / "nope") in str(error.value)
 
 
-def test_dagger_round_adds_expert_labelled_learner_episodes(tmp_path, real_demos):
+def test_dagger_round_adds_expert_labelled_learner_episodes(tmp_path, real_demos, monkeypatch):
+    samplers = []  # the demos every BatchSampler of the run trained on
+
+    class RecordingSampler(data.BatchSampler):
+        def __init__(self, demos, *args, **kwargs):
+            samplers.append([Path(p) for p in demos.sources])
+            super().__init__(demos, *args, **kwargs)
+
+    monkeypatch.setattr(data, "BatchSampler", RecordingSampler)
     args = script.Args(
         exp_name="dagger", expert_data_dir=str(real_demos), checkpoint_dir=str(tmp_path / "ck"),
         log_dir=str(tmp_path / "runs"), total_training_steps=20, batch_size=16, log_frequency=10,
         eval_frequency=0, final_eval_episodes=0, save_frequency=0,
-        dagger_rounds=1, dagger_episodes=2, dagger_beta=0.5, dagger_max_steps=25,
+        dagger_rounds=1, dagger_episodes=2, dagger_beta=0.8, dagger_max_steps=25,
     )
     result = script.main(args)
     folder = real_demos / "dagger" / result["run_name"]
@@ -97,13 +105,13 @@ def test_dagger_round_adds_expert_labelled_learner_episodes(tmp_path, real_demos
     for path in paths:
         episode = data.load_episode(path)
         meta = episode["metadata"]
-        assert meta["expert"] == "dagger:scripted" and meta["dagger_beta"] == 0.5
+        # round 0 presses the expert's label with probability beta**1 (not 1 - beta)
+        assert meta["expert"] == "dagger:scripted" and meta["dagger_beta"] == pytest.approx(0.8)
         assert meta["seed"] >= DAGGER_SEED_BASE
         assert len(episode["actions"]) == 25 or meta["terminated"]
-    # the planner's labels are what the learner should have pressed; with beta 0.5 and a barely
-    # trained learner, what was pressed differs from the label somewhere
-    labels = np.concatenate([data.load_episode(p)["actions"] for p in paths])
-    pressed = np.concatenate([data.load_episode(p)["executed_actions"] for p in paths])
-    assert (labels != pressed).any()
+    # the DAgger episodes join the training set: the phase after the round samples from them too
+    assert len(samplers) == 2
+    assert not set(paths) & set(samplers[0])
+    assert set(paths) <= set(samplers[1]) and set(samplers[0]) <= set(samplers[1])
     # the demonstrations folder itself is untouched: DAgger episodes live in their own subfolder
     assert len(data.episode_paths(real_demos)) == 4
