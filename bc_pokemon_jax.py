@@ -479,13 +479,14 @@ def cli() -> None:
     from pokeil_jax import cli as errors
     from pokeil_jax.checkpoint import CheckpointError
     from pokeil_jax.data import EpisodeFormatError
+    from pokeil_jax.data.lock import FolderLockedError
     from pokeil_jax.train import NonFiniteLossError
 
     try:
         main(args)
     except UsageError as error:
         errors.fail(str(error), errors.USAGE)
-    except (NonFiniteLossError, CheckpointError, EpisodeFormatError) as error:
+    except (NonFiniteLossError, CheckpointError, EpisodeFormatError, FolderLockedError) as error:
         errors.fail(str(error), errors.DATA)
 
 

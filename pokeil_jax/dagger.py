@@ -101,6 +101,7 @@ class DaggerLoop:
 
     def collect(self, step: int, state, writer):
         from pokeil_jax import train
+        from pokeil_jax.data.lock import FolderLock
         from pokeil_jax.env import PokemonEnv, rom_sha1
         from pokeil_jax.experts import make_expert
 
@@ -109,11 +110,12 @@ class DaggerLoop:
             self.env = PokemonEnv(rom_path=args.rom_path, max_episode_steps=args.dagger_max_steps)
         round_index = step // self.phase - 1
         beta = args.dagger_beta ** (round_index + 1)
-        paths = collect_round(
-            self.env, make_expert(args.dagger_expert), args.dagger_expert,
-            train.policy_fn(state), round_index, args.dagger_episodes, beta,
-            self.out_dir, rom_sha1(self.env.rom_path), args.seed,
-        )
+        with FolderLock(self.out_dir, f"DAgger round {round_index + 1} of {self.out_dir.name}"):
+            paths = collect_round(
+                self.env, make_expert(args.dagger_expert), args.dagger_expert,
+                train.policy_fn(state), round_index, args.dagger_episodes, beta,
+                self.out_dir, rom_sha1(self.env.rom_path), args.seed,
+            )
         reached = [data.read_metadata(p)["terminated"] for p in paths]
         demos = self.training_set(step)
         self.log(writer, {"dagger/round": round_index + 1, "dagger/beta": beta,
