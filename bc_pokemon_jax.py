@@ -11,6 +11,7 @@ the env on seeds the demonstrations never used -> keep periodic, best and final 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import random
@@ -99,39 +100,196 @@ class Args:
     """let glibc keep freed memory for reuse: XLA:CPU steps stop page-faulting their buffers in
     anew (~15-20% faster here), and the process keeps its peak heap"""
     kernels: Literal["auto", "xla", "onednn"] = "auto"
-    """who computes the network's convolutions and max-pools: 'onednn' (pokeil_jax/onednn.py, an
-    XLA:CPU custom call, ~1.8x faster train step on CPU; `make setup` builds it), 'xla' (XLA's
-    own), 'auto' (oneDNN when built, on the CPU backend with one device; else XLA)"""
+    """who computes the network's convolutions and max-pools, in training, validation, evaluation
+    and DAgger alike: 'onednn' (pokeil_jax/kernels/onednn.py, an XLA:CPU custom call, ~1.8x
+    faster train step on CPU; `make setup` builds it), 'xla' (XLA's own), 'auto' (oneDNN when
+    built, on the CPU backend with one device; else XLA)"""
 
 
 def main(args: Args) -> dict:
-    """Train (or with --eval-only, evaluate); raises cli.UsageError for a flag that cannot work
-    before anything is written, and CheckpointError / EpisodeFormatError for bad files."""
+    """Train a BC policy (with --eval-only: judge a checkpoint); returns the run's names, its
+    train history and its final reports. Raises cli.UsageError for a flag that cannot work before
+    anything is written, CheckpointError / EpisodeFormatError for bad files."""
     check_args(args)
-    from pokeil_jax import train
+    if args.eval_only:
+        return evaluate_checkpoint(args)
 
-    if args.tune_malloc:
-        train.tune_host_malloc()  # process-wide: before JAX allocates its first buffers
+    # ---- process, seeds ---------------------------------------------------------------------------------
+    process_index, process_count = start_process(args)
+    is_main = process_index == 0
     import jax
 
     from pokeil_jax import checkpoint as ckpt
-    from pokeil_jax import data, evaluate
-    from pokeil_jax.experts import make_expert
+    from pokeil_jax import data, train, vector_env
 
-    # ---- processes, seeds -----------------------------------------------------------------------
-    process_index, process_count = train.maybe_initialize_distributed()
-    is_main = process_index == 0
-    random.seed(args.seed)
-    np.random.seed(args.seed)
     key = jax.random.key(args.seed)
     require(args.batch_size % jax.device_count() == 0,
             f"--batch-size {args.batch_size} does not split over {jax.device_count()} devices; "
             f"pass a multiple of {jax.device_count()}")
+    require(not (args.dagger_rounds and process_count > 1),
+            "--dagger-rounds needs a single process (the learner plays in this process's env)")
+    run_name, run_dir, log_path = run_folders(args)
+    kernels = _resolved_kernels(args)
 
-    if args.eval_only:
-        return evaluate_checkpoint(args)
+    # ---- demonstrations ---------------------------------------------------------------------------------
+    train_demos, val_demos = data.load_demos(
+        args.expert_data_dir, val_fraction=args.val_fraction, seed=args.seed,
+        process_index=process_index, process_count=process_count,
+    )
+    demo_seeds = data.next_episode_index_and_seed(args.expert_data_dir)[1]
+    mid_eval = args.eval_frequency > 0 and args.eval_episodes > 0
+    eval_seeds = pick_eval_seeds(args.eval_seeds, demo_seeds, max(args.final_eval_episodes, args.eval_episodes * mid_eval))
+    final_seeds = eval_seeds if args.eval_seeds else eval_seeds[: args.final_eval_episodes]
+    if is_main:  # the inputs are good: only now does the run get its folders
+        _write_json(log_path / "args.json", dataclasses.asdict(args))
+    print(f"run {run_name}: {jax.device_count()} device(s) {jax.devices()[0].platform}, process {process_index}/{process_count}, "
+          f"kernels: {kernels}")
+    print(
+        f"demos: {train_demos.num_episodes} train episodes ({train_demos.num_transitions} transitions), "
+        f"{val_demos.num_episodes if val_demos else 0} val; eval seeds {_ranges(eval_seeds)} (disjoint from demo seeds)"
+    )
 
-    # ---- run folder (new, or the newest one when resuming) ------------------------------------
+    with contextlib.ExitStack() as resources:  # envs, writer, sampler, checkpointer: closed however the run ends
+        # ---- env for evaluation (process 0 evaluates) -------------------------------------------------------
+        envs = None
+        if eval_seeds and is_main:
+            envs = vector_env.make_eval_envs(args.eval_num_envs, rom_path=args.rom_path, max_episode_steps=args.eval_max_steps)
+            resources.callback(envs.close)
+
+        # ---- train state: fresh, or restored ----------------------------------------------------------------
+        mesh = train.make_mesh()
+        state = train.create_train_state(key, train_config(args))
+        checkpointer = resources.enter_context(ckpt.Checkpointer(run_dir, max_to_keep=args.keep_checkpoints))
+        start_step = 0
+        if args.resume:
+            state, extras = ckpt.restore(checkpointer.latest() or run_dir, state)
+            start_step = int((extras.get("loader_state") or {}).get("sampler_step", extras["step"]))
+            print(f"resumed {run_name} at step {start_step}")
+        state = train.replicate(mesh, state)
+        train_step = train.jit_train_step(mesh)
+        writer = open_writer(log_path) if is_main else None
+        if writer is not None:
+            resources.callback(writer.close)
+
+        # ---- the batches (and DAgger's growing training set) ------------------------------------------------
+        dagger_loop = None
+        if args.dagger_rounds:
+            from pokeil_jax.dagger import DaggerLoop
+
+            dagger_loop = DaggerLoop(dagger_config(args), run_name, train_demos.sources, writer_log=log_scalars)
+            resources.callback(dagger_loop.close)
+            if start_step:
+                train_demos = dagger_loop.training_set(start_step)  # the rounds collected before the resume point
+        # Each process samples its own shard with its own stream; the global batch is their concatenation.
+        sampler_seed = args.seed + 7919 * process_index
+        sampler = data.BatchSampler(train_demos, args.batch_size // process_count, seed=sampler_seed, start_step=start_step)
+        resources.callback(lambda: sampler.close())  # whichever sampler is current
+
+        # ---- training loop ----------------------------------------------------------------------------------
+        from tqdm import tqdm
+
+        bar = resources.enter_context(tqdm(
+            range(start_step, args.total_training_steps), initial=start_step, total=args.total_training_steps,
+            desc="train", unit="step", dynamic_ncols=True, disable=not is_main,
+            smoothing=0))  # steps are dispatched ahead of the device: show the mean rate, not bursts
+        rate = StepRate(start_step, args.batch_size)
+        last_eval: dict = {}
+        history: list[dict] = []
+        for step in bar:
+            batch = train.shard_batch(mesh, next(sampler))  # sample
+            state, metrics = train_step(state, batch)  # step
+            done = step + 1
+            last = done == args.total_training_steps
+            saving = every(args.save_frequency, done)
+
+            if every(args.log_frequency, done) or last or saving:  # log
+                metrics = train.check_finite(metrics)  # stops on NaN/inf before anything is saved
+                history.append(log_train_metrics(writer, bar, metrics, done, rate.samples_per_second(done)))
+
+            if val_demos is not None and is_main and (every(args.eval_frequency, done) or last):  # eval
+                log_scalars(writer, validation_metrics(state, val_demos, args.batch_size), done)
+            if mid_eval and every(args.eval_frequency, done) and not last:
+                if is_main:
+                    last_eval = run_policy_eval(args, envs, state, eval_seeds[: args.eval_episodes], writer, done).summary()
+                last_eval = agree_on_metrics(last_eval)
+                if args.save_best:
+                    checkpointer.save_best(done, state, dataclasses.asdict(args), last_eval)
+
+            if dagger_loop is not None and dagger_loop.round_ends_at(done):  # the learner plays, the expert labels
+                train_demos = dagger_loop.collect(done, state, writer)
+                sampler.close()
+                sampler = data.BatchSampler(train_demos, args.batch_size, seed=sampler_seed, start_step=done)
+
+            if saving:  # checkpoint
+                checkpointer.save_periodic(done, state, dataclasses.asdict(args), last_eval, {"sampler_step": done})
+        sampler.close()
+        bar.close()
+
+        # ---- final: save, judge policy and expert on the same unseen seeds ----------------------------------
+        reports, summary = {}, {}
+        if final_seeds and is_main:
+            reports["BC policy"] = run_policy_eval(args, envs, state, final_seeds, writer, args.total_training_steps)
+            summary = reports["BC policy"].summary()
+        if final_seeds:
+            summary = agree_on_metrics(summary)
+        checkpointer.save_final(args.total_training_steps, state, dataclasses.asdict(args), summary,
+                                {"sampler_step": args.total_training_steps})
+        if args.save_best and summary:
+            checkpointer.save_best(args.total_training_steps, state, dataclasses.asdict(args), summary)
+        if is_main and args.compare_expert and final_seeds:
+            reports = {f"expert ({args.compare_expert})": expert_eval(args, envs, final_seeds), **reports}
+        if is_main and reports:
+            print_final_report(args, reports, run_dir, log_path)
+    return {"run_name": run_name, "run_dir": str(run_dir), "log_dir": str(log_path), "train_history": history,
+            "reports": {name: r.to_dict() for name, r in reports.items()}}
+
+
+def evaluate_checkpoint(args: Args) -> dict:
+    """--eval-only: restore any checkpoint, judge it (and the expert) on the eval seeds, write a JSON report."""
+    start_process(args)
+    import jax
+
+    from pokeil_jax import checkpoint as ckpt
+    from pokeil_jax import data, evaluate, train, vector_env
+
+    _resolved_kernels(args)  # UsageError with the fix when --kernels cannot be honoured
+    state, _ = ckpt.restore(args.checkpoint, train.create_train_state(jax.random.key(args.seed), train_config(args)))
+    seeds = pick_eval_seeds(args.eval_seeds, data.next_episode_index_and_seed(args.expert_data_dir)[1],
+                            args.final_eval_episodes)
+    with contextlib.closing(vector_env.make_eval_envs(args.eval_num_envs, rom_path=args.rom_path,
+                                                      max_episode_steps=args.eval_max_steps)) as envs:
+        agent = evaluate.PolicyAgent(train.policy_fn(state), greedy=args.eval_greedy, seed=args.seed)
+        reports = {"BC policy": evaluate.evaluate(agent, envs, seeds, max_steps=args.eval_max_steps, progress=True)}
+        if args.compare_expert:
+            reports = {f"expert ({args.compare_expert})": expert_eval(args, envs, seeds), **reports}
+    print(f"checkpoint {args.checkpoint} (step {int(state.step)}), seeds {_ranges(seeds)}")
+    print(evaluate.format_table(reports))
+    out = Path(args.checkpoint).expanduser() / "eval_report.json"
+    evaluate.save_report_json(reports, out, {"checkpoint": str(args.checkpoint), "step": int(state.step)})
+    print(f"report: {out}")
+    return {name: r.to_dict() for name, r in reports.items()}
+
+
+# ---- helpers: each a step of the programs above ------------------------------------------------------
+
+
+def start_process(args: Args) -> tuple[int, int]:
+    """Before JAX allocates: malloc tuning, joining a multi-process run, Python and numpy seeds.
+    Returns (process_index, process_count)."""
+    from pokeil_jax import runtime
+
+    if args.tune_malloc:
+        runtime.tune_host_malloc()  # process-wide: before JAX allocates its first buffers
+    process_index, process_count = runtime.maybe_initialize_distributed()
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    return process_index, process_count
+
+
+def run_folders(args: Args) -> tuple[str, Path, Path]:
+    """(run_name, checkpoint folder, log folder): a new run, or the newest one of --exp-name when resuming."""
+    from pokeil_jax import checkpoint as ckpt
+
     if args.resume:
         run_dir = ckpt.find_latest_run(args.checkpoint_dir, args.exp_name)
         require(run_dir is not None, f"--resume: no run of exp_name {args.exp_name!r} with a checkpoint under "
@@ -144,155 +302,45 @@ def main(args: Args) -> dict:
     else:
         run_name = f"{args.exp_name}__{args.seed}__{int(time.time())}"
         run_dir = Path(args.checkpoint_dir) / run_name
-    log_path = Path(args.log_dir) / run_name
-    kernels = _resolved_kernels(args)
+    return run_name, run_dir, Path(args.log_dir) / run_name
 
-    # ---- demonstrations -------------------------------------------------------------------------
-    train_demos, val_demos = data.load_demos(
-        args.expert_data_dir, val_fraction=args.val_fraction, seed=args.seed,
-        process_index=process_index, process_count=process_count,
-    )
-    demo_seeds = data.next_episode_index_and_seed(args.expert_data_dir)[1]
-    mid_eval = args.eval_frequency > 0 and args.eval_episodes > 0
-    eval_seeds = pick_eval_seeds(args.eval_seeds, demo_seeds, max(args.final_eval_episodes, args.eval_episodes * mid_eval))
-    final_seeds = eval_seeds if args.eval_seeds else eval_seeds[: args.final_eval_episodes]
-    # Inputs are good: only now does the run get its folders.
-    if is_main:
-        _write_json(log_path / "args.json", dataclasses.asdict(args))
-    print(f"run {run_name}: {jax.device_count()} device(s) {jax.devices()[0].platform}, process {process_index}/{process_count}, "
-          f"kernels: {kernels}")
-    print(
-        f"demos: {train_demos.num_episodes} train episodes ({train_demos.num_transitions} transitions), "
-        f"{val_demos.num_episodes if val_demos else 0} val; eval seeds {_ranges(eval_seeds)} (disjoint from demo seeds)"
-    )
 
-    # ---- env for evaluation (process 0 evaluates) -----------------------------------------------------------
-    envs = None
-    if eval_seeds and is_main:
-        envs = evaluate.make_eval_envs(args.eval_num_envs, rom_path=args.rom_path, max_episode_steps=args.eval_max_steps)
-
-    # ---- train state: fresh, or restored -------------------------------------------------------------
-    mesh = train.make_mesh()
-    state = train.create_train_state(key, train_config(args))
-    checkpointer = ckpt.Checkpointer(run_dir, max_to_keep=args.keep_checkpoints)
-    start_step = 0
-    if args.resume:
-        state, extras = ckpt.restore(checkpointer.latest() or run_dir, state)
-        start_step = int((extras.get("loader_state") or {}).get("sampler_step", extras["step"]))
-        print(f"resumed {run_name} at step {start_step}")
-    state = train.replicate(mesh, state)
-    train_step = train.jit_train_step(mesh)
-
+def open_writer(log_path: Path):
     from tensorboardX import SummaryWriter
 
-    writer = SummaryWriter(str(log_path)) if is_main else None
-    # Each process samples its own shard with its own stream; the global batch is their concatenation.
-    sampler_seed = args.seed + 7919 * process_index
-    require(not (args.dagger_rounds and process_count > 1),
-            "--dagger-rounds needs a single process (the learner plays in this process's env)")
-    dagger_loop = None
-    if args.dagger_rounds:
-        from pokeil_jax.dagger import DaggerLoop
-
-        dagger_loop = DaggerLoop(args, run_name, train_demos.sources, writer_log=log_scalars)
-    if dagger_loop is not None and start_step:
-        train_demos = dagger_loop.training_set(start_step)  # the rounds collected before the resume point
-    sampler = data.BatchSampler(train_demos, args.batch_size // process_count, seed=sampler_seed, start_step=start_step)
-
-    # ---- training loop ----------------------------------------------------------------------------------
-    from tqdm import tqdm
-
-    bar = tqdm(range(start_step, args.total_training_steps), initial=start_step, total=args.total_training_steps,
-               desc="train", unit="step", dynamic_ncols=True, disable=not is_main,
-               smoothing=0)  # steps are dispatched ahead of the device: show the mean rate, not bursts
-    last_time, last_step = time.perf_counter(), start_step
-    last_eval: dict = {}
-    history: list[dict] = []
-    for step in bar:
-        batch = train.shard_batch(mesh, next(sampler))
-        state, metrics = train_step(state, batch)
-        done = step + 1
-
-        last = done == args.total_training_steps
-        saving = every(args.save_frequency, done)
-        if every(args.log_frequency, done) or last or saving:
-            metrics = train.check_finite(metrics)  # stops on NaN/inf before anything is saved
-            now = time.perf_counter()
-            sps = (done - last_step) * args.batch_size / (now - last_time)
-            last_time, last_step = now, done
-            log_scalars(writer, {
-                "train/bc_loss": metrics["loss"], "train/accuracy": metrics["accuracy"],
-                "train/grad_norm": metrics["grad_norm"], "train/learning_rate": metrics["learning_rate"],
-                "charts/SPS": sps,
-            }, done)
-            history.append({"step": done, **metrics, "SPS": sps})
-            bar.set_postfix(loss=f"{metrics['loss']:.3f}", acc=f"{metrics['accuracy']:.2f}", sps=f"{sps:.0f}")
-
-        if val_demos is not None and is_main and (every(args.eval_frequency, done) or last):
-            log_scalars(writer, validation_metrics(state, val_demos, args.batch_size), done)
-
-        if mid_eval and every(args.eval_frequency, done) and not last:
-            if is_main:
-                last_eval = run_policy_eval(args, envs, state, eval_seeds[: args.eval_episodes], writer, done).summary()
-            last_eval = agree_across_processes(last_eval, process_count)
-            if args.save_best:
-                checkpointer.save_best(done, state, dataclasses.asdict(args), last_eval)
-
-        if dagger_loop is not None and dagger_loop.round_ends_at(done):
-            train_demos = dagger_loop.collect(done, state, writer)  # learner plays, expert labels
-            sampler.close()
-            sampler = data.BatchSampler(train_demos, args.batch_size, seed=sampler_seed, start_step=done)
-
-        if saving:
-            checkpointer.save_periodic(done, state, dataclasses.asdict(args), last_eval, {"sampler_step": done})
-    sampler.close()
-    bar.close()
-
-    # ---- final: save, judge policy and expert on the same unseen seeds --------------------------
-    reports = {}
-    summary = {}
-    if final_seeds and is_main:
-        reports["BC policy"] = run_policy_eval(args, envs, state, final_seeds, writer, args.total_training_steps)
-        summary = reports["BC policy"].summary()
-    if final_seeds:
-        summary = agree_across_processes(summary, process_count)
-    checkpointer.save_final(args.total_training_steps, state, dataclasses.asdict(args), summary,
-                            {"sampler_step": args.total_training_steps})
-    if args.save_best and summary:
-        checkpointer.save_best(args.total_training_steps, state, dataclasses.asdict(args), summary)
-    checkpointer.close()
-    if is_main:
-        if args.compare_expert and final_seeds:
-            expert_report = evaluate.evaluate(
-                evaluate.ExpertAgent(lambda: make_expert(args.compare_expert), envs.num_envs), envs, final_seeds,
-                max_steps=args.eval_max_steps,
-            )
-            reports = {f"expert ({args.compare_expert})": expert_report, **reports}
-        if reports:
-            print_final_report(args, reports, run_dir, log_path)
-        writer.close()
-    if envs is not None:
-        envs.close()
-    if dagger_loop is not None:
-        dagger_loop.close()
-    return {"run_name": run_name, "run_dir": str(run_dir), "log_dir": str(log_path), "train_history": history,
-            "reports": {name: r.to_dict() for name, r in reports.items()}}
+    return SummaryWriter(str(log_path))
 
 
-# ---- helpers: each a step of the loop above ----------------------------------------------------------
+class StepRate:
+    """Samples per second since the previous call."""
+
+    def __init__(self, step: int, batch_size: int):
+        self.step, self.batch_size, self.time = step, batch_size, time.perf_counter()
+
+    def samples_per_second(self, step: int) -> float:
+        now = time.perf_counter()
+        rate = (step - self.step) * self.batch_size / (now - self.time)
+        self.step, self.time = step, now
+        return rate
 
 
-def agree_across_processes(summary: dict, process_count: int) -> dict:
-    """Orbax needs every process to save with the same metrics: take process 0's (it evaluated)."""
-    if process_count == 1:
-        return summary
-    from jax.experimental import multihost_utils
+def log_train_metrics(writer, bar, metrics: dict, step: int, sps: float) -> dict:
+    """Log a train step's fetched metrics (train/..., charts/SPS), show them on the bar; returns the history row."""
+    log_scalars(writer, {
+        "train/bc_loss": metrics["loss"], "train/accuracy": metrics["accuracy"],
+        "train/grad_norm": metrics["grad_norm"], "train/learning_rate": metrics["learning_rate"],
+        "charts/SPS": sps,
+    }, step)
+    bar.set_postfix(loss=f"{metrics['loss']:.3f}", acc=f"{metrics['accuracy']:.2f}", sps=f"{sps:.0f}")
+    return {"step": step, **metrics, "SPS": sps}
 
+
+def agree_on_metrics(summary: dict) -> dict:
+    """Orbax needs every process to save with the same metrics: process 0's (it evaluated)."""
+    from pokeil_jax import runtime
     from pokeil_jax.checkpoint import BEST_METRIC_KEYS
 
-    values = np.array([summary.get(k, np.nan) for k in BEST_METRIC_KEYS], np.float32)
-    values = multihost_utils.broadcast_one_to_all(values)
-    return {k: float(v) for k, v in zip(BEST_METRIC_KEYS, values)}
+    return runtime.agree_across_processes(summary, BEST_METRIC_KEYS)
 
 
 def every(period: int, step: int) -> bool:
@@ -320,25 +368,33 @@ def train_config(args: Args):
                        network=NetworkSizes(hidden_dim=args.hidden_dim), kernels=args.kernels)
 
 
+def dagger_config(args: Args):
+    """The DAgger loop's settings, from Args."""
+    from pokeil_jax.dagger import DaggerConfig
+
+    return DaggerConfig(rounds=args.dagger_rounds, episodes=args.dagger_episodes, beta=args.dagger_beta,
+                        expert=args.dagger_expert, max_steps=args.dagger_max_steps,
+                        total_training_steps=args.total_training_steps, expert_data_dir=args.expert_data_dir,
+                        rom_path=args.rom_path, seed=args.seed)
+
+
 def _resolved_kernels(args: Args) -> str:
-    """'xla' or 'onednn' for --kernels, with why when 'auto' could not pick oneDNN; exits with the
-    fix when --kernels onednn cannot be honoured."""
-    from pokeil_jax import onednn
+    """'xla' or 'onednn' for --kernels, with why when 'auto' could not pick oneDNN; UsageError with
+    the fix when --kernels onednn cannot be honoured."""
+    from pokeil_jax import kernels
 
     try:
-        resolved = onednn.resolve_kernels(args.kernels)
-    except (onednn.OneDNNUnavailableError, ValueError) as error:
+        return kernels.describe(args.kernels)
+    except (kernels.onednn.OneDNNUnavailableError, ValueError) as error:
         raise UsageError(f"--kernels: {error}") from None
-    if resolved == "xla" and args.kernels == "auto" and not onednn.available():
-        return f"xla (oneDNN kernels not available: {onednn.unavailable_reason()}; {onednn.BUILD_HINT})"
-    return resolved
 
 
 def run_policy_eval(args, envs, state, seeds, writer, step):
+    """Judge the state's policy on `seeds` in `envs` (on this process's own device, with the
+    state's network: --kernels); log the summary and a GIF of the first episode."""
     from pokeil_jax import evaluate, train
 
     frames: list = []
-    # On this process's own device, with the state's network (--kernels).
     agent = evaluate.PolicyAgent(train.policy_fn(state), greedy=args.eval_greedy, seed=args.seed)
     report = evaluate.evaluate(agent, envs, seeds, max_steps=args.eval_max_steps, record_frames=frames, progress=True)
     log_scalars(writer, report.summary(), step)
@@ -352,6 +408,15 @@ def run_policy_eval(args, envs, state, seeds, writer, step):
         f"success {report.success_rate:.1%}, return {report.mean_return:.2f}, length {report.mean_length:.0f}"
     )
     return report
+
+
+def expert_eval(args, envs, seeds):
+    """The --compare-expert expert judged on the same seeds."""
+    from pokeil_jax import evaluate
+    from pokeil_jax.experts import make_expert
+
+    expert = evaluate.ExpertAgent(lambda: make_expert(args.compare_expert, rom_path=args.rom_path), envs.num_envs)
+    return evaluate.evaluate(expert, envs, seeds, max_steps=args.eval_max_steps)
 
 
 def validation_metrics(state, val_demos, batch_size) -> dict:
@@ -374,34 +439,6 @@ def print_final_report(args, reports, run_dir, log_path) -> None:
     print("\n" + evaluate.format_table(reports))
     report_path = evaluate.save_report_json(reports, log_path / "final_eval.json", {"args": dataclasses.asdict(args)})
     print(f"\nreport: {report_path}\ncheckpoints: {run_dir}/{{periodic,best,final}}\ntensorboard --logdir {args.log_dir}")
-
-
-def evaluate_checkpoint(args: Args) -> dict:
-    """--eval-only: restore any checkpoint, judge it (and the expert) on the eval seeds, write a JSON report."""
-    from pokeil_jax import checkpoint as ckpt
-    from pokeil_jax import data, evaluate, train
-    from pokeil_jax.experts import make_expert
-
-    import jax
-
-    state = train.create_train_state(jax.random.key(args.seed), train_config(args))
-    state, extras = ckpt.restore(args.checkpoint, state)
-    demo_seeds = data.next_episode_index_and_seed(args.expert_data_dir)[1]
-    seeds = pick_eval_seeds(args.eval_seeds, demo_seeds, args.final_eval_episodes)
-    envs = evaluate.make_eval_envs(args.eval_num_envs, rom_path=args.rom_path, max_episode_steps=args.eval_max_steps)
-    agent = evaluate.PolicyAgent(train.policy_fn(state), greedy=args.eval_greedy, seed=args.seed)
-    reports = {"BC policy": evaluate.evaluate(agent, envs, seeds, max_steps=args.eval_max_steps, progress=True)}
-    if args.compare_expert:
-        expert = evaluate.ExpertAgent(lambda: make_expert(args.compare_expert), envs.num_envs)
-        reports = {f"expert ({args.compare_expert})": evaluate.evaluate(expert, envs, seeds, max_steps=args.eval_max_steps),
-                   **reports}
-    envs.close()
-    print(f"checkpoint {args.checkpoint} (step {int(state.step)}), seeds {_ranges(seeds)}")
-    print(evaluate.format_table(reports))
-    out = Path(args.checkpoint).expanduser() / "eval_report.json"
-    evaluate.save_report_json(reports, out, {"checkpoint": str(args.checkpoint), "step": int(state.step)})
-    print(f"report: {out}")
-    return {name: r.to_dict() for name, r in reports.items()}
 
 
 def _ranges(values) -> str:
@@ -461,9 +498,9 @@ def check_args(args: Args) -> None:
             raise UsageError(f"--rom-path: {error}") from None
     for name in ("compare_expert", "dagger_expert"):
         spec = getattr(args, name)
-        if spec and spec not in ("scripted", "random"):
+        if spec and spec != "random" and (name == "compare_expert" or args.dagger_rounds):
             try:  # imports the user's module once here, so a typo fails before any folder exists
-                make_expert(spec)
+                make_expert(spec, rom_path=args.rom_path)
             except ExpertError as error:
                 raise UsageError(f"{flag(name)}: {error}") from None
 
@@ -474,19 +511,21 @@ def _write_json(path: Path, obj) -> None:
 
 
 def cli() -> None:
-    """Exit codes: 0 done, 1 bad data (a corrupt checkpoint or episode, a diverged run), 2 bad usage."""
+    """Exit codes: 0 done, 1 bad data (a corrupt checkpoint or episode, a diverged run, a failing
+    expert, a folder another process writes), 2 bad usage."""
     args = tyro.cli(Args)  # --help answers before the heavy imports below
     from pokeil_jax import cli as errors
     from pokeil_jax.checkpoint import CheckpointError
     from pokeil_jax.data import EpisodeFormatError
     from pokeil_jax.data.lock import FolderLockedError
+    from pokeil_jax.experts import ExpertError
     from pokeil_jax.train import NonFiniteLossError
 
     try:
         main(args)
     except UsageError as error:
         errors.fail(str(error), errors.USAGE)
-    except (NonFiniteLossError, CheckpointError, EpisodeFormatError, FolderLockedError) as error:
+    except (NonFiniteLossError, CheckpointError, EpisodeFormatError, ExpertError, FolderLockedError) as error:
         errors.fail(str(error), errors.DATA)
 
 

@@ -90,9 +90,9 @@ def check_args(args: Args) -> None:
             check_rom(args.rom_path)
         except (RomError, UnknownGameError) as error:
             raise UsageError(f"--rom-path: {error}") from None
-    if args.expert not in ("scripted", "human", "random"):
+    if args.expert not in ("human", "random"):
         try:  # imports and builds the user's class once here, so a typo fails before any folder exists
-            make_expert(args.expert, action_timeout=args.action_timeout)
+            make_expert(args.expert, action_timeout=args.action_timeout, rom_path=args.rom_path)
         except ExpertError as error:
             raise UsageError(f"--expert: {error}") from None
 
@@ -146,7 +146,8 @@ def collect(args: Args, seeds: list[int], progress_queue=None, worker_id: int = 
     from pokeil_jax.rollout import episode_metadata, epsilon_chooser, record_episode, to_episode_file
 
     env = PokemonEnv(**env_kwargs(args))
-    expert = make_expert(args.expert, seed=args.seed + 7919 * worker_id, action_timeout=args.action_timeout)
+    expert = make_expert(args.expert, seed=args.seed + 7919 * worker_id, action_timeout=args.action_timeout,
+                         rom_path=args.rom_path)
     out_dir = Path(args.expert_data_dir)
     staging = out_dir / f".staging-{os.getpid()}"
     sha1 = rom_sha1(env.rom_path)

@@ -86,6 +86,36 @@ def test_eval_seeds_avoid_demo_seeds():
     assert script.pick_eval_seeds([5, 6], {5}, 10) == [5, 6]  # explicit seeds are the user's call
 
 
+@pytest.mark.parametrize("kernels", ["xla", "onednn"])
+def test_eval_only_evaluates_with_the_kernels_asked_for(tmp_path, monkeypatch, kernels):
+    from pokeil_jax import evaluate, vector_env
+    from pokeil_jax.kernels import onednn
+
+    if kernels == "onednn" and not onednn.available():
+        pytest.skip("oneDNN kernels not built")
+    args = args_for(tmp_path, tmp_path / "no_demos", eval_only=True, checkpoint=str(tmp_path / "run"),
+                    hidden_dim=8, kernels=kernels, compare_expert="", final_eval_episodes=2)
+    with ckpt.Checkpointer(tmp_path / "run") as saver:
+        saver.save_final(1, train.create_train_state(jax.random.key(0), script.train_config(args)), {}, {})
+    programs = []
+
+    class NoEnvs:
+        num_envs = 1
+
+        def close(self):
+            pass
+
+    def spy_evaluate(agent, envs, seeds, **_):
+        programs.append(jax.jit(agent.logits_fn).lower(np.zeros((1, 84, 84, 3), np.uint8)).as_text())
+        return evaluate.EvalReport(("DONE",), list(seeds), [0.0] * len(seeds), [1] * len(seeds), [[False]] * len(seeds))
+
+    monkeypatch.setattr(vector_env, "make_eval_envs", lambda *a, **k: NoEnvs())
+    monkeypatch.setattr(evaluate, "evaluate", spy_evaluate)
+    script.main(args)
+    assert len(programs) == 1
+    assert ("pokeil_conv_forward" in programs[0]) == (kernels == "onednn"), f"eval-only ignored --kernels {kernels}"
+
+
 BAD_FLAGS = [
     (["--batch-size", "0"], 2, "--batch-size must be at least 1, got 0"),
     (["--val-fraction", "1.5"], 2, "--val-fraction must be in [0, 1)"),
@@ -94,7 +124,7 @@ BAD_FLAGS = [
     (["--dagger-beta", "2"], 2, "--dagger-beta must be a probability in [0, 1], got 2.0"),
     (["--total-training-steps", "0"], 2, "--total-training-steps must be at least 1"),
     (["--rom-path", "nope.gba"], 2, "--rom-path: ROM not found: nope.gba"),
-    (["--dagger-expert", "nosuch.mod:Cls"], 2, "--dagger-expert: cannot import module 'nosuch.mod'"),
+    (["--dagger-rounds", "1", "--dagger-expert", "nosuch.mod:Cls"], 2, "--dagger-expert: cannot import module 'nosuch.mod'"),
     (["--eval-only"], 2, "--eval-only needs --checkpoint PATH"),
     (["--eval-only", "--checkpoint", "checkpoints/nope"], 2, "--checkpoint checkpoints/nope: no such folder"),
     (["--resume"], 2, "--resume: no run of exp_name 'bc_pokemon_jax' with a checkpoint under checkpoints/"),

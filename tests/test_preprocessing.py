@@ -46,7 +46,7 @@ def test_the_evaluator_feeds_the_policy_exactly_the_frames_training_reads(tmp_pa
     through the evaluator; at every step the policy must be given the cached training frame
     (same resize, same channel order, same dtype), and so finish the episode like the expert."""
     import collect_expert_data as collector
-    from pokeil_jax import data, evaluate
+    from pokeil_jax import data, evaluate, vector_env
 
     folder = tmp_path / "demos"
     collector.main(collector.Args(num_episodes=1, seed=7, expert_data_dir=str(folder)))
@@ -59,7 +59,7 @@ def test_the_evaluator_feeds_the_policy_exactly_the_frames_training_reads(tmp_pa
         seen.append(observations[0].copy())
         return np.eye(10)[[episode.actions[len(seen) - 1]]]
 
-    envs = evaluate.make_eval_envs(1)
+    envs = vector_env.make_eval_envs(1)
     report = evaluate.evaluate(evaluate.PolicyAgent(replay_logits), envs, [7], max_steps=episode.length)
     envs.close()
     assert len(seen) == episode.length

@@ -1,4 +1,5 @@
-"""One writer per demonstration folder, and worker processes that die with their parent.
+"""One writer per demonstration folder, and writer processes that die with their parent (a
+worker left running after its parent died would write into a folder whose lock is gone).
 
     with FolderLock(folder, "collect_expert_data.py"):   # FolderLockedError if another process writes there
         ...
