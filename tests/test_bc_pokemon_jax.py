@@ -152,10 +152,11 @@ def test_bad_flags_and_files_end_in_one_line_and_leave_no_run_folder(tmp_path, m
 
 
 def test_batch_size_must_split_over_the_devices(tmp_path, synthetic_demos):
-    from pokeil_jax.cli import UsageError
-
-    devices = jax.device_count()
-    if devices == 1:
-        pytest.skip("one device: every batch size splits")
-    with pytest.raises(UsageError, match=f"does not split over {devices} devices"):
-        script.main(args_for(tmp_path, synthetic_demos, batch_size=devices + 1))
+    """Two (forced) CPU devices and an odd batch: exit 2 naming both, before any folder exists."""
+    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2", "PYTHONPATH": str(ROOT)}
+    run = subprocess.run([sys.executable, str(ROOT / "bc_pokemon_jax.py"), "--batch-size", "3",
+                          "--expert-data-dir", str(synthetic_demos)], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 2, run.stderr
+    assert run.stderr.strip() == "error: --batch-size 3 does not split over 2 devices; pass a multiple of 2"
+    assert sorted(os.listdir(tmp_path)) == ["expert_data"]
