@@ -15,7 +15,6 @@ import contextlib
 import dataclasses
 import json
 import random
-import sys
 import time
 from pathlib import Path
 from typing import Literal, Optional
@@ -24,6 +23,7 @@ import numpy as np
 import tyro
 
 from pokeil_jax.atomic import atomic_write
+from pokeil_jax.cli import UsageError, require
 
 STARTED = time.perf_counter()  # for the "first step done" line
 
@@ -126,7 +126,9 @@ class Args:
 
 def main(args: Args) -> dict:
     """Train a BC policy (with --eval-only: judge a checkpoint); returns the run's names, its
-    train history and its final reports."""
+    train history and its final reports. Raises cli.UsageError for a flag that cannot work before
+    anything is written, CheckpointError / EpisodeFormatError for bad files."""
+    check_args(args)
     if args.eval_only:
         return evaluate_checkpoint(args)
 
@@ -139,14 +141,13 @@ def main(args: Args) -> dict:
     from pokeil_jax import data, train, vector_env
 
     key = jax.random.key(args.seed)
+    require(args.batch_size % jax.device_count() == 0,
+            f"--batch-size {args.batch_size} does not split over {jax.device_count()} devices; "
+            f"pass a multiple of {jax.device_count()}")
+    require(not (args.dagger_rounds and process_count > 1),
+            "--dagger-rounds needs a single process (the learner plays in this process's env)")
     run_name, run_dir, log_path = run_folders(args)
-    tracker = None
-    if is_main:
-        log_path.mkdir(parents=True, exist_ok=True)
-        _write_json(log_path / "args.json", dataclasses.asdict(args))
-        tracker = start_tracking(args, run_name, log_path)  # before the tensorboard writer exists
-    print(f"run {run_name}: {jax.device_count()} device(s) {jax.devices()[0].platform}, process {process_index}/{process_count}, "
-          f"kernels: {_resolved_kernels(args)}")
+    kernels = _resolved_kernels(args)
 
     # ---- demonstrations ---------------------------------------------------------------------------------
     demo_dir = demonstrations_folder(args)
@@ -158,12 +159,16 @@ def main(args: Args) -> dict:
     mid_eval = args.eval_frequency > 0 and args.eval_episodes > 0
     eval_seeds = pick_eval_seeds(args.eval_seeds, demo_seeds, max(args.final_eval_episodes, args.eval_episodes * mid_eval))
     final_seeds = eval_seeds if args.eval_seeds else eval_seeds[: args.final_eval_episodes]
+    tracker = None
+    if is_main:  # the inputs are good: only now does the run get its folders
+        _write_json(log_path / "args.json", dataclasses.asdict(args))
+        tracker = start_tracking(args, run_name, log_path)  # before the tensorboard writer exists
+    print(f"run {run_name}: {jax.device_count()} device(s) {jax.devices()[0].platform}, process {process_index}/{process_count}, "
+          f"kernels: {kernels}")
     print(
         f"demos: {train_demos.num_episodes} train episodes ({train_demos.num_transitions} transitions), "
         f"{val_demos.num_episodes if val_demos else 0} val; eval seeds {_ranges(eval_seeds)} (disjoint from demo seeds)"
     )
-    if args.dagger_rounds and process_count > 1:
-        sys.exit("--dagger-rounds needs a single process (the learner plays in this process's env)")
 
     with contextlib.ExitStack() as resources:  # envs, writer, sampler, checkpointer: closed however the run ends
         if tracker is not None:
@@ -270,19 +275,14 @@ def main(args: Args) -> dict:
 
 def evaluate_checkpoint(args: Args) -> dict:
     """--eval-only: restore any checkpoint, judge it (and the expert) on the eval seeds, write a JSON report."""
-    if not args.checkpoint:
-        sys.exit("--eval-only needs --checkpoint PATH (a run folder, its best/periodic/final folder, or a step folder)")
     start_process(args)
     import jax
 
     from pokeil_jax import checkpoint as ckpt
     from pokeil_jax import data, evaluate, train, vector_env
 
-    _resolved_kernels(args)  # exits with the fix when --kernels cannot be honoured
-    try:
-        state, _ = ckpt.restore(args.checkpoint, train.create_train_state(jax.random.key(args.seed), train_config(args)))
-    except ckpt.CheckpointError as error:
-        sys.exit(str(error))
+    _resolved_kernels(args)  # UsageError with the fix when --kernels cannot be honoured
+    state, _ = ckpt.restore(args.checkpoint, train.create_train_state(jax.random.key(args.seed), train_config(args)))
     seeds = pick_eval_seeds(args.eval_seeds, data.next_episode_index_and_seed(demonstrations_folder(args))[1],
                             args.final_eval_episodes)
     with contextlib.closing(vector_env.make_eval_envs(args.eval_num_envs, rom_path=args.rom_path,
@@ -294,7 +294,7 @@ def evaluate_checkpoint(args: Args) -> dict:
             reports = {f"expert ({args.compare_expert})": expert_eval(args, envs, seeds), **reports}
     print(f"checkpoint {args.checkpoint} (step {int(state.step)}), seeds {_ranges(seeds)}")
     print(evaluate.format_table(reports))
-    out = Path(args.checkpoint) / "eval_report.json" if Path(args.checkpoint).is_dir() else Path(args.checkpoint + ".eval.json")
+    out = Path(args.checkpoint).expanduser() / "eval_report.json"
     evaluate.save_report_json(reports, out, {"checkpoint": str(args.checkpoint), "step": int(state.step)})
     print(f"report: {out}")
     return {name: r.to_dict() for name, r in reports.items()}
@@ -323,8 +323,12 @@ def run_folders(args: Args) -> tuple[str, Path, Path]:
 
     if args.resume:
         run_dir = ckpt.find_latest_run(args.checkpoint_dir, args.exp_name)
-        if run_dir is None:
-            sys.exit(f"--resume: no run of exp_name {args.exp_name!r} with a checkpoint under {args.checkpoint_dir}/")
+        require(run_dir is not None, f"--resume: no run of exp_name {args.exp_name!r} with a checkpoint under "
+                                     f"{args.checkpoint_dir}/; train one first (without --resume)")
+        finished = int(ckpt.resolve(run_dir).name)
+        require(finished < args.total_training_steps,
+                f"--resume: {run_dir} already finished at step {finished}; pass a larger --total-training-steps "
+                f"to train on, or judge it with --eval-only --checkpoint {run_dir}")
         run_name = run_dir.name
     else:
         run_name = f"{args.exp_name}__{args.seed}__{int(time.time())}"
@@ -427,14 +431,14 @@ def dagger_config(args: Args):
 
 
 def _resolved_kernels(args: Args) -> str:
-    """'xla' or 'onednn' for --kernels, with why when 'auto' could not pick oneDNN; exits with the
-    fix when --kernels onednn cannot be honoured."""
+    """'xla' or 'onednn' for --kernels, with why when 'auto' could not pick oneDNN; UsageError with
+    the fix when --kernels onednn cannot be honoured."""
     from pokeil_jax import kernels
 
     try:
         return kernels.describe(args.kernels)
     except (kernels.onednn.OneDNNUnavailableError, ValueError) as error:
-        sys.exit(f"--kernels: {error}")
+        raise UsageError(f"--kernels: {error}") from None
 
 
 def run_policy_eval(args, envs, state, seeds, writer, step, tracker=None):
@@ -506,40 +510,94 @@ def _ranges(values) -> str:
     return ",".join(parts)
 
 
+def check_args(args: Args) -> None:
+    """Raise cli.UsageError for the first flag that cannot work, before anything is written."""
+    import math
+
+    from pokeil_jax.emulator import RomError
+    from pokeil_jax.env import check_rom
+    from pokeil_jax.experts import ExpertError, make_expert
+    from pokeil_jax.games import UnknownGameError
+
+    def flag(name: str) -> str:
+        return "--" + name.replace("_", "-")
+
+    for name in ("total_training_steps", "batch_size", "hidden_dim", "eval_max_steps", "eval_num_envs",
+                 "keep_checkpoints", "dagger_episodes", "dagger_max_steps"):
+        require(getattr(args, name) >= 1, f"{flag(name)} must be at least 1, got {getattr(args, name)}")
+    for name in ("log_frequency", "eval_frequency", "eval_episodes", "final_eval_episodes", "save_frequency",
+                 "dagger_rounds", "seed"):
+        require(getattr(args, name) >= 0, f"{flag(name)} must be at least 0, got {getattr(args, name)}")
+    require(math.isfinite(args.learning_rate) and args.learning_rate > 0,
+            f"--learning-rate must be a finite number > 0, got {args.learning_rate}")
+    require(math.isfinite(args.weight_decay) and args.weight_decay >= 0,
+            f"--weight-decay must be a finite number >= 0, got {args.weight_decay}")
+    require(0 <= args.val_fraction < 1,
+            f"--val-fraction must be in [0, 1) (the share of episodes held out), got {args.val_fraction}")
+    require(0 <= args.dagger_beta <= 1, f"--dagger-beta must be a probability in [0, 1], got {args.dagger_beta}")
+    require(not args.eval_seeds or min(args.eval_seeds) >= 0, f"--eval-seeds must be >= 0, got {args.eval_seeds}")
+    require(not (args.eval_only and args.resume), "--eval-only and --resume exclude each other; pass one")
+    if args.eval_only:
+        require(args.checkpoint is not None, "--eval-only needs --checkpoint PATH (a run folder, its "
+                                             "best/periodic/final folder, or a step folder)")
+        require(Path(args.checkpoint).expanduser().exists(), f"--checkpoint {args.checkpoint}: no such folder; pass "
+                                                              f"a run folder, its best/periodic/final folder, or a step folder")
+        require(args.final_eval_episodes >= 1 or bool(args.eval_seeds), "--eval-only needs --final-eval-episodes >= 1")
+    else:
+        require(args.checkpoint is None, "--checkpoint is read by --eval-only; to continue training use --resume")
+    if args.rom_path is not None:
+        try:
+            check_rom(args.rom_path)
+        except (RomError, UnknownGameError) as error:
+            raise UsageError(f"--rom-path: {error}") from None
+    for name in ("compare_expert", "dagger_expert"):
+        spec = getattr(args, name)
+        if spec and spec != "random" and (name == "compare_expert" or args.dagger_rounds):
+            try:  # imports the user's module once here, so a typo fails before any folder exists
+                make_expert(spec, rom_path=args.rom_path)
+            except ExpertError as error:
+                hint = " ('' skips the comparison)" if name == "compare_expert" else ""
+                raise UsageError(f"{flag(name)}: {error}{hint}") from None
+    if args.eval_initial_state:  # the eval envs start in worker processes: check the file here
+        from pokeil_jax.savestates import StateFileError, check_for_rom
+
+        try:
+            check_for_rom(args.eval_initial_state, args.rom_path)
+        except (StateFileError, RomError) as error:
+            raise UsageError(f"--eval-initial-state: {error}") from None
+
+
 def _write_json(path: Path, obj) -> None:
     with atomic_write(path, "w") as f:
         json.dump(obj, f, indent=2)
 
 
 def cli() -> None:
+    """Exit codes: 0 done, 1 bad data (a corrupt checkpoint or episode, a diverged run, a failing
+    expert, a folder another process writes), 2 bad usage."""
     args = tyro.cli(Args)  # --help answers before the heavy imports below
+    from pokeil_jax import cli as errors
     from pokeil_jax.checkpoint import CheckpointError
     from pokeil_jax.data import EpisodeFormatError
+    from pokeil_jax.data.lock import FolderLockedError
     from pokeil_jax.emulator import RomError
-    from pokeil_jax.experts import ExpertError, make_expert
-    from pokeil_jax.savestates import StateFileError, check_for_rom
+    from pokeil_jax.experts import ExpertError
+    from pokeil_jax.savestates import StateFileError
     from pokeil_jax.tracking import TrackingUnavailableError
     from pokeil_jax.train import NonFiniteLossError
 
-    errors = (NonFiniteLossError, CheckpointError, EpisodeFormatError, ExpertError, TrackingUnavailableError,
-              StateFileError, RomError)
+    data_errors = (NonFiniteLossError, CheckpointError, EpisodeFormatError, ExpertError, FolderLockedError,
+                   TrackingUnavailableError, StateFileError, RomError)
     if args.minari_dataset is not None:
         from pokeil_jax.data.minari_io import MinariError
 
-        errors += (MinariError,)
+        data_errors += (MinariError,)
     try:
-        # Checked before training: the eval envs start in worker processes, the experts play last.
-        if args.eval_initial_state:
-            check_for_rom(args.eval_initial_state, args.rom_path)
-        for flag, spec in (("--compare-expert", args.compare_expert), ("--dagger-expert", args.dagger_expert)):
-            if spec == "scripted" and (flag == "--compare-expert" or args.dagger_rounds):
-                try:
-                    make_expert(spec, rom_path=args.rom_path)
-                except ExpertError as e:
-                    raise ExpertError(f"{flag} {spec}: {e}" + (" ('' skips the comparison)" if "compare" in flag else ""))
         main(args)
-    except errors as error:
-        sys.exit(f"error: {error}")
+    except UsageError as error:
+        errors.fail(str(error), errors.USAGE)
+    except data_errors as error:
+        errors.fail(str(error), errors.DATA)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,9 @@
 
 Episode k uses game seed `seed + k`, skipping seeds already recorded in the folder, so
 re-running into the same folder continues it: existing episodes are kept, numbering goes on.
-Each episode is written atomically: killing the collector leaves only whole episodes.
+Each episode is written whole, then numbered (the next free number, taken by a hard link that
+never replaces a file); one collector at a time holds the folder (`pokeil_jax.data.lock`), and its
+workers die with it. Killing any of them leaves whole episodes, numbered 1..N, seeds distinct.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import multiprocessing as mp
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -65,21 +68,88 @@ def env_kwargs(args: Args) -> dict:
     )
 
 
-def plan_episodes(directory: Path, first_seed: int, count: int) -> list[tuple[int, int]]:
-    """(episode index, game seed) for the next `count` episodes, continuing what is on disk."""
+def check_args(args: Args) -> None:
+    """Raise cli.UsageError for the first bad flag, before anything is created or started."""
+    from pokeil_jax.cli import UsageError, require
+    from pokeil_jax.emulator import RomError
+    from pokeil_jax.env import check_rom
+    from pokeil_jax.experts import ExpertError, make_expert
+    from pokeil_jax.games import UnknownGameError
+
+    require(args.num_episodes >= 1, f"--num-episodes must be at least 1, got {args.num_episodes}")
+    require(args.num_workers >= 1, f"--num-workers must be at least 1, got {args.num_workers}")
+    require(0 <= args.epsilon <= 1, f"--epsilon must be a probability in [0, 1], got {args.epsilon}")
+    require(args.max_steps >= 1, f"--max-steps must be at least 1 (steps before an episode is cut), got {args.max_steps}")
+    require(args.frames_per_step >= 1, f"--frames-per-step must be at least 1, got {args.frames_per_step}")
+    require(1 <= args.hold_frames <= args.frames_per_step,
+            f"--hold-frames must be in [1, --frames-per-step={args.frames_per_step}], got {args.hold_frames}")
+    require(0 < args.action_timeout < float("inf"),
+            f"--action-timeout must be a positive number of seconds, got {args.action_timeout}")
+    require(0 <= args.seed < 2**31 - args.num_episodes, f"--seed must be in [0, 2**31 - num_episodes), got {args.seed}")
+    require(not Path(args.expert_data_dir).exists() or Path(args.expert_data_dir).is_dir(),
+            f"--expert-data-dir {args.expert_data_dir} is a file, not a folder; pass a folder")
+    if args.rom_path is not None:
+        try:
+            check_rom(args.rom_path)
+        except (RomError, UnknownGameError) as error:
+            raise UsageError(f"--rom-path: {error}") from None
+    if args.expert not in ("human", "random"):
+        try:  # imports and builds the user's class once here, so a typo fails before any folder exists
+            make_expert(args.expert, action_timeout=args.action_timeout, rom_path=args.rom_path)
+        except ExpertError as error:
+            raise UsageError(f"--expert: {error}") from None
+    if args.initial_state:
+        from pokeil_jax.savestates import StateFileError, check_for_rom
+
+        try:
+            check_for_rom(args.initial_state, args.rom_path)
+        except (StateFileError, RomError) as error:
+            raise UsageError(f"--initial-state: {error}") from None
+
+
+def plan_episodes(directory: Path, first_seed: int, count: int) -> list[int]:
+    """Game seeds of the next `count` episodes: from `first_seed` up, skipping recorded ones."""
     from pokeil_jax import data
 
-    next_index, recorded = data.next_episode_index_and_seed(directory)
+    recorded = data.next_episode_index_and_seed(directory)[1]
     plan, seed = [], first_seed
     while len(plan) < count:
         if seed not in recorded:
-            plan.append((next_index + len(plan), seed))
+            plan.append(seed)
         seed += 1
     return plan
 
 
-def collect(args: Args, jobs: list[tuple[int, int]], progress_queue=None, worker_id: int = 0) -> list[dict]:
-    """Record the episodes in `jobs` ([(index, seed)]) and write them; returns one summary per episode."""
+def commit_episode(staged: Path, directory: Path) -> Path:
+    """Give a whole episode file its number: hard-link it as the next free `episode_XXXX.npz`
+    (a link never replaces an existing name, so two writers cannot take one number), then drop
+    the staged name. Killed in between, the folder holds the episode once and a stale staged copy."""
+    numbers = (re.fullmatch(r"episode_(\d+)\.npz", p.name) for p in directory.glob("episode_*.npz"))
+    index = max((int(m.group(1)) for m in numbers if m), default=0) + 1
+    while True:
+        path = directory / f"episode_{index:04d}.npz"
+        try:
+            os.link(staged, path)
+        except FileExistsError:
+            index += 1
+            continue
+        staged.unlink()
+        return path
+
+
+def clean_leftovers(directory: Path) -> None:
+    """Remove what killed writers left (staging folders, temp files); call with the folder lock held."""
+    import shutil
+
+    for leftover in directory.glob(".staging-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+    for temp in directory.glob(".episode_*.tmp"):  # atomic_write temp files
+        temp.unlink(missing_ok=True)
+
+
+def collect(args: Args, seeds: list[int], progress_queue=None, worker_id: int = 0) -> list[dict]:
+    """Record one episode per game seed in `seeds` and write each as the folder's next episode;
+    returns one summary per episode."""
     from pokeil_jax import data
     from pokeil_jax.env import PokemonEnv, rom_sha1
     from pokeil_jax.experts import make_expert
@@ -89,6 +159,7 @@ def collect(args: Args, jobs: list[tuple[int, int]], progress_queue=None, worker
     expert = make_expert(args.expert, seed=args.seed + 7919 * worker_id, action_timeout=args.action_timeout,
                          rom_path=args.rom_path)
     out_dir = Path(args.expert_data_dir)
+    staging = out_dir / f".staging-{os.getpid()}"
     sha1 = rom_sha1(env.rom_path)
     summaries = []
 
@@ -96,7 +167,7 @@ def collect(args: Args, jobs: list[tuple[int, int]], progress_queue=None, worker
         if progress_queue is not None:
             progress_queue.put(("step", steps, info["milestone_count"]))
 
-    for index, seed in jobs:
+    for seed in seeds:
         choose = epsilon_chooser(args.epsilon, np.random.default_rng([args.seed, seed, 1]))
         episode = record_episode(env, expert, seed, choose, progress)
         if episode is None:  # stopped (Esc) before the first step
@@ -105,13 +176,12 @@ def collect(args: Args, jobs: list[tuple[int, int]], progress_queue=None, worker
         metadata = episode_metadata(env, sha1, args.expert, seed, args.epsilon, episode, **extra)
         last_info, stopped = episode["last_info"], episode["stopped"]
         episode = to_episode_file(episode, metadata)
-        path = out_dir / f"episode_{index:04d}.npz"
-        data.write_episode(path, episode)
+        path = commit_episode(data.write_episode(staging / f"episode_{seed:04d}.npz", episode), out_dir)
         if args.record_video:
             from pokeil_jax.video import save_video
 
             frames = list(episode["observations"]) + [episode["final_observation"]]
-            save_video(frames, out_dir / "videos" / f"episode_{index:04d}.gif", fps=10)
+            save_video(frames, out_dir / "videos" / f"{path.stem}.gif", fps=10)
         summary = {
             "path": str(path),
             "seed": seed,
@@ -126,73 +196,81 @@ def collect(args: Args, jobs: list[tuple[int, int]], progress_queue=None, worker
         if stopped:
             break
     env.close()
+    if staging.is_dir():
+        staging.rmdir()
     return summaries
 
 
-def _worker(args, jobs, queue, worker_id):
+def _worker(args, seeds, queue, worker_id, parent_pid):
+    from pokeil_jax.data.lock import die_with_parent
+
+    die_with_parent(parent_pid)  # orphans would write into a folder whose lock is gone
     try:
-        collect(args, jobs, queue, worker_id)
+        collect(args, seeds, queue, worker_id)
         queue.put(("done", worker_id, None))
     except BaseException as e:  # report any failure to the parent instead of dying silently
         queue.put(("error", f"worker {worker_id}: {type(e).__name__}: {e}", None))
 
 
 def main(args: Args) -> list[dict]:
+    """Collect; raises cli.UsageError (bad flags), EpisodeFormatError (a bad file already in the
+    folder), FolderLockedError (another process writes there) or CollectionError."""
     from tqdm import tqdm
 
-    if args.epsilon < 0 or args.epsilon > 1:
-        sys.exit(f"--epsilon must be in [0, 1], got {args.epsilon}")
-    if args.num_episodes < 1 or args.num_workers < 1:
-        sys.exit("--num-episodes and --num-workers must be at least 1")
-    if args.expert == "scripted":  # a game without one: say so before any emulator starts
-        from pokeil_jax.emulator import RomError
-        from pokeil_jax.experts import ExpertError, make_expert
+    from pokeil_jax import data
+    from pokeil_jax.data.lock import FolderLock
 
-        try:
-            make_expert(args.expert, rom_path=args.rom_path)
-        except (ExpertError, RomError) as e:
-            sys.exit(f"--expert scripted: {e}")
-    if args.initial_state:
-        from pokeil_jax.emulator import RomError
-        from pokeil_jax.savestates import StateFileError, check_for_rom
-
-        try:
-            check_for_rom(args.initial_state, args.rom_path)
-        except (StateFileError, RomError) as e:
-            sys.exit(f"--initial-state: {e}")
+    check_args(args)
     out_dir = Path(args.expert_data_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    wanted = args.num_episodes
-    if args.top_up:
-        from pokeil_jax import data
+    recorded = data.next_episode_index_and_seed(out_dir)[1]  # reads (and so checks) what is there
+    wanted = args.num_episodes - (len(recorded) if args.top_up else 0)
+    if wanted <= 0:
+        print(f"{out_dir}/ already holds {args.num_episodes} or more episodes; nothing to collect.")
+        return []
+    lock = FolderLock(out_dir, f"collect_expert_data.py --expert {args.expert}").acquire()
+    try:
+        clean_leftovers(out_dir)
+        return _collect_locked(args, out_dir, wanted, tqdm)
+    finally:
+        lock.release()
 
-        wanted -= len(data.next_episode_index_and_seed(out_dir)[1])
-        if wanted <= 0:
-            print(f"{out_dir}/ already holds {args.num_episodes} or more episodes; nothing to collect.")
-            return []
-    jobs = plan_episodes(out_dir, args.seed, wanted)
-    workers = 1 if args.expert == "human" else min(args.num_workers, len(jobs))
+
+class CollectionError(RuntimeError):
+    """A worker failed or died; the episodes written before stay."""
+
+
+def _collect_locked(args: Args, out_dir: Path, wanted: int, tqdm) -> list[dict]:
+    seeds = plan_episodes(out_dir, args.seed, wanted)
+    workers = 1 if args.expert == "human" else min(args.num_workers, len(seeds))
     print(
-        f"Collecting {len(jobs)} episodes with expert '{args.expert}' into {out_dir}/ "
-        f"(episodes {jobs[0][0]:04d}-{jobs[-1][0]:04d}, seeds {sorted(s for _, s in jobs)[0]}..{max(s for _, s in jobs)}, "
-        f"{workers} worker{'s' if workers > 1 else ''})"
+        f"Collecting {len(seeds)} episodes with expert '{args.expert}' into {out_dir}/ "
+        f"(seeds {min(seeds)}..{max(seeds)}, {workers} worker{'s' if workers > 1 else ''})"
     )
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
     procs = [
-        ctx.Process(target=_worker, args=(args, jobs[w::workers], queue, w), daemon=True)
+        ctx.Process(target=_worker, args=(args, seeds[w::workers], queue, w, os.getpid()), daemon=True)
         for w in range(workers)
     ] if workers > 1 else []
     for p in procs:
         p.start()
 
     summaries: list[dict] = []
-    bar = tqdm(total=len(jobs), unit="ep", desc="collect", dynamic_ncols=True)
-    steps, start, finished = 0, time.perf_counter(), 0
+    bar = tqdm(total=len(seeds), unit="ep", desc="collect", dynamic_ncols=True)
+    steps, start, finished = 0, time.perf_counter(), set()
     milestone_total = 0
 
+    def stop(reason: str):
+        bar.close()
+        for p in procs:
+            p.kill()
+        raise CollectionError(
+            f"collection failed in {reason}; the {len(summaries)} episodes finished before stay in "
+            f"{out_dir}/, run the same command again to record the rest"
+        )
+
     def handle(kind, payload, extra):
-        nonlocal steps, finished, milestone_total
+        nonlocal steps, milestone_total
         if kind == "step":
             steps += payload
         elif kind == "episode":
@@ -200,19 +278,23 @@ def main(args: Args) -> list[dict]:
             milestone_total += payload["milestones"]
             bar.update(1)
         elif kind == "done":
-            finished += 1
+            finished.add(payload)
         elif kind == "error":
-            bar.close()
-            for p in procs:
-                p.kill()
-            sys.exit(f"collection failed in {payload}")
+            stop(payload)
         elapsed = max(time.perf_counter() - start, 1e-9)
         done = max(len(summaries), 1)
         bar.set_postfix(steps=steps, sps=f"{steps / elapsed:.0f}", milestones=f"{milestone_total / done:.2f}", refresh=False)
 
     if procs:
-        while finished < workers:
-            handle(*queue.get())
+        import queue as queue_module
+
+        while len(finished) < workers:
+            try:
+                handle(*queue.get(timeout=1.0))
+            except queue_module.Empty:
+                for w, p in enumerate(procs):  # a worker killed (OOM, kill -9) sends nothing
+                    if w not in finished and p.exitcode is not None and queue.empty():
+                        stop(f"worker {w}: it died (exit code {p.exitcode})")
         for p in procs:
             p.join()
     else:
@@ -220,7 +302,7 @@ def main(args: Args) -> list[dict]:
             def put(self, item):
                 handle(*item)
 
-        collect(args, jobs, _Inline(), 0)
+        collect(args, seeds, _Inline(), 0)
     bar.close()
 
     if summaries:
@@ -234,5 +316,20 @@ def main(args: Args) -> list[dict]:
     return summaries
 
 
+def cli() -> None:
+    """Exit codes: 0 done, 1 bad data or a failed collection, 2 bad usage."""
+    args = tyro.cli(Args)
+    from pokeil_jax import cli as errors
+    from pokeil_jax.data import EpisodeFormatError
+    from pokeil_jax.data.lock import FolderLockedError
+
+    try:
+        main(args)
+    except errors.UsageError as error:
+        errors.fail(str(error), errors.USAGE)
+    except (EpisodeFormatError, FolderLockedError, CollectionError) as error:
+        errors.fail(str(error), errors.DATA)
+
+
 if __name__ == "__main__":
-    main(tyro.cli(Args))
+    cli()

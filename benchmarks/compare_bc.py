@@ -33,6 +33,7 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # `python benchmarks/...` from anywhere
+from pokeil_jax.cli import nonnegative_int, positive_float, positive_int  # noqa: E402
 
 from pokeil_jax.atomic import atomic_write, write_text_atomic  # noqa: E402
 
@@ -181,17 +182,17 @@ def plot(rows: list[dict], path: Path) -> None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2], help="training seeds (each trains both pipelines)")
-    parser.add_argument("--steps", type=int, default=1200, help="gradient steps per run")
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--learning-rate", type=float, default=5e-4)
-    parser.add_argument("--hidden-dim", type=int, default=256)
-    parser.add_argument("--train-episodes", type=int, default=40)
-    parser.add_argument("--val-episodes", type=int, default=8)
-    parser.add_argument("--eval-episodes", type=int, default=20, help="unseen game seeds each policy plays")
-    parser.add_argument("--eval-max-steps", type=int, default=300)
-    parser.add_argument("--eval-num-envs", type=int, default=2)
-    parser.add_argument("--collect-workers", type=int, default=2)
+    parser.add_argument("--seeds", type=nonnegative_int, nargs="+", default=[1, 2], help="training seeds (each trains both pipelines)")
+    parser.add_argument("--steps", type=positive_int, default=1200, help="gradient steps per run")
+    parser.add_argument("--batch-size", type=positive_int, default=64, help="global batch size of both pipelines")
+    parser.add_argument("--learning-rate", type=positive_float, default=5e-4, help="learning rate of both pipelines")
+    parser.add_argument("--hidden-dim", type=positive_int, default=256, help="width of the dense layer after the CNN")
+    parser.add_argument("--train-episodes", type=positive_int, default=40, help="demonstrations to train on (collected if missing)")
+    parser.add_argument("--val-episodes", type=positive_int, default=8, help="demonstrations for val loss and accuracy")
+    parser.add_argument("--eval-episodes", type=positive_int, default=20, help="unseen game seeds each policy plays")
+    parser.add_argument("--eval-max-steps", type=positive_int, default=300, help="evaluation episodes are cut after this many steps")
+    parser.add_argument("--eval-num-envs", type=positive_int, default=2, help="emulator processes evaluating in parallel")
+    parser.add_argument("--collect-workers", type=positive_int, default=2, help="collector processes for missing demonstrations")
     parser.add_argument("--data-dir", default="expert_data/compare", help="demonstrations: DATA_DIR/train, DATA_DIR/val")
     parser.add_argument("--out-dir", default="runs/compare_bc", help="where reports and both pipelines' runs go")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes: every step once (CI)")

@@ -46,6 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python benchmar
 from pokeil_jax import runtime, train  # noqa: E402
 from pokeil_jax.kernels import XLA, Kernels, resolve_kernels, xla  # noqa: E402
 from pokeil_jax.actions import NUM_ACTIONS  # noqa: E402
+from pokeil_jax.cli import positive_int  # noqa: E402
 
 _DN = ("NHWC", "HWIO", "NHWC")
 
@@ -567,11 +568,11 @@ def profile_step(batch: int, spec: dict, top: int = 25, steps: int = 3) -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--only", choices=("check", "layers", "step", "bf16", "profile"), default=None)
+    parser.add_argument("--only", choices=("check", "layers", "step", "bf16", "profile"), default=None, help="run one part only (default: all)")
     parser.add_argument("--profile-rows", nargs="+", default=["A", "D"], help="whole-step rows to profile (letters)")
     parser.add_argument("--rows", nargs="+", default=None, help="whole-step rows to time (letters; default all)")
-    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[64, 256])
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--batch-sizes", type=positive_int, nargs="+", default=[64, 256], help="batch sizes timed")
+    parser.add_argument("--rounds", type=positive_int, default=5, help="timed rounds; the median is reported")
     parser.add_argument("--smoke", action="store_true", help="tiny batch and rounds: every path once")
     args = parser.parse_args(argv)
     if args.smoke:

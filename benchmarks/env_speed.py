@@ -28,6 +28,7 @@ os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from pokeil_jax.emulator import Emulator  # noqa: E402
+from pokeil_jax.cli import positive_int  # noqa: E402
 from pokeil_jax.env import PokemonEnv  # noqa: E402
 
 # A walk-around action cycle that keeps the game busy (moves, dialogs, menus) like real play.
@@ -99,10 +100,19 @@ def independent_steps_per_s(num_procs: int, steps: int, rom_path) -> float:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--steps", type=int, default=3000)
-    parser.add_argument("--rom-path", default=None)
-    parser.add_argument("--repeats", type=int, default=5, help="alternating 1- and 2-process vector env measurements")
+    parser.add_argument("--steps", type=positive_int, default=3000, help="env steps per measurement")
+    parser.add_argument("--rom-path", default=None, help="a GBA ROM (default: the bundled MiniMon)")
+    parser.add_argument("--repeats", type=positive_int, default=5, help="alternating 1- and 2-process vector env measurements")
     args = parser.parse_args()
+    if args.rom_path is not None:
+        from pokeil_jax.emulator import RomError
+        from pokeil_jax.env import check_rom
+        from pokeil_jax.games import UnknownGameError
+
+        try:
+            check_rom(args.rom_path)
+        except (RomError, UnknownGameError) as error:
+            parser.error(f"--rom-path: {error}")
     load_before = os.getloadavg()[0]
 
     env = PokemonEnv(rom_path=args.rom_path)

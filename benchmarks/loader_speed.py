@@ -29,6 +29,7 @@ import numpy as np
 # Run as a script from anywhere (`python benchmarks/loader_speed.py`): the package is not installed.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from pokeil_jax import data  # noqa: E402
+from pokeil_jax.cli import positive_float, positive_int  # noqa: E402
 
 def synthetic_episode(length: int, seed: int) -> dict:
     """An episode in the real format whose frames scroll over a random 8x8-tile map."""
@@ -106,12 +107,17 @@ def train_step_rate(demos: data.CachedDemos, batch_size: int, steps: int) -> flo
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data-dir", default=None, help="a folder of episode_XXXX.npz (default: synthetic episodes)")
-    parser.add_argument("--episodes", type=int, default=4, help="synthetic episodes to write")
-    parser.add_argument("--length", type=int, default=1500, help="steps per synthetic episode")
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--seconds", type=float, default=5.0, help="seconds per throughput measurement")
-    parser.add_argument("--train-steps", type=int, default=10, help="train steps timed for the reference")
+    parser.add_argument("--episodes", type=positive_int, default=4, help="synthetic episodes to write")
+    parser.add_argument("--length", type=positive_int, default=1500, help="steps per synthetic episode")
+    parser.add_argument("--batch-size", type=positive_int, default=64, help="transitions per batch")
+    parser.add_argument("--seconds", type=positive_float, default=5.0, help="seconds per throughput measurement")
+    parser.add_argument("--train-steps", type=positive_int, default=10, help="train steps timed for the reference")
     args = parser.parse_args()
+    if args.data_dir is not None:
+        try:
+            data.episode_paths(args.data_dir)
+        except data.EpisodeFormatError as error:
+            parser.error(f"--data-dir: {error}")
 
     with tempfile.TemporaryDirectory(prefix="loader_speed_") as tmp:
         tmp = Path(tmp)

@@ -36,6 +36,7 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # `python benchmarks/...` from anywhere
+from pokeil_jax.cli import nonnegative_int, positive_int  # noqa: E402
 
 from pokeil_jax.actions import NUM_ACTIONS  # noqa: E402
 
@@ -264,23 +265,30 @@ def format_table(results: dict, args) -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[64, 256])
-    parser.add_argument("--forward-sizes", type=int, nargs="+", default=[1, 4, 16],
+    parser.add_argument("--batch-sizes", type=positive_int, nargs="+", default=[64, 256], help="batch sizes of the train-step rows")
+    parser.add_argument("--forward-sizes", type=positive_int, nargs="+", default=[1, 4, 16],
                         help="batch sizes of the policy forward (the evaluator's: one row per env)")
-    parser.add_argument("--repeats", type=int, default=5, help="alternating repeats; the median is reported")
-    parser.add_argument("--steps", type=int, default=10,
+    parser.add_argument("--repeats", type=positive_int, default=5, help="alternating repeats; the median is reported")
+    parser.add_argument("--steps", type=positive_int, default=10,
                         help="train steps per repeat (training runs its steps back to back; the first step "
                              "after the other worker's turn runs on cold caches and idle thread pools, and "
                              "costs JAX 15-30 ms more: with 3 steps it weighs a third of each repeat)")
-    parser.add_argument("--warmup", type=int, default=2, help="untimed steps per batch size (compilation)")
-    parser.add_argument("--forward-calls", type=int, default=10)
-    parser.add_argument("--batches", type=int, default=4, help="distinct batches cycled through")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--warmup", type=nonnegative_int, default=2, help="untimed steps per batch size (compilation)")
+    parser.add_argument("--forward-calls", type=positive_int, default=10, help="timed forward calls per size")
+    parser.add_argument("--batches", type=positive_int, default=4, help="distinct batches cycled through")
+    parser.add_argument("--seed", type=nonnegative_int, default=0, help="seed of the network init and the synthetic frames")
     parser.add_argument("--expert-data-dir", default=None, help="use cached real demos instead of synthetic frames")
-    parser.add_argument("--frameworks", nargs="+", default=list(FRAMEWORKS), choices=FRAMEWORKS)
+    parser.add_argument("--frameworks", nargs="+", default=list(FRAMEWORKS), choices=FRAMEWORKS, help="which pipelines to time")
     parser.add_argument("--tune-malloc", action="store_true", help=f"run both workers with {TUNED_MALLOC_ENV}")
     parser.add_argument("--smoke", action="store_true", help="tiny batches and repeats; prints every column")
     args = parser.parse_args(argv)
+    if args.expert_data_dir is not None:
+        from pokeil_jax import data
+
+        try:
+            data.episode_paths(args.expert_data_dir)
+        except data.EpisodeFormatError as error:
+            parser.error(f"--expert-data-dir: {error}")
     if args.smoke:
         args.batch_sizes, args.forward_sizes = [4, 8], [1, 2]
         args.repeats, args.steps, args.warmup, args.forward_calls, args.batches = 1, 1, 1, 1, 1

@@ -266,15 +266,19 @@ def _is_step_dir(path: Path) -> bool:
 
 
 def resolve(path: str | Path) -> Path:
-    """A run dir, kind dir, or step dir -> the step directory to restore.
+    """A run dir, kind dir, or step dir -> the absolute step directory to restore.
 
+    Relative paths, `~` and symlinks are resolved first (Orbax reads absolute paths only).
     Run dir: the newest step of `final/` and `periodic/` (final wins a tie; those carry the
     loader state a resume needs), else the best checkpoint. Kind dir: its newest step (for
     `best/`, the best one). Raises CheckpointError if there is no checkpoint there.
     """
-    path = Path(path)
-    if not path.exists():
+    given = Path(path).expanduser()
+    if not given.exists():
         raise CheckpointError(f"{path}: no such checkpoint path (expected a run, kind or step directory)")
+    if not given.is_dir():
+        raise CheckpointError(f"{path}: a file, not a checkpoint (expected a run, kind or step directory)")
+    path = given.resolve()
     if _TMP_MARK in path.name:
         raise CheckpointError(f"{path}: an unfinished save (the process was killed while writing); use another step")
     if _is_step_dir(path):
@@ -291,7 +295,7 @@ def resolve(path: str | Path) -> Path:
         if steps:
             return _best_step_dir(path) if path.name == "best" else steps[-1]
     raise CheckpointError(
-        f"{path}: no checkpoint found (looked for {', '.join(k + '/<step>' for k in KINDS)}, "
+        f"{given}: no checkpoint found (looked for {', '.join(k + '/<step>' for k in KINDS)}, "
         f"<step>/, or a step directory holding {_STATE}/)"
     )
 
@@ -310,26 +314,33 @@ def _leaf_shape(leaf) -> tuple[int, ...]:
     return tuple(np.shape(leaf))
 
 
-def _check_fits(step_dir: Path, target_state) -> None:
-    """Raise CheckpointError naming the first leaf whose name or shape differs from the target."""
+def stored_shapes(path: str | Path) -> dict[str, tuple[int, ...]]:
+    """{leaf name ("params.Dense_1.kernel", ...): shape} of the state saved in a checkpoint (a run,
+    kind or step folder, see `resolve`), read from its metadata without loading any array."""
+    step_dir = resolve(path)
     stored = _read_with_orbax(
         step_dir, "the state metadata", lambda: ocp.PyTreeCheckpointHandler().metadata(step_dir / _STATE).tree
     )
-    stored_shapes = {leaf.name: tuple(leaf.shape) for leaf in jax.tree_util.tree_leaves(stored)}
+    return {leaf.name: tuple(leaf.shape) for leaf in jax.tree_util.tree_leaves(stored)}
+
+
+def _check_fits(step_dir: Path, target_state) -> None:
+    """Raise CheckpointError naming the first leaf whose name or shape differs from the target."""
+    stored = stored_shapes(step_dir)
     target_shapes = {
         jax.tree_util.keystr(path, simple=True, separator="."): _leaf_shape(leaf)
         for path, leaf in jax.tree_util.tree_flatten_with_path(target_state)[0]
     }
     for name, shape in target_shapes.items():
-        if name not in stored_shapes:
+        if name not in stored:
             raise CheckpointError(f"{step_dir} does not fit the target: it has no {name!r} (target shape {shape})")
-        if stored_shapes[name] != shape:
+        if stored[name] != shape:
             raise CheckpointError(
-                f"{step_dir} does not fit the target: {name!r} has shape {stored_shapes[name]} in the "
+                f"{step_dir} does not fit the target: {name!r} has shape {stored[name]} in the "
                 f"checkpoint but {shape} in the target (another network size? check hidden_dim / "
                 f"num_actions in the run's args)"
             )
-    extra = sorted(set(stored_shapes) - set(target_shapes))
+    extra = sorted(set(stored) - set(target_shapes))
     if extra:
         raise CheckpointError(f"{step_dir} does not fit the target: the target has no {extra[0]!r} (and {len(extra) - 1} more)")
 
@@ -349,7 +360,7 @@ def restore(path: str | Path, target_state) -> tuple[Any, dict]:
         step_dir,
         "the state",
         lambda: ocp.Checkpointer(ocp.CompositeCheckpointHandler()).restore(
-            step_dir.absolute(), args=ocp.args.Composite(**{_STATE: ocp.args.StandardRestore(target_state)})
+            step_dir, args=ocp.args.Composite(**{_STATE: ocp.args.StandardRestore(target_state)})
         ),
     )[_STATE]
     if "state_sha256" in extras and state_digest(restored) != extras["state_sha256"]:

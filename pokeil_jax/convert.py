@@ -264,24 +264,32 @@ def _as_numpy_tree(tree: Mapping) -> dict:
 
 def load_jax_checkpoint_params(path: str | os.PathLike) -> dict:
     """The network `params` (numpy) of a JAX pipeline checkpoint: a run, kind or step folder
-    (see `pokeil_jax.checkpoint.resolve`)."""
-    import orbax.checkpoint as ocp
+    (see `pokeil_jax.checkpoint.resolve`), read by `checkpoint.restore` (the reader
+    `--eval-only` and `--resume` use), so its saved checksum is checked too."""
+    import jax
 
-    from pokeil_jax import checkpoint
+    from pokeil_jax import checkpoint, train
+    from pokeil_jax.networks import NetworkSizes
 
     try:
-        step_dir = checkpoint.resolve(path)
+        shapes = checkpoint.stored_shapes(path)
+        if "params.Dense_1.kernel" not in shapes:
+            raise ConversionError(f"{path}: the saved state holds no ImpalaCNN params (no 'params.Dense_1.kernel'); "
+                                  f"pass a checkpoint written by bc_pokemon_jax.py or this converter.")
+        hidden_dim, num_actions = shapes["params.Dense_1.kernel"]
+        channels = []
+        while f"params.ConvSequence_{len(channels)}.Conv_0.kernel" in shapes:
+            channels.append(shapes[f"params.ConvSequence_{len(channels)}.Conv_0.kernel"][-1])
+        sizes = NetworkSizes(num_actions=num_actions, hidden_dim=hidden_dim, channels=tuple(channels))
+        target = train.create_train_state(jax.random.key(0), train.TrainConfig(network=sizes))
+        state, _ = checkpoint.restore(path, target)
     except checkpoint.CheckpointError as e:
         raise ConversionError(str(e)) from None
-    # No target tree: the network sizes are whatever the checkpoint holds.
-    tree = ocp.StandardCheckpointer().restore((step_dir / "state").absolute())
-    if not isinstance(tree, Mapping) or "params" not in tree:
-        raise ConversionError(f"{step_dir}: the saved state has no 'params' (keys: "
-                              f"{sorted(tree) if isinstance(tree, Mapping) else type(tree).__name__}).")
-    return _as_numpy_tree(tree["params"])
+    return _as_numpy_tree(jax.device_get(state.params))
 
 
 def main(argv=None) -> int:
+    """Exit 0 on success, 1 for a source that cannot be converted, 2 for bad usage."""
     parser = argparse.ArgumentParser(
         prog="python -m pokeil_jax.convert",
         description="Convert ImpalaCNN weights between the PyTorch baseline and the JAX pipeline: "
@@ -290,25 +298,35 @@ def main(argv=None) -> int:
     parser.add_argument("source", help="a baseline .pth, or a JAX checkpoint (run, kind or step folder)")
     parser.add_argument("destination", help="OUT_DIR for a JAX checkpoint, or OUT.pth")
     args = parser.parse_args(argv)
+    source, destination = Path(args.source).expanduser(), Path(args.destination).expanduser()
+    to_jax = args.source.endswith(".pth")
+    if not to_jax and not args.destination.endswith(".pth"):
+        parser.error("one side must be a .pth file: `MODEL.pth OUT_DIR` or `CHECKPOINT OUT.pth`")
+    if not source.exists():
+        parser.error(f"{args.source}: no such {'file' if to_jax else 'checkpoint folder'}")
+    if to_jax and destination.exists() and (not destination.is_dir() or any(destination.iterdir())):
+        parser.error(f"{args.destination} exists and is not an empty folder; pass a new OUT_DIR")
+    if not to_jax and destination.is_dir():
+        parser.error(f"{args.destination} is a folder; pass the .pth file to write, e.g. {destination / 'model.pth'}")
     try:
-        if args.source.endswith(".pth"):
+        import torch
+    except ImportError:
+        print("error: the converter needs PyTorch: pip install -r requirements-baseline.txt", file=sys.stderr)
+        return 1
+    try:
+        if to_jax:
             from pokeil_jax.networks import NetworkSizes
 
-            state_dict, step = load_torch_state_dict(args.source, with_step=True)
+            state_dict, step = load_torch_state_dict(source, with_step=True)
             params = torch_state_dict_to_flax(state_dict)
-            out = save_as_jax_checkpoint(params, args.destination, step, source=str(Path(args.source).resolve()))
+            out = save_as_jax_checkpoint(params, destination, step, source=str(source.resolve()))
             print(f"wrote {out} ({NetworkSizes.of(params)}); evaluate it with "
                   f"`python bc_pokemon_jax.py --eval-only --checkpoint {args.destination}`")
-        elif args.destination.endswith(".pth"):
-            import torch
-
-            state = flax_params_to_torch_state_dict(load_jax_checkpoint_params(args.source))
-            destination = Path(args.destination)
+        else:
+            state = flax_params_to_torch_state_dict(load_jax_checkpoint_params(source))
             with atomic_write(destination) as f:
                 torch.save(state, f)
             print(f"wrote {destination}: load it with ImpalaCNN().load_state_dict(torch.load(...))")
-        else:
-            parser.error("one side must be a .pth file: `MODEL.pth OUT_DIR` or `CHECKPOINT OUT.pth`")
     except ConversionError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

@@ -140,6 +140,7 @@ class DaggerLoop:
 
     def collect(self, step: int, state, writer):
         from pokeil_jax import train
+        from pokeil_jax.data.lock import FolderLock
         from pokeil_jax.env import PokemonEnv, rom_sha1
         from pokeil_jax.experts import make_expert
 
@@ -148,11 +149,12 @@ class DaggerLoop:
             self.env = PokemonEnv(rom_path=config.rom_path, max_episode_steps=config.max_steps)
         round_index = step // self.phase - 1
         beta = config.beta ** (round_index + 1)
-        paths = collect_round(
-            self.env, make_expert(config.expert, rom_path=config.rom_path), config.expert,
-            train.policy_fn(state), round_index, config.episodes, beta,
-            self.out_dir, rom_sha1(self.env.rom_path), config.seed,
-        )
+        with FolderLock(self.out_dir, f"DAgger round {round_index + 1} of {self.out_dir.name}"):
+            paths = collect_round(
+                self.env, make_expert(config.expert, rom_path=config.rom_path), config.expert,
+                train.policy_fn(state), round_index, config.episodes, beta,
+                self.out_dir, rom_sha1(self.env.rom_path), config.seed,
+            )
         reached = [data.read_metadata(p)["terminated"] for p in paths]
         demos = self.training_set(step)
         self.log(writer, {"dagger/round": round_index + 1, "dagger/beta": beta,

@@ -34,6 +34,36 @@ class RomError(ValueError):
     """A ROM path that is missing or is not a GBA ROM."""
 
 
+#: Private ROM copies live in `<tempdir>/pokeil_rom_<pid>_<random>/`; the pid lets a later
+#: process remove the copies of processes that died without cleaning up (SIGKILL, OOM).
+_ROM_COPY_PREFIX = "pokeil_rom_"
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+def remove_stale_rom_copies(tempdir: str | os.PathLike | None = None) -> list[Path]:
+    """Delete this user's private ROM folders whose process is gone; returns what was removed."""
+    removed = []
+    for folder in Path(tempdir or tempfile.gettempdir()).glob(f"{_ROM_COPY_PREFIX}*_*"):
+        pid_text = folder.name[len(_ROM_COPY_PREFIX):].split("_")[0]
+        try:
+            owned = folder.is_dir() and folder.stat().st_uid == os.getuid()
+        except OSError:  # removed meanwhile by another process's sweep
+            continue
+        if pid_text.isdigit() and owned and not _process_alive(int(pid_text)):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
+
+
 @dataclasses.dataclass(frozen=True)
 class RomHeader:
     title: str
@@ -109,7 +139,8 @@ class Emulator:
         self.header = read_rom_header(rom_path)
         self._ffi = ffi
         _silence_mgba_natively()
-        self._tmpdir = tempfile.mkdtemp(prefix="pokeil_rom_")
+        remove_stale_rom_copies()
+        self._tmpdir = tempfile.mkdtemp(prefix=f"{_ROM_COPY_PREFIX}{os.getpid()}_")
         private_rom = os.path.join(self._tmpdir, "rom.gba")
         shutil.copyfile(rom_path, private_rom)
         core = mgba.core.load_path(private_rom)

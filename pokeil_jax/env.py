@@ -43,6 +43,15 @@ REWARD_MODES = ("sparse", "dense")
 START_CACHE_SIZE = 32  # episode starts kept per env (about 0.4 MB each)
 
 
+def check_rom(rom_path: str | os.PathLike) -> games.GameAdapter:
+    """The adapter for the ROM at `rom_path`; RomError / UnknownGameError naming the file when it
+    is missing, not a GBA ROM, truncated, or a game no adapter knows. Loads no emulator."""
+    header = read_rom_header(rom_path)
+    adapter = games.adapter_for_code(header.game_code, str(rom_path))
+    games.check_rom_size(adapter, rom_path)
+    return adapter
+
+
 def rom_sha1(rom_path: str | os.PathLike) -> str:
     return hashlib.sha1(Path(rom_path).read_bytes()).hexdigest()
 
@@ -91,13 +100,14 @@ class PokemonEnv(gymnasium.Env):
             raise ValueError(
                 f"render_mode must be None or one of {self.metadata['render_modes']}, got {render_mode!r}"
             )
-        if base_fps <= 0:
+        if not base_fps > 0:  # also refuses NaN
             raise ValueError(f"base_fps must be positive, got {base_fps!r}")
+        if not np.isfinite(new_tile_bonus):
+            raise ValueError(f"new_tile_bonus must be a finite number, got {new_tile_bonus!r}")
 
         self.rom_path = Path(rom_path) if rom_path is not None else games.default_rom_path()
-        header = read_rom_header(self.rom_path)  # a clear RomError for a missing or non-GBA file
-        self.adapter = games.adapter_for_code(header.game_code, str(self.rom_path))
-        self.game_code = header.game_code
+        self.adapter = check_rom(self.rom_path)  # a clear error for a missing, non-GBA or truncated file
+        self.game_code = read_rom_header(self.rom_path).game_code
         self.frames_per_step = frames_per_step
         self.hold_frames = hold_frames
         self.max_episode_steps = max_episode_steps
@@ -201,7 +211,8 @@ class PokemonEnv(gymnasium.Env):
         self._mask = self.adapter.milestone_mask(self._emu)
 
     def step(self, action):
-        if not self.action_space.contains(action):
+        # Discrete.contains takes a bool (an int subclass), so True would press B: refuse it.
+        if isinstance(action, (bool, np.bool_)) or not self.action_space.contains(action):
             raise ValueError(
                 f"action must be an int in [0, {self.action_space.n - 1}] "
                 f"({', '.join(BUTTONS)}), got {action!r}"

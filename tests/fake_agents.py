@@ -31,3 +31,18 @@ class OutOfRange:
 
     def get_action(self, obs, info):
         return 12
+
+
+class DiesOnSeed3:
+    """Presses RIGHT; SIGKILLs its own process on game seed 3 (a worker the OOM killer takes)."""
+
+    def reset(self):
+        pass
+
+    def get_action(self, obs, info):
+        if info.get("seed") == 3:
+            import os
+            import signal
+
+            os.kill(os.getpid(), signal.SIGKILL)
+        return 7

@@ -1,6 +1,7 @@
 """bc_pokemon_jax.py as a whole: logs, checkpoints, resume, divergence, eval-only."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -47,7 +48,7 @@ def test_experts_and_eval_state_are_checked_before_training(tmp_path):
     out = subprocess.run([sys.executable, "bc_pokemon_jax.py", "--rom-path", str(emerald), "--expert-data-dir",
                           str(tmp_path / "none")], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert out.returncode != 0 and "Traceback" not in out.stderr
-    assert "--compare-expert scripted: Pokémon Emerald has no scripted expert" in out.stderr
+    assert "--compare-expert: Pokémon Emerald has no scripted expert" in out.stderr
     out = subprocess.run([sys.executable, "bc_pokemon_jax.py", "--eval-initial-state", str(tmp_path / "gone.ss1")],
                          cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert out.returncode != 0 and "gone.ss1" in out.stderr and "Traceback" not in out.stderr
@@ -126,3 +127,49 @@ def test_eval_only_evaluates_with_the_kernels_asked_for(tmp_path, monkeypatch, k
     script.main(args)
     assert len(programs) == 1
     assert ("pokeil_conv_forward" in programs[0]) == (kernels == "onednn"), f"eval-only ignored --kernels {kernels}"
+
+
+BAD_FLAGS = [
+    (["--batch-size", "0"], 2, "--batch-size must be at least 1, got 0"),
+    (["--val-fraction", "1.5"], 2, "--val-fraction must be in [0, 1)"),
+    (["--learning-rate", "-1"], 2, "--learning-rate must be a finite number > 0, got -1.0"),
+    (["--learning-rate", "nan"], 2, "--learning-rate must be a finite number > 0, got nan"),
+    (["--dagger-beta", "2"], 2, "--dagger-beta must be a probability in [0, 1], got 2.0"),
+    (["--total-training-steps", "0"], 2, "--total-training-steps must be at least 1"),
+    (["--rom-path", "nope.gba"], 2, "--rom-path: ROM not found: nope.gba"),
+    (["--dagger-rounds", "1", "--dagger-expert", "nosuch.mod:Cls"], 2, "--dagger-expert: cannot import module 'nosuch.mod'"),
+    (["--eval-only"], 2, "--eval-only needs --checkpoint PATH"),
+    (["--eval-only", "--checkpoint", "checkpoints/nope"], 2, "--checkpoint checkpoints/nope: no such folder"),
+    (["--resume"], 2, "--resume: no run of exp_name 'bc_pokemon_jax' with a checkpoint under checkpoints/"),
+    (["--expert-data-dir", "empty"], 1, "no episode_*.npz files in empty/"),
+    (["--expert-data-dir", "bad"], 1, "bad/episode_0001.npz"),
+    (["--eval-only", "--checkpoint", "broken"], 1, "broken: no checkpoint found"),
+]
+
+
+@pytest.mark.parametrize("flags,code,message", BAD_FLAGS, ids=[" ".join(f) for f, _, _ in BAD_FLAGS])
+def test_bad_flags_and_files_end_in_one_line_and_leave_no_run_folder(tmp_path, monkeypatch, capsys, flags, code, message):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "episode_0001.npz").write_bytes(b"PK\x03\x04 truncated")
+    (tmp_path / "broken").mkdir()
+    before = sorted(os.listdir(tmp_path))
+    monkeypatch.setattr(sys, "argv", ["bc_pokemon_jax.py", "--final-eval-episodes", "1"] + flags)
+    with pytest.raises(SystemExit) as exit_info:
+        script.cli()
+    err = capsys.readouterr().err
+    assert exit_info.value.code == code
+    assert err.startswith(f"error: {message}") and err.count("\n") == 1, err
+    assert sorted(os.listdir(tmp_path)) == before  # no runs/ or checkpoints/ folder
+
+
+def test_batch_size_must_split_over_the_devices(tmp_path, synthetic_demos):
+    """Two (forced) CPU devices and an odd batch: exit 2 naming both, before any folder exists."""
+    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2", "PYTHONPATH": str(ROOT)}
+    run = subprocess.run([sys.executable, str(ROOT / "bc_pokemon_jax.py"), "--batch-size", "3",
+                          "--expert-data-dir", str(synthetic_demos)], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 2, run.stderr
+    assert run.stderr.strip() == "error: --batch-size 3 does not split over 2 devices; pass a multiple of 2"
+    assert sorted(os.listdir(tmp_path)) == ["expert_data"]

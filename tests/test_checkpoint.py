@@ -106,6 +106,28 @@ def test_restore_accepts_run_kind_and_step_directories(tmp_path, trained):
         assert checkpoint.restore(path, fresh())[1]["path"] == str(expected)
 
 
+def test_restore_accepts_relative_home_and_symlinked_paths(tmp_path, trained, monkeypatch):
+    run = tmp_path / "checkpoints" / "run"
+    with Checkpointer(run) as saver:
+        saver.save_periodic(1, trained, ARGS)
+        saver.save_final(2, trained, ARGS)
+    (tmp_path / "link_to_run").symlink_to(run)
+    (tmp_path / "link_to_step").symlink_to(run / "periodic" / "1")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    for path, expected in [
+        ("checkpoints/run", run / "final" / "2"),  # what the README shows: a relative path
+        ("checkpoints/run/final", run / "final" / "2"),
+        ("./checkpoints/run/periodic/1", run / "periodic" / "1"),
+        ("~/checkpoints/run/periodic", run / "periodic" / "1"),
+        ("link_to_run", run / "final" / "2"),
+        ("link_to_step", run / "periodic" / "1"),
+    ]:
+        state, extras = checkpoint.restore(path, fresh())
+        assert extras["path"] == str(expected), path
+        assert_states_equal(state, trained)
+
+
 def test_periodic_keeps_the_last_few_and_refuses_going_back(tmp_path, trained):
     with Checkpointer(tmp_path / "run", max_to_keep=2) as saver:
         for step in (10, 20, 30):
@@ -152,6 +174,9 @@ def test_unfinished_save_is_ignored(tmp_path, trained):
 def test_missing_path_names_it(tmp_path):
     with pytest.raises(CheckpointError, match=f"{tmp_path / 'nope'}: no such checkpoint path"):
         checkpoint.restore(tmp_path / "nope", fresh())
+    (tmp_path / "model.pth").write_bytes(b"x")
+    with pytest.raises(CheckpointError, match=f"{tmp_path / 'model.pth'}: a file, not a checkpoint"):
+        checkpoint.restore(tmp_path / "model.pth", fresh())
     (tmp_path / "empty").mkdir()
     with pytest.raises(CheckpointError, match=f"{tmp_path / 'empty'}: no checkpoint found"):
         checkpoint.restore(tmp_path / "empty", fresh())

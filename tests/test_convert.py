@@ -2,6 +2,7 @@
 bad inputs fail with a message naming the key or file."""
 
 import argparse
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -183,3 +184,35 @@ def test_cli_reports_a_bad_file_and_fails(tmp_path, capsys):
     assert convert.main([str(tmp_path / "linear.pth"), str(tmp_path / "out")]) == 1
     assert "missing keys 'conv_seqs.0.conv.weight'" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_cli_reads_jax_checkpoints_through_the_checkpoint_reader(tmp_path, monkeypatch, capsys):
+    """Relative paths restore; a flipped byte fails the saved checksum; bad usage exits 2, all
+    as one line with no traceback."""
+    from pokeil_jax import checkpoint, train
+
+    state = train.create_train_state(jax.random.key(1), train.TrainConfig(network=NetworkSizes(hidden_dim=16)))
+    with checkpoint.Checkpointer(tmp_path / "checkpoints" / "run") as saver:
+        step_dir = saver.save_final(3, state, {})
+    monkeypatch.chdir(tmp_path)
+    assert convert.main(["checkpoints/run/final", "model.pth"]) == 0
+    assert (tmp_path / "model.pth").is_file()
+
+    data = max((p for p in (step_dir / "state").rglob("*") if p.is_file()), key=lambda p: p.stat().st_size)
+    raw = bytearray(data.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    data.write_bytes(bytes(raw))
+    result = subprocess.run([sys.executable, "-m", "pokeil_jax.convert", "checkpoints/run", "again.pth"],
+                            capture_output=True, text=True, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert result.returncode == 1, result.stderr
+    assert "does not match the checksum" in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "again.pth").exists()
+
+    for argv, message in [(["nope", "x.pth"], "nope: no such checkpoint folder"),
+                          (["checkpoints/run", "out_dir"], "one side must be a .pth file"),
+                          (["model.pth", "checkpoints/run"], "exists and is not an empty folder")]:
+        with pytest.raises(SystemExit) as exit_info:
+            convert.main(argv)
+        assert exit_info.value.code == 2
+        assert message in capsys.readouterr().err

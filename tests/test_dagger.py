@@ -1,4 +1,5 @@
-"""Tests for pokeil_jax/dagger.py: rounds come from each episode's metadata, not its file number.
+"""Tests for pokeil_jax/dagger.py: the learner/expert mixture; rounds come from each episode's
+metadata, not its file number.
 
 The learner's play is replaced by one-step episodes of blank frames, so a round of more than
 1,000 episodes costs seconds: the file layout and the round bookkeeping are what is tested."""
@@ -56,3 +57,14 @@ def test_config_checks_its_values():
     with pytest.raises(ValueError, match="beta in \\[0, 1\\]"):
         dagger.DaggerConfig(rounds=1, episodes=1, beta=2.0, expert="scripted", max_steps=10,
                             total_training_steps=10, expert_data_dir="x")
+
+
+@pytest.mark.parametrize("beta", [0.0, 0.8, 1.0])
+def test_the_expert_label_is_pressed_with_probability_beta(beta):
+    """The learner always wants button 9, the expert's label is 7: the share of 7s is beta."""
+    learner = lambda frames: np.tile(np.eye(10)[9], (len(frames), 1))  # noqa: E731
+    choose = dagger.learner_chooser(learner, beta, np.random.default_rng(0))
+    frame = np.zeros((160, 240, 3), np.uint8)
+    pressed = np.array([choose(frame, {}, 7) for _ in range(2000)])
+    assert set(np.unique(pressed)) <= {7, 9}
+    assert abs((pressed == 7).mean() - beta) < 0.03

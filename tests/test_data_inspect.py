@@ -63,3 +63,10 @@ def test_inspect_reads_milestones_from_the_mask_when_no_dict(tmp_path):
     data.write_episode(tmp_path / "episode_0001.npz", episode)
     summary = data.summarize_episodes(data.episode_paths(tmp_path))
     assert summary["milestone_reached"] == {"got_starter": 1, "won_battle": 0, "reached_town": 1}
+
+
+def test_inspect_of_a_file_says_it_is_a_file(tmp_path, capsys):
+    (tmp_path / "episode_0001.npz").write_bytes(b"x")
+    assert data.main(["inspect", str(tmp_path / "episode_0001.npz")]) == 1
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'episode_0001.npz'} is a file; pass the folder" in err and "not found" not in err

@@ -2,6 +2,7 @@
 
 import os
 import shutil
+from pathlib import Path
 
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 
@@ -92,9 +93,41 @@ def test_step_walks_and_counts_frames(env):
 
 def test_invalid_action_is_rejected(env):
     env.reset(seed=0)
-    for bad in (-1, 10, 3.5, "A"):
-        with pytest.raises((ValueError, TypeError)):
+    for bad in (-1, 10, 3.5, "A", True, np.bool_(False), np.float32(2)):
+        with pytest.raises(ValueError, match="action must be an int"):
             env.step(bad)
+    env.step(np.int64(3))  # numpy ints are ints
+
+
+def expert_actions_until_first_milestone(env, seed):
+    from pokeil_jax.experts import make_expert
+
+    expert = make_expert("scripted")
+    expert.reset()
+    obs, info = env.reset(seed=seed)
+    actions = []
+    while info["milestone_count"] == 0:
+        actions.append(expert.get_action(obs, info))
+        obs, _, _, _, info = env.step(actions[-1])
+        assert len(actions) < 200, "the planner should leave the house within 200 steps"
+    return actions
+
+
+def test_reset_starts_every_episode_afresh():
+    """Milestones and visited tiles belong to one episode: the same seed and presses after a
+    reset pay the same rewards again (a mask or tile set carried over would pay nothing)."""
+    e = PokemonEnv(reward_mode="dense", new_tile_bonus=0.5)
+    actions = expert_actions_until_first_milestone(e, seed=4)
+    runs = []
+    for _ in range(2):
+        _, info = e.reset(seed=4)
+        assert info["milestone_count"] == 0 and not any(info["milestones"].values())
+        rewards = [e.step(a)[1] for a in actions]
+        runs.append(rewards)
+    e.close()
+    assert runs[0] == runs[1]
+    assert runs[0][-1] >= 1.0, "the last press completes LEFT_HOUSE (reward 1)"
+    assert sum(r == 0.5 for r in runs[0]) >= 2, "new tiles pay the bonus in each episode"
 
 
 def test_truncates_at_max_episode_steps():
@@ -168,6 +201,38 @@ def test_bad_rom_paths_give_clear_errors(tmp_path):
         PokemonEnv(rom_path=unknown)
 
 
+def test_truncated_rom_names_the_file_and_both_sizes(tmp_path):
+    whole = ROM_PATH.read_bytes()
+    truncated = tmp_path / "half.gba"
+    truncated.write_bytes(whole[: len(whole) // 2])  # the header (and its checksum) survives
+    with pytest.raises(RomError) as error:
+        PokemonEnv(rom_path=truncated)
+    message = str(error.value)
+    assert message.startswith(f"{truncated} is truncated: {len(whole) // 2:,} bytes")
+    assert f"{len(whole):,}" in message
+
+
+def test_rom_copies_of_dead_processes_are_removed(tmp_path, monkeypatch):
+    import subprocess
+    import sys
+    import tempfile
+
+    from pokeil_jax import emulator
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stale = tmp_path / f"pokeil_rom_{int(dead.stdout)}_abc"
+    live = tmp_path / f"pokeil_rom_{os.getpid()}_def"
+    for folder in (stale, live):
+        folder.mkdir()
+        (folder / "rom.gba").write_bytes(b"x")
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    emu = emulator.Emulator(ROM_PATH)  # sweeps on start
+    assert not stale.exists() and live.exists()
+    assert Path(emu._tmpdir).parent == tmp_path and Path(emu._tmpdir).name.startswith(f"pokeil_rom_{os.getpid()}_")
+    emu.close()
+    assert not Path(emu._tmpdir).exists()
+
+
 def test_bad_constructor_arguments():
     with pytest.raises(ValueError, match="hold_frames"):
         PokemonEnv(frames_per_step=4, hold_frames=8)
@@ -175,6 +240,10 @@ def test_bad_constructor_arguments():
         PokemonEnv(reward_mode="shaped")
     with pytest.raises(ValueError, match="render_mode"):
         PokemonEnv(render_mode="ascii")
+    with pytest.raises(ValueError, match="new_tile_bonus must be a finite number, got nan"):
+        PokemonEnv(new_tile_bonus=float("nan"))
+    with pytest.raises(ValueError, match="base_fps"):
+        PokemonEnv(base_fps=float("nan"))
 
 
 def test_dense_reward_pays_for_new_tiles():

@@ -70,13 +70,16 @@ def test_random_expert_is_seeded():
 
 
 def header_only_rom(path, game_code: str):
-    """A 192-byte file with a valid GBA cartridge header for `game_code` (no game in it)."""
+    """A file with a valid GBA cartridge header for `game_code` and no game in it, padded with
+    zeros to a full 16 MiB cartridge (sparse) so the ROM size check lets it through."""
     header = bytearray(0xC0)
     header[0xA0:0xAC] = b"HEADER ONLY\0"
     header[0xAC:0xB0] = game_code.encode()
     header[0xB2] = 0x96
     header[0xBD] = (-(sum(header[0xA0:0xBD]) + 0x19)) & 0xFF
     path.write_bytes(bytes(header))
+    with open(path, "r+b") as f:
+        f.truncate(16 * 1024 * 1024)
     return path
 
 

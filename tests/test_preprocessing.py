@@ -39,3 +39,30 @@ def test_rejects_wrong_input():
         preprocess_frames(np.zeros((160, 240, 3), np.float32))
     with pytest.raises(ValueError, match="got uint8 \\(84, 84, 3\\)"):
         preprocess_frames(np.zeros((84, 84, 3), np.uint8))
+
+
+def test_the_evaluator_feeds_the_policy_exactly_the_frames_training_reads(tmp_path):
+    """End to end: record a demonstration, build the training cache, then replay its actions
+    through the evaluator; at every step the policy must be given the cached training frame
+    (same resize, same channel order, same dtype), and so finish the episode like the expert."""
+    import collect_expert_data as collector
+    from pokeil_jax import data, evaluate, vector_env
+
+    folder = tmp_path / "demos"
+    collector.main(collector.Args(num_episodes=1, seed=7, expert_data_dir=str(folder)))
+    episode = data.build_cache(data.episode_paths(folder), progress=False).episodes[0]
+    training_frames = np.asarray(episode.frames[:-1])
+    seen = []
+
+    def replay_logits(observations):
+        assert observations.shape == (1, 84, 84, 3) and observations.dtype == np.uint8
+        seen.append(observations[0].copy())
+        return np.eye(10)[[episode.actions[len(seen) - 1]]]
+
+    envs = vector_env.make_eval_envs(1)
+    report = evaluate.evaluate(evaluate.PolicyAgent(replay_logits), envs, [7], max_steps=episode.length)
+    envs.close()
+    assert len(seen) == episode.length
+    for t, (fed, trained_on) in enumerate(zip(seen, training_frames)):
+        assert np.array_equal(fed, trained_on), f"step {t}: the evaluator's input differs from the training frame"
+    assert report.success_rate == 1.0

@@ -134,6 +134,9 @@ def episode_paths(directory: str | os.PathLike) -> list[Path]:
     """
     directory = Path(directory)
     fix = f"Create demonstrations with `{HOW_TO_COLLECT.format(directory=directory)}`."
+    if directory.is_file():
+        raise EpisodeFormatError(f"{directory} is a file; pass the folder that holds the episode files "
+                                 f"(e.g. {directory.parent}).")
     if not directory.is_dir():
         raise EpisodeFormatError(f"expert data folder not found: {directory}. {fix}")
     paths = _list_episodes(directory)
@@ -276,6 +279,16 @@ def _check_values(arrays: Mapping[str, np.ndarray], length: int, source: str) ->
     """Checks the values of the small arrays and converts them to the format's dtypes (range
     checked); returns (converted arrays, parsed metadata or None when the file has none)."""
     arrays = dict(arrays)
+    for key in ("rewards", "episode_return"):
+        if key not in arrays:
+            continue
+        finite = np.isfinite(arrays[key])
+        if not np.all(finite):
+            where = f"[{int(np.flatnonzero(~finite)[0])}]" if np.ndim(finite) else ""
+            raise EpisodeFormatError(
+                f"{source}: {key}{where} is {np.ravel(arrays[key])[~np.ravel(finite)][0]}, not a finite number. "
+                f"Fix: re-record the episode; a reward is a finite float."
+            )
     if "episode_length" in arrays and int(arrays["episode_length"]) != length:
         raise EpisodeFormatError(
             f"{source}: episode_length is {int(arrays['episode_length'])} but the arrays hold {length} "

@@ -217,7 +217,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     inspect.add_argument("--plot", default=None, help="PNG of the action histogram (default: DIRECTORY/action_histogram.png)")
     inspect.add_argument("--quick", action="store_true", help="check frame headers only, do not decompress frames")
     cache = commands.add_parser("cache", help="build the preprocessed cache (DIRECTORY/.cache) ahead of training")
-    cache.add_argument("directory")
+    cache.add_argument("directory", help="folder of episode_XXXX.npz files")
     export = commands.add_parser(
         "export-minari", help="write the folder's episodes as a Minari dataset in Minari's local store "
                               "($MINARI_DATASETS_PATH or ~/.minari/datasets); needs requirements-extras.txt")

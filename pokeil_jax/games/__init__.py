@@ -34,6 +34,8 @@ class GameAdapter(abc.ABC):
     #: Whether `reset` should keep the state `begin_episode` reaches, per (seed, options), to
     #: skip it next time (for games whose episode start is slow to reach).
     cache_starts: bool = False
+    #: Size in bytes of a complete ROM of this game (None: unknown); a shorter file is refused.
+    rom_size: int | None = None
 
     @abc.abstractmethod
     def boot(self, emu: Emulator) -> None:
@@ -89,6 +91,18 @@ DEFAULT_GAME_CODE = "MNMN"
 
 class UnknownGameError(ValueError):
     """A ROM whose game code no adapter handles."""
+
+
+def check_rom_size(adapter: GameAdapter, rom_path) -> None:
+    """Raise RomError naming `rom_path` when it is shorter than a complete ROM of the game."""
+    from pokeil_jax.emulator import RomError
+
+    size = Path(rom_path).stat().st_size
+    if adapter.rom_size is not None and size < adapter.rom_size:
+        raise RomError(
+            f"{rom_path} is truncated: {size:,} bytes, but a complete {adapter.name} ROM has "
+            f"{adapter.rom_size:,} (its header checksum passes, the rest is missing). Copy the whole file again."
+        )
 
 
 class NoScriptedExpertError(ValueError):

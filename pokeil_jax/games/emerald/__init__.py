@@ -54,6 +54,7 @@ class EmeraldAdapter(GameAdapter):
     scored_milestones = tuple(m.name for m in MILESTONES if m.scored)
     seed_space = intro.SEED_SPACE
     cache_starts = True
+    rom_size = 16 * 1024 * 1024  # a 128 Mbit cartridge (pret/pokeemerald's pokeemerald.gba)
 
     def __init__(self, boot_frames: int = 600, seed_frames: int = 256):
         if not isinstance(boot_frames, int) or boot_frames < 0:

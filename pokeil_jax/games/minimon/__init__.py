@@ -130,6 +130,7 @@ class MiniMonAdapter(GameAdapter):
     name = "MiniMon"
     milestone_names = MILESTONES
     milestone_rewards = (1.0,) * len(MILESTONES)
+    rom_size = ROM_PATH.stat().st_size  # the committed build (`make check` keeps it byte-identical to src/)
     bundled_rom = ROM_PATH
 
     def scripted_expert(self):
