@@ -18,11 +18,13 @@ PLAN_FIELDS = [  # the seed plan's Args (PLAN.md section 6), in its order
     "expert_data_dir", "total_training_steps", "batch_size", "learning_rate", "weight_decay", "hidden_dim",
     "eval_frequency", "eval_episodes", "save_frequency", "model_dir", "save_best",
 ]
+DQN_BC_FIELDS = ["algo", "bc_weight", "n_step", "gamma", "target_network_frequency"]
 
 
 def test_args_are_the_plans_fields_with_its_hyperparameters():
     fields = dataclasses.fields(baseline.Args)
-    assert [f.name for f in fields] == PLAN_FIELDS + ["init_weights"]  # plus one for the comparison
+    # plus the plan's optional DQN-BC hybrid's settings, and one for the comparison
+    assert [f.name for f in fields] == PLAN_FIELDS + DQN_BC_FIELDS + ["init_weights"]
     args = baseline.Args()
     assert (args.batch_size, args.learning_rate, args.weight_decay, args.hidden_dim) == (64, 1e-4, 1e-5, 256)
     assert (args.total_training_steps, args.eval_frequency, args.eval_episodes, args.save_frequency) == (100_000, 5_000, 5, 10_000)
