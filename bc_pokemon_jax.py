@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import random
 import sys
 import time
@@ -22,6 +21,8 @@ from typing import Literal, Optional
 
 import numpy as np
 import tyro
+
+from pokeil_jax.atomic import atomic_write
 
 
 @dataclasses.dataclass
@@ -414,9 +415,8 @@ def _ranges(values) -> str:
 
 
 def _write_json(path: Path, obj) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(obj, indent=2))
-    os.replace(tmp, path)
+    with atomic_write(path, "w") as f:
+        json.dump(obj, f, indent=2)
 
 
 def cli() -> None:

@@ -25,7 +25,7 @@ defaults for paths point at this repository's folders and the bundled game.
 
 DQN-BC follows the plan's `compute_hybrid_loss` as written (cross-entropy on the Q-values, a
 target network valued by its max, `F.mse_loss` TD, `bc_weight * bc_loss + td_loss`), with the
-one option the JAX script shares: rewards are the n-step returns of `pokeil_jax.transitions`
+one option the JAX script shares: rewards are the n-step returns of `pokeil_jax.data.transitions`
 and the plan's fixed 0.99 becomes the transition's gamma^k (with --n-step 1 --gamma 0.99, the
 plan's formula exactly). The JAX script's DQN-BC differs on purpose: double DQN, Huber TD, TD
 on the executed action (here the expert's label, as the plan writes it; equal for demos
@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import random
 import sys
 import time
@@ -53,7 +52,8 @@ from tensorboardX import SummaryWriter
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python baselines/...` from anywhere
 from pokeil_jax import data  # noqa: E402
-from pokeil_jax.transitions import NStepTransitions  # noqa: E402
+from pokeil_jax.atomic import atomic_write, write_text_atomic  # noqa: E402
+from pokeil_jax.data.transitions import NStepTransitions  # noqa: E402
 
 #: Evaluation as bc_pokemon_jax.py does it by default, so the two pipelines are judged alike:
 #: game seeds from 1000 upward that no demonstration used, episodes cut after 500 steps.
@@ -282,19 +282,13 @@ def check_dqn_bc_args(args: Args, demos) -> None:
 
 
 def save_atomic(obj, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.tmp")
-    torch.save(obj, temp)
-    os.replace(temp, path)
+    with atomic_write(path) as f:
+        torch.save(obj, f)
     return path
 
 
 def write_json_atomic(obj, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.tmp")
-    temp.write_text(json.dumps(obj, indent=2))
-    os.replace(temp, path)
-    return path
+    return write_text_atomic(path, json.dumps(obj, indent=2))
 
 
 def train(args: Args) -> dict:

@@ -24,10 +24,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -35,6 +33,8 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # `python benchmarks/...` from anywhere
+
+from pokeil_jax.atomic import atomic_write, write_text_atomic  # noqa: E402
 
 TRAIN_FIRST_SEED, VAL_FIRST_SEED = 0, 500  # evaluation: bc_pokemon_jax.pick_eval_seeds, from 1000
 
@@ -174,17 +174,9 @@ def plot(rows: list[dict], path: Path) -> None:
     axes[0].legend(loc="lower left", fontsize=8)
     fig.suptitle("JAX pipeline vs PyTorch baseline: same init, same batches, same evaluator (bars: mean)")
     fig.tight_layout()
-    temp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(temp, dpi=110)
+    with atomic_write(path) as f:
+        fig.savefig(f, format="png", dpi=110)
     plt.close(fig)
-    os.replace(temp, path)
-
-
-def write_text(path: Path, text: str) -> None:
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(temp, path)
 
 
 def main(argv=None) -> int:
@@ -254,8 +246,8 @@ def main(argv=None) -> int:
 
     table = format_markdown(rows, opts, eval_seeds)
     print("\n" + table)
-    write_text(out / "comparison.md", table + "\n")
-    write_text(out / "comparison.json", json.dumps({"options": vars(opts), "eval_seeds": eval_seeds, "rows": rows},
+    write_text_atomic(out / "comparison.md", table + "\n")
+    write_text_atomic(out / "comparison.json", json.dumps({"options": vars(opts), "eval_seeds": eval_seeds, "rows": rows},
                                                    indent=2))
     plot(rows, out / "comparison.png")
     print(f"\nwrote {out / 'comparison.md'}, comparison.json, comparison.png")

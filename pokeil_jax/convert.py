@@ -20,7 +20,6 @@ torch is imported only inside the functions that need it: importing this module 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections import OrderedDict
@@ -28,6 +27,8 @@ from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
+
+from pokeil_jax.atomic import atomic_write
 
 _RESIDUAL_BLOCKS = 2
 _CONVS_PER_BLOCK = 2
@@ -308,10 +309,8 @@ def main(argv=None) -> int:
 
             state = flax_params_to_torch_state_dict(load_jax_checkpoint_params(args.source))
             destination = Path(args.destination)
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            temp = destination.with_name(f".{destination.name}.tmp")
-            torch.save(state, temp)
-            os.replace(temp, destination)
+            with atomic_write(destination) as f:
+                torch.save(state, f)
             print(f"wrote {destination}: load it with ImpalaCNN().load_state_dict(torch.load(...))")
         else:
             parser.error("one side must be a .pth file: `MODEL.pth OUT_DIR` or `CHECKPOINT OUT.pth`")

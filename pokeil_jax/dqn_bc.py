@@ -8,7 +8,7 @@ and to be consistent with the game's rewards (n-step double-DQN TD), after the s
     y    = R^(n) + (1 - done) * gamma^k * Q_target(s', argmax_a Q(s', a))      (double DQN)
 
 `a` is the action that was pressed (`executed_actions`), `a_expert` the expert's label; R^(n),
-done, gamma^k and s' come from the host (`pokeil_jax.transitions`). The target network's
+done, gamma^k and s' come from the host (`pokeil_jax.data.transitions`). The target network's
 parameters live in the train state (`DQNBCState.target_params`) and follow the online ones
 every `target_network_frequency` steps, or by Polyak averaging with `tau` < 1 each step.
 

@@ -12,13 +12,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Callable, Protocol, Sequence
 
 import gymnasium
 import numpy as np
 
+from pokeil_jax.atomic import atomic_write
 from pokeil_jax.preprocessing import preprocess_frames
 
 
@@ -163,10 +163,8 @@ def save_report_json(reports: dict[str, EvalReport], path: str | os.PathLike, ex
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {name: r.to_dict() for name, r in reports.items()}
     payload.update(extra or {})
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
+    with atomic_write(path, "w") as f:
         json.dump(payload, f, indent=2)
-    os.replace(tmp, path)
     return path
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from pokeil_jax import dqn_bc, train
-from pokeil_jax.transitions import n_step_transitions
+from pokeil_jax.data.transitions import n_step_transitions
 
 GAMMA = 0.9
 #: A hand-made 5-step episode: rewards r_0..r_4, frames 0..5 (frame 5 = final observation).

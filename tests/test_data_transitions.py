@@ -5,7 +5,7 @@ import json
 import numpy as np
 
 from pokeil_jax import data
-from pokeil_jax.transitions import NStepTransitions
+from pokeil_jax.data.transitions import NStepTransitions
 
 
 def write_episode(folder, number, rewards, terminated):
