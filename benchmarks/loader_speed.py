@@ -97,10 +97,10 @@ def train_step_rate(demos, batch_size: int, steps: int, algo: str = "bc") -> flo
 
     mesh = train.make_mesh()
     if algo == "dqn_bc":
-        state = dqn_bc.create_train_state(jax.random.key(0), train.default_config())
+        state = dqn_bc.create_train_state(jax.random.key(0), train.TrainConfig())
         step_fn, keys = dqn_bc.make_train_step(dqn_bc.DQNBCConfig()), demos.BATCH_KEYS
     else:
-        state = train.create_train_state(jax.random.key(0), train.default_config())
+        state = train.create_train_state(jax.random.key(0), train.TrainConfig())
         step_fn, keys = None, ("observations", "actions")
     state = train.replicate(mesh, state)
     step = train.jit_train_step(mesh, step_fn)

@@ -26,6 +26,7 @@ import jax.numpy as jnp
 import optax
 
 from pokeil_jax import train
+from pokeil_jax.losses import correct, cross_entropy
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,9 +50,9 @@ class DQNBCState(train.TrainState):
     bc_coefficient: jax.Array
 
 
-def create_train_state(rng: jax.Array, network_config: Any) -> DQNBCState:
+def create_train_state(rng: jax.Array, config: train.TrainConfig) -> DQNBCState:
     """`train.create_train_state` plus a target network equal to the online one, bc_coefficient 1."""
-    state = train.create_train_state(rng, network_config)
+    state = train.create_train_state(rng, config)
     return DQNBCState(step=state.step, apply_fn=state.apply_fn, params=state.params, tx=state.tx,
                       opt_state=state.opt_state, rng=state.rng,
                       target_params=jax.tree_util.tree_map(jnp.copy, state.params),
@@ -108,8 +109,7 @@ def make_train_step(config: DQNBCConfig) -> Callable[[DQNBCState, dict], tuple[D
         def loss_fn(params):
             q_values = apply({"params": params}, batch["observations"])
             q_taken = jnp.take_along_axis(q_values, batch["executed_actions"][:, None], axis=-1)[:, 0]
-            ce = optax.softmax_cross_entropy_with_integer_labels(q_values, batch["actions"])
-            bc = masked_mean(ce, mask)
+            bc = masked_mean(cross_entropy(q_values, batch["actions"]), mask)
             td = optax.huber_loss(q_taken, targets, delta=config.huber_delta).mean()
             margin = large_margin_loss(q_values, batch["actions"], config.margin, mask) if config.margin > 0 \
                 else jnp.zeros((), jnp.float32)
@@ -121,10 +121,9 @@ def make_train_step(config: DQNBCConfig) -> Callable[[DQNBCState, dict], tuple[D
         new_state = state.apply_gradients(grads=grads)
         new_state = new_state.replace(target_params=update_target(
             new_state.params, state.target_params, new_state.step, config))
-        correct = (jnp.argmax(q_values, axis=-1) == batch["actions"]).astype(jnp.float32)
         metrics = {
             "loss": total, "bc_loss": bc, "td_loss": td, "margin_loss": margin,
-            "accuracy": masked_mean(correct, mask),
+            "accuracy": masked_mean(correct(q_values, batch["actions"]).astype(jnp.float32), mask),
             "q_values": q_taken.mean(), "q_values_std": q_taken.std(), "target_q": targets.mean(),
             "grad_norm": optax.global_norm(grads),
             "learning_rate": jnp.asarray(state.opt_state.hyperparams["learning_rate"], jnp.float32),

@@ -1,7 +1,7 @@
 """DQN-BC: the n-step double-DQN target against hand arithmetic, the loss terms, the target
 network's updates and the pure train step."""
 
-import types
+import functools
 
 import jax
 import jax.numpy as jnp
@@ -10,6 +10,7 @@ import pytest
 
 from pokeil_jax import dqn_bc, train
 from pokeil_jax.data.transitions import n_step_transitions
+from pokeil_jax.networks import NetworkSizes
 
 GAMMA = 0.9
 #: A hand-made 5-step episode: rewards r_0..r_4, frames 0..5 (frame 5 = final observation).
@@ -81,7 +82,7 @@ def test_distillation_coefficient():
 
 # ---- the train step -------------------------------------------------------------------------------
 
-CONFIG = types.SimpleNamespace(learning_rate=1e-3, weight_decay=0.0, hidden_dim=32, num_actions=10, kernels="xla")
+CONFIG = train.TrainConfig(learning_rate=1e-3, weight_decay=0.0, network=NetworkSizes(hidden_dim=32), kernels="xla")
 
 
 def make_batch(batch_size=8, seed=0):
@@ -94,6 +95,12 @@ def make_batch(batch_size=8, seed=0):
             "label_mask": np.ones(batch_size, np.float32)}
 
 
+@functools.lru_cache(maxsize=None)
+def jitted_step(config: dqn_bc.DQNBCConfig):
+    """One compilation per config for the whole module (the network is small, compiling is not)."""
+    return jax.jit(dqn_bc.make_train_step(config))
+
+
 @pytest.fixture(scope="module")
 def state():
     return dqn_bc.create_train_state(jax.random.key(0), CONFIG)
@@ -102,7 +109,7 @@ def state():
 def test_step_metrics_match_an_independent_computation(state):
     config = dqn_bc.DQNBCConfig(bc_weight=0.5, td_weight=2.0, margin=0.8, target_network_frequency=1000)
     batch = make_batch()
-    _, metrics = jax.jit(dqn_bc.make_train_step(config))(state, batch)
+    _, metrics = jitted_step(config)(state, batch)
     apply = lambda p, o: state.apply_fn({"params": p}, o)  # noqa: E731
     q = apply(state.params, batch["observations"])
     q_next, q_next_target = apply(state.params, batch["next_observations"]), apply(state.target_params, batch["next_observations"])
@@ -123,7 +130,7 @@ def test_step_metrics_match_an_independent_computation(state):
 def test_bc_only_settings_take_the_bc_step(state):
     """td_weight 0, no margin: the same update as the BC train step."""
     batch = make_batch(seed=1)
-    dqn_state, _ = jax.jit(dqn_bc.make_train_step(dqn_bc.DQNBCConfig(td_weight=0.0)))(state, batch)
+    dqn_state, _ = jitted_step(dqn_bc.DQNBCConfig(td_weight=0.0))(state, batch)
     bc_state = train.TrainState.create(apply_fn=state.apply_fn, params=state.params, tx=state.tx, rng=state.rng)
     bc_state, _ = jax.jit(train.train_step)(bc_state, {k: batch[k] for k in ("observations", "actions")})
     for a, b in zip(jax.tree_util.tree_leaves(dqn_state.params), jax.tree_util.tree_leaves(bc_state.params)):
@@ -131,7 +138,7 @@ def test_bc_only_settings_take_the_bc_step(state):
 
 
 def test_target_network_follows_at_its_period_and_the_step_is_pure(state):
-    step = jax.jit(dqn_bc.make_train_step(dqn_bc.DQNBCConfig(target_network_frequency=2)))
+    step = jitted_step(dqn_bc.DQNBCConfig(target_network_frequency=2))
     batch = make_batch(seed=2)
     one, m1 = step(state, batch)
     again, _ = step(state, batch)
@@ -147,7 +154,7 @@ def test_target_network_follows_at_its_period_and_the_step_is_pure(state):
 
 def test_td_loss_falls_when_fitting_a_fixed_batch(state):
     config = dqn_bc.DQNBCConfig(bc_weight=0.0, td_weight=1.0, target_network_frequency=10_000)
-    step = jax.jit(dqn_bc.make_train_step(config))
+    step = jitted_step(config)
     batch = make_batch(seed=3)
     s, first = step(state, batch)
     for _ in range(30):
@@ -158,14 +165,14 @@ def test_td_loss_falls_when_fitting_a_fixed_batch(state):
 def test_label_mask_removes_unlabelled_rows_from_the_bc_term(state):
     batch = make_batch(seed=4)
     batch["label_mask"] = np.array([1, 1, 1, 1, 0, 0, 0, 0], np.float32)
-    _, metrics = jax.jit(dqn_bc.make_train_step(dqn_bc.DQNBCConfig()))(state, batch)
+    _, metrics = jitted_step(dqn_bc.DQNBCConfig(target_network_frequency=2))(state, batch)
     q = state.apply_fn({"params": state.params}, batch["observations"][:4])
     np.testing.assert_allclose(metrics["bc_loss"], train.bc_loss(q, batch["actions"][:4]), rtol=1e-5)
 
 
 def test_bc_coefficient_scales_the_bc_term(state):
-    config = dqn_bc.DQNBCConfig(bc_weight=1.0, td_weight=0.0)
+    config = dqn_bc.DQNBCConfig(td_weight=0.0)
     batch = make_batch(seed=5)
-    _, full = jax.jit(dqn_bc.make_train_step(config))(state, batch)
-    _, scaled = jax.jit(dqn_bc.make_train_step(config))(state.replace(bc_coefficient=jnp.float32(0.25)), batch)
+    _, full = jitted_step(config)(state, batch)
+    _, scaled = jitted_step(config)(state.replace(bc_coefficient=jnp.float32(0.25)), batch)
     np.testing.assert_allclose(scaled["loss"], 0.25 * full["loss"], rtol=1e-5)
