@@ -107,3 +107,77 @@ def mixed_batch(demo_batch: dict, buffer: ReplayBuffer, seed: int, step: int, bu
         return demo_batch
     replay = buffer.batch(buffer.sample_indices(seed, step, buffer_rows), tuple(demo_batch))
     return {key: np.concatenate([demo_batch[key], replay[key]]) for key in demo_batch}
+
+
+class OnlinePhase:
+    """The online part of a DQN-BC run: from step `start` on, each batch is `demo_rows`
+    demonstration transitions (the seeded BatchSampler over `transitions`) plus the rest from
+    the replay buffer, and before each step the student plays one step in every env.
+
+    The buffer is saved as `<run_dir>/replay_<step>.npz` beside each periodic checkpoint (the
+    older file removed) and loaded by a resume at that step; the envs then start new episodes.
+    """
+
+    def __init__(self, transitions, batch_size: int, demo_ratio: float, seed: int, *, capacity: int, num_envs: int,
+                 expert: str | None, epsilon: float, max_steps: int, rom_path, run_dir):
+        self.transitions, self.seed, self.epsilon = transitions, seed, epsilon
+        self.demo_rows = int(round(demo_ratio * batch_size))
+        self.buffer_rows = batch_size - self.demo_rows
+        self.buffer = ReplayBuffer(capacity, num_envs, transitions.n_step, transitions.gamma)
+        self.num_envs, self.expert, self.max_steps, self.rom_path = num_envs, expert, max_steps, rom_path
+        self.run_dir = run_dir
+        self.envs = self.collector = self.sampler = None
+
+    def replay_path(self, step: int):
+        from pathlib import Path
+
+        return Path(self.run_dir) / f"replay_{step}.npz"
+
+    def start(self, step: int, policy) -> None:
+        """Open the envs and the demo sampler at `step`; fill the buffer until one batch's share
+        can be drawn (the student plays, epsilon-greedily)."""
+        from pokeil_jax.data import BatchSampler
+        from pokeil_jax.evaluate import make_eval_envs
+
+        self.envs = make_eval_envs(self.num_envs, rom_path=self.rom_path, max_episode_steps=self.max_steps)
+        self.collector = OnlineCollector(self.envs, self.buffer, self.expert, self.seed, self.max_steps,
+                                         first_episode=step * self.num_envs)
+        if self.demo_rows:
+            self.sampler = BatchSampler(self.transitions, self.demo_rows, seed=self.seed, start_step=step,
+                                        keys=self.transitions.BATCH_KEYS)
+        while len(self.buffer) < max(self.buffer_rows, 1):
+            self.collector.step(policy, self.epsilon)
+
+    def next_batch(self, step: int, policy) -> dict:
+        """The student plays one step in each env; then the batch of `step`."""
+        if self.collector is None:
+            self.start(step, policy)
+        self.collector.step(policy, self.epsilon)
+        if self.sampler is None:
+            return self.buffer.batch(self.buffer.sample_indices(self.seed, step, self.buffer_rows))
+        return mixed_batch(next(self.sampler), self.buffer, self.seed, step, self.buffer_rows)
+
+    def metrics(self) -> dict[str, float]:
+        stats = self.collector.pop_episode_stats() if self.collector is not None else {}
+        return {**stats, "online/replay_size": float(len(self.buffer))}
+
+    def save(self, step: int) -> None:
+        path = self.buffer.save(self.replay_path(step))
+        for old in path.parent.glob("replay_*.npz"):
+            if old != path:
+                old.unlink()
+
+    def load(self, step: int) -> None:
+        from pokeil_jax.replay import ReplayBufferError
+
+        path = self.replay_path(step)
+        if not path.exists():
+            raise ReplayBufferError(f"{path}: the replay buffer saved with the step-{step} checkpoint is missing; "
+                                    f"resume from a run that saved it, or start a new run")
+        self.buffer.load(path)
+
+    def close(self) -> None:
+        if self.sampler is not None:
+            self.sampler.close()
+        if self.envs is not None:
+            self.envs.close()
