@@ -189,7 +189,8 @@ def test_dqn_bc_online_fine_tuning_fills_and_resumes_its_replay_buffer(tmp_path,
     size_at_6 = dict(event_scalars(first["log_dir"])["online/replay_size"])[6]
     assert size_at_6 >= 4  # one batch's share before the first online step, and more after
     resumed = script.main(args_for(tmp_path, rewarded_demos, exp_name="online", resume=True,
-                                   **{**online, "online_steps": 4, "save_frequency": 4}))
-    assert [p.name for p in run_dir.glob("replay_*.npz")] == ["replay_8.npz"]
-    size_at_8 = dict(event_scalars(resumed["log_dir"])["online/replay_size"])[8]
-    assert size_at_8 > size_at_6  # continued from the saved buffer
+                                   **{**online, "online_steps": 6, "save_frequency": 5}))
+    assert [p.name for p in run_dir.glob("replay_*.npz")] == ["replay_10.npz"]
+    # 4 more env steps (new episodes, n = 3): at least 2 more transitions on top of the saved ones
+    size_at_10 = dict(event_scalars(resumed["log_dir"])["online/replay_size"])[10]
+    assert size_at_10 >= size_at_6 + 2
