@@ -131,3 +131,17 @@ def test_throughput_smoke_dqn_bc_times_both_frameworks_and_the_bc_step():
         assert re.search(r"\d+\.\d+x", row), row
     bc_row = next(line for line in out.splitlines() if line.startswith("JAX jit, BC step"))
     assert re.search(r"\s1\.00\s", bc_row), bc_row  # the BC step over itself
+
+
+@pytest.mark.slow
+@pytest.mark.torch
+def test_compare_bc_smoke_dqn_bc_trains_both_hybrids(tmp_path):
+    pytest.importorskip("torch", reason="the comparison needs PyTorch (pip install torch==2.13.0)")
+    import json
+
+    out = run_script("benchmarks/compare_bc.py", "--smoke", "--algo", "dqn_bc", "--seeds", "1",
+                     "--data-dir", str(tmp_path / "data"), "--out-dir", str(tmp_path / "out"))
+    report = json.loads((tmp_path / "out" / "comparison.json").read_text())
+    assert [r["pipeline"] for r in report["rows"]] == ["JAX", "PyTorch"] and report["options"]["algo"] == "dqn_bc"
+    assert all(np.isfinite(r["val_bc_loss"]) for r in report["rows"])
+    assert "algo dqn_bc;" in out
