@@ -15,6 +15,7 @@ cross-entropy to the expert plus TD on the milestone rewards, with a target netw
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import random
@@ -137,56 +138,42 @@ class Args:
     """let glibc keep freed memory for reuse: XLA:CPU steps stop page-faulting their buffers in
     anew (~15-20% faster here), and the process keeps its peak heap"""
     kernels: Literal["auto", "xla", "onednn"] = "auto"
-    """who computes the network's convolutions and max-pools: 'onednn' (pokeil_jax/onednn.py, an
-    XLA:CPU custom call, ~1.8x faster train step on CPU; `make setup` builds it), 'xla' (XLA's
-    own), 'auto' (oneDNN when built, on the CPU backend with one device; else XLA)"""
+    """who computes the network's convolutions and max-pools, in training, validation, evaluation
+    and DAgger alike: 'onednn' (pokeil_jax/kernels/onednn.py, an XLA:CPU custom call, ~1.8x
+    faster train step on CPU; `make setup` builds it), 'xla' (XLA's own), 'auto' (oneDNN when
+    built, on the CPU backend with one device; else XLA)"""
 
 
 def main(args: Args) -> dict:
+    """Train a BC (or DQN-BC) policy (with --eval-only: judge a checkpoint); returns the run's
+    names, its train history and its final reports."""
     check_algo_args(args)
-    from pokeil_jax import train
-
-    if args.tune_malloc:
-        train.tune_host_malloc()  # process-wide: before JAX allocates its first buffers
-    import jax
-
-    from pokeil_jax import checkpoint as ckpt
-    from pokeil_jax import data, evaluate
-    from pokeil_jax.experts import make_expert
-
-    # ---- processes, seeds -----------------------------------------------------------------------
-    process_index, process_count = train.maybe_initialize_distributed()
-    is_main = process_index == 0
-    random.seed(args.seed)
-    np.random.seed(args.seed)
-    key = jax.random.key(args.seed)
-
     if args.eval_only:
         return evaluate_checkpoint(args)
 
-    # ---- run folder (new, or the newest one when resuming) ------------------------------------
-    if args.resume:
-        run_dir = ckpt.find_latest_run(args.checkpoint_dir, args.exp_name)
-        if run_dir is None:
-            sys.exit(f"--resume: no run of exp_name {args.exp_name!r} with a checkpoint under {args.checkpoint_dir}/")
-        run_name = run_dir.name
-    else:
-        run_name = f"{args.exp_name}__{args.seed}__{int(time.time())}"
-        run_dir = Path(args.checkpoint_dir) / run_name
-    log_path = Path(args.log_dir) / run_name
+    # ---- process, seeds ---------------------------------------------------------------------------------
+    process_index, process_count = start_process(args)
+    is_main = process_index == 0
+    import jax
+
+    from pokeil_jax import checkpoint as ckpt
+    from pokeil_jax import data, train, vector_env
+
+    key = jax.random.key(args.seed)
+    run_name, run_dir, log_path = run_folders(args)
     if is_main:
         log_path.mkdir(parents=True, exist_ok=True)
         _write_json(log_path / "args.json", dataclasses.asdict(args))
     print(f"run {run_name}: {jax.device_count()} device(s) {jax.devices()[0].platform}, process {process_index}/{process_count}, "
           f"kernels: {_resolved_kernels(args)}")
 
-    # ---- demonstrations -------------------------------------------------------------------------
+    # ---- demonstrations ---------------------------------------------------------------------------------
     train_demos, val_demos = data.load_demos(
         args.expert_data_dir, val_fraction=args.val_fraction, seed=args.seed,
         process_index=process_index, process_count=process_count,
     )
-    dqn_bc = args.algo == "dqn_bc"
-    if dqn_bc and not np.any(train_demos.rewards):
+    is_dqn_bc = args.algo == "dqn_bc"
+    if is_dqn_bc and not np.any(train_demos.rewards):
         sys.exit(f"--algo dqn_bc: every reward in {args.expert_data_dir}'s training episodes is 0, so the TD term "
                  f"has nothing to learn; use --algo bc, or record demonstrations in an env that gives rewards")
     demo_seeds = data.next_episode_index_and_seed(args.expert_data_dir)[1]
@@ -197,148 +184,242 @@ def main(args: Args) -> dict:
         f"demos: {train_demos.num_episodes} train episodes ({train_demos.num_transitions} transitions), "
         f"{val_demos.num_episodes if val_demos else 0} val; eval seeds {_ranges(eval_seeds)} (disjoint from demo seeds)"
     )
-
-    # ---- env for evaluation (process 0 evaluates) -----------------------------------------------------------
-    envs = None
-    if eval_seeds and is_main:
-        envs = evaluate.make_eval_envs(args.eval_num_envs, rom_path=args.rom_path, max_episode_steps=args.eval_max_steps)
-
-    # ---- train state: fresh, or restored -------------------------------------------------------------
-    mesh = train.make_mesh()
-    state = create_train_state(args, key)
-    checkpointer = ckpt.Checkpointer(run_dir, max_to_keep=args.keep_checkpoints)
-    start_step = 0
-    if args.resume:
-        state, extras = ckpt.restore(checkpointer.latest() or run_dir, state)
-        start_step = int((extras.get("loader_state") or {}).get("sampler_step", extras["step"]))
-        print(f"resumed {run_name} at step {start_step}")
-    state = train.replicate(mesh, state)
-    train_step = train.jit_train_step(mesh, algo_step_fn(args))
-
-    from tensorboardX import SummaryWriter
-
-    writer = SummaryWriter(str(log_path)) if is_main else None
-    # Each process samples its own shard with its own stream; the global batch is their concatenation.
-    sampler_seed = args.seed + 7919 * process_index
     if args.dagger_rounds and process_count > 1:
         sys.exit("--dagger-rounds needs a single process (the learner plays in this process's env)")
-    dagger_loop = None
-    if args.dagger_rounds:
-        from pokeil_jax.dagger import DaggerLoop
 
-        dagger_loop = DaggerLoop(args, run_name, train_demos.sources, writer_log=log_scalars)
-    if dagger_loop is not None and start_step:
-        train_demos = dagger_loop.training_set(start_step)  # the rounds collected before the resume point
-    sampler = make_sampler(args, train_demos, args.batch_size // process_count, sampler_seed, start_step)
-    total_steps = args.total_training_steps + args.online_steps
-    online = None
-    if args.online_steps:
-        from pokeil_jax.online import OnlinePhase
+    with contextlib.ExitStack() as resources:  # envs, writer, sampler, checkpointer: closed however the run ends
+        # ---- env for evaluation (process 0 evaluates) -------------------------------------------------------
+        envs = None
+        if eval_seeds and is_main:
+            envs = vector_env.make_eval_envs(args.eval_num_envs, rom_path=args.rom_path, max_episode_steps=args.eval_max_steps)
+            resources.callback(envs.close)
 
-        online = OnlinePhase(sampler.demos, args.batch_size, args.demo_ratio, sampler_seed,
-                             capacity=args.replay_capacity, num_envs=args.online_num_envs,
-                             expert=args.dagger_expert or None, epsilon=args.online_epsilon,
-                             max_steps=args.dagger_max_steps, rom_path=args.rom_path, run_dir=run_dir)
-        if start_step > args.total_training_steps:
-            online.load(start_step)
-    expert_returns: dict = {}  # eval seeds -> the expert's mean return there (for the distillation coefficient)
+        # ---- train state: fresh, or restored ----------------------------------------------------------------
+        mesh = train.make_mesh()
+        state = create_train_state(args, key)
+        checkpointer = resources.enter_context(ckpt.Checkpointer(run_dir, max_to_keep=args.keep_checkpoints))
+        start_step = 0
+        if args.resume:
+            state, extras = ckpt.restore(checkpointer.latest() or run_dir, state)
+            start_step = int((extras.get("loader_state") or {}).get("sampler_step", extras["step"]))
+            print(f"resumed {run_name} at step {start_step}")
+        state = train.replicate(mesh, state)
+        train_step = train.jit_train_step(mesh, algo_step_fn(args))
+        writer = open_writer(log_path) if is_main else None
+        if writer is not None:
+            resources.callback(writer.close)
 
-    # ---- training loop ----------------------------------------------------------------------------------
-    from tqdm import tqdm
+        # ---- the batches (and DAgger's growing training set) ------------------------------------------------
+        dagger_loop = None
+        if args.dagger_rounds:
+            from pokeil_jax.dagger import DaggerLoop
 
-    bar = tqdm(range(start_step, total_steps), initial=start_step, total=total_steps,
-               desc="train", unit="step", dynamic_ncols=True, disable=not is_main,
-               smoothing=0)  # steps are dispatched ahead of the device: show the mean rate, not bursts
-    last_time, last_step = time.perf_counter(), start_step
-    last_eval: dict = {}
-    history: list[dict] = []
-    for step in bar:
-        if online is not None and step >= args.total_training_steps:
-            if not sampler.closed:
-                sampler.close()  # the offline stream ends; the online phase draws its own demo share
-            batch = online.next_batch(step, train.policy_fn(state))  # the student plays; demos + replay
-        else:
-            batch = next(sampler)
-        state, metrics = train_step(state, train.shard_batch(mesh, batch))
-        done = step + 1
+            dagger_loop = DaggerLoop(dagger_config(args), run_name, train_demos.sources, writer_log=log_scalars)
+            resources.callback(dagger_loop.close)
+            if start_step:
+                train_demos = dagger_loop.training_set(start_step)  # the rounds collected before the resume point
+        # Each process samples its own shard with its own stream; the global batch is their concatenation.
+        sampler_seed = args.seed + 7919 * process_index
+        sampler = make_sampler(args, train_demos, args.batch_size // process_count, sampler_seed, start_step)
+        resources.callback(lambda: sampler.close())  # whichever sampler is current
+        # DQN-BC's online fine-tuning: after the offline steps, the student plays and a replay buffer grows.
+        total_steps = args.total_training_steps + args.online_steps
+        online = None
+        if args.online_steps:
+            from pokeil_jax.online import OnlinePhase
 
-        last = done == total_steps
-        saving = every(args.save_frequency, done)
-        if every(args.log_frequency, done) or last or saving:
-            metrics = train.check_finite(metrics)  # stops on NaN/inf before anything is saved
-            now = time.perf_counter()
-            sps = (done - last_step) * args.batch_size / (now - last_time)
-            last_time, last_step = now, done
-            log_scalars(writer, {**train_scalars(args, metrics), "charts/SPS": sps}, done)
-            if online is not None and step >= args.total_training_steps:
-                log_scalars(writer, online.metrics(), done)
-            history.append({"step": done, **metrics, "SPS": sps})
-            bar.set_postfix(loss=f"{metrics['loss']:.3f}", acc=f"{metrics['accuracy']:.2f}", sps=f"{sps:.0f}")
+            online = OnlinePhase(sampler.demos, args.batch_size, args.demo_ratio, sampler_seed,
+                                 capacity=args.replay_capacity, num_envs=args.online_num_envs,
+                                 expert=args.dagger_expert or None, epsilon=args.online_epsilon,
+                                 max_steps=args.dagger_max_steps, rom_path=args.rom_path, run_dir=run_dir)
+            resources.callback(online.close)
+            if start_step > args.total_training_steps:
+                online.load(start_step)
+        expert_returns: dict = {}  # eval seeds -> the expert's mean return there (the distillation coefficient's G_expert)
 
-        if val_demos is not None and is_main and (every(args.eval_frequency, done) or last):
-            log_scalars(writer, validation_metrics(state, val_demos, args.batch_size), done)
+        # ---- training loop ----------------------------------------------------------------------------------
+        from tqdm import tqdm
 
-        if mid_eval and every(args.eval_frequency, done) and not last:
-            if is_main:
-                last_eval = run_policy_eval(args, envs, state, eval_seeds[: args.eval_episodes], writer, done).summary()
-                if dqn_bc and args.compare_expert:
-                    coefficient = distillation_coefficient(args, envs, eval_seeds[: args.eval_episodes], last_eval,
-                                                           expert_returns, writer, done)
-                    if args.distill_decay:
-                        state = state.replace(bc_coefficient=train.replicate(mesh, np.float32(coefficient)))
-            last_eval = agree_across_processes(last_eval, process_count)
-            if args.save_best:
-                checkpointer.save_best(done, state, dataclasses.asdict(args), last_eval)
+        bar = resources.enter_context(tqdm(
+            range(start_step, total_steps), initial=start_step, total=total_steps,
+            desc="train", unit="step", dynamic_ncols=True, disable=not is_main,
+            smoothing=0))  # steps are dispatched ahead of the device: show the mean rate, not bursts
+        rate = StepRate(start_step, args.batch_size)
+        last_eval: dict = {}
+        history: list[dict] = []
+        for step in bar:
+            if online is not None and step >= args.total_training_steps:  # sample: the student plays; demos + replay
+                if not sampler.closed:
+                    sampler.close()  # the offline stream ends; the online phase draws its own demo share
+                batch = online.next_batch(step, train.policy_fn(state))
+            else:
+                batch = next(sampler)  # sample
+            state, metrics = train_step(state, train.shard_batch(mesh, batch))  # step
+            done = step + 1
+            last = done == total_steps
+            saving = every(args.save_frequency, done)
 
-        if dagger_loop is not None and dagger_loop.round_ends_at(done):
-            train_demos = dagger_loop.collect(done, state, writer)  # learner plays, expert labels
-            sampler.close()
-            sampler = data.BatchSampler(train_demos, args.batch_size, seed=sampler_seed, start_step=done)
+            if every(args.log_frequency, done) or last or saving:  # log
+                metrics = train.check_finite(metrics)  # stops on NaN/inf before anything is saved
+                history.append(log_train_metrics(args, writer, bar, metrics, done, rate.samples_per_second(done)))
+                if online is not None and step >= args.total_training_steps:
+                    log_scalars(writer, online.metrics(), done)
 
-        if saving:
-            checkpointer.save_periodic(done, state, dataclasses.asdict(args), last_eval, {"sampler_step": done})
-            if online is not None and done > args.total_training_steps:
-                online.save(done)
-    sampler.close()
-    if online is not None:
-        online.close()
-    bar.close()
+            if val_demos is not None and is_main and (every(args.eval_frequency, done) or last):  # eval
+                log_scalars(writer, validation_metrics(state, val_demos, args.batch_size), done)
+            if mid_eval and every(args.eval_frequency, done) and not last:
+                if is_main:
+                    last_eval = run_policy_eval(args, envs, state, eval_seeds[: args.eval_episodes], writer, done).summary()
+                    if is_dqn_bc and args.compare_expert:
+                        coefficient = distillation_coefficient(args, envs, eval_seeds[: args.eval_episodes], last_eval,
+                                                               expert_returns, writer, done)
+                        if args.distill_decay:  # imitation fades as the student catches up
+                            state = state.replace(bc_coefficient=train.replicate(mesh, np.float32(coefficient)))
+                last_eval = agree_on_metrics(last_eval)
+                if args.save_best:
+                    checkpointer.save_best(done, state, dataclasses.asdict(args), last_eval)
 
-    # ---- final: save, judge policy and expert on the same unseen seeds --------------------------
-    reports = {}
-    summary = {}
-    policy_name = POLICY_NAMES[args.algo]
-    if final_seeds and is_main:
-        reports[policy_name] = run_policy_eval(args, envs, state, final_seeds, writer, total_steps)
-        summary = reports[policy_name].summary()
-    if final_seeds:
-        summary = agree_across_processes(summary, process_count)
-    checkpointer.save_final(total_steps, state, dataclasses.asdict(args), summary, {"sampler_step": total_steps})
-    if args.save_best and summary:
-        checkpointer.save_best(total_steps, state, dataclasses.asdict(args), summary)
-    checkpointer.close()
-    if is_main:
-        if args.compare_expert and final_seeds:
-            expert_report = evaluate.evaluate(
-                evaluate.ExpertAgent(lambda: make_expert(args.compare_expert), envs.num_envs), envs, final_seeds,
-                max_steps=args.eval_max_steps,
-            )
-            reports = {f"expert ({args.compare_expert})": expert_report, **reports}
-            if dqn_bc and policy_name in reports:
-                coefficient = distillation_coefficient_of(reports[policy_name].mean_return, expert_report.mean_return)
+            if dagger_loop is not None and dagger_loop.round_ends_at(done):  # the learner plays, the expert labels
+                train_demos = dagger_loop.collect(done, state, writer)
+                sampler.close()
+                sampler = data.BatchSampler(train_demos, args.batch_size, seed=sampler_seed, start_step=done)
+
+            if saving:  # checkpoint
+                checkpointer.save_periodic(done, state, dataclasses.asdict(args), last_eval, {"sampler_step": done})
+                if online is not None and done > args.total_training_steps:
+                    online.save(done)
+        sampler.close()
+        bar.close()
+
+        # ---- final: save, judge policy and expert on the same unseen seeds ----------------------------------
+        reports, summary = {}, {}
+        policy_name = POLICY_NAMES[args.algo]
+        if final_seeds and is_main:
+            reports[policy_name] = run_policy_eval(args, envs, state, final_seeds, writer, total_steps)
+            summary = reports[policy_name].summary()
+        if final_seeds:
+            summary = agree_on_metrics(summary)
+        checkpointer.save_final(total_steps, state, dataclasses.asdict(args), summary, {"sampler_step": total_steps})
+        if args.save_best and summary:
+            checkpointer.save_best(total_steps, state, dataclasses.asdict(args), summary)
+        if is_main and args.compare_expert and final_seeds:
+            reports = {f"expert ({args.compare_expert})": expert_eval(args, envs, final_seeds), **reports}
+            if is_dqn_bc and policy_name in reports:
+                from pokeil_jax.dqn_bc import distillation_coefficient as coefficient_of
+
+                coefficient = coefficient_of(
+                    reports[policy_name].mean_return, reports[f"expert ({args.compare_expert})"].mean_return)
                 log_scalars(writer, {"charts/distillation_coefficient": coefficient}, total_steps)
-        if reports:
+        if is_main and reports:
             print_final_report(args, reports, run_dir, log_path)
-        writer.close()
-    if envs is not None:
-        envs.close()
-    if dagger_loop is not None:
-        dagger_loop.close()
     return {"run_name": run_name, "run_dir": str(run_dir), "log_dir": str(log_path), "train_history": history,
             "reports": {name: r.to_dict() for name, r in reports.items()}}
 
 
-# ---- helpers: each a step of the loop above ----------------------------------------------------------
+def evaluate_checkpoint(args: Args) -> dict:
+    """--eval-only: restore any checkpoint, judge it (and the expert) on the eval seeds, write a JSON report."""
+    if not args.checkpoint:
+        sys.exit("--eval-only needs --checkpoint PATH (a run folder, its best/periodic/final folder, or a step folder)")
+    start_process(args)
+    import jax
+
+    from pokeil_jax import checkpoint as ckpt
+    from pokeil_jax import data, evaluate, train, vector_env
+
+    _resolved_kernels(args)  # exits with the fix when --kernels cannot be honoured
+    try:
+        saved_algo = ckpt.read_extras(args.checkpoint)["args"].get("algo", "bc")  # older checkpoints: BC
+        args = dataclasses.replace(args, algo=saved_algo)
+        state, _ = ckpt.restore(args.checkpoint, create_train_state(args, jax.random.key(args.seed)))
+    except ckpt.CheckpointError as error:
+        sys.exit(str(error))
+    seeds = pick_eval_seeds(args.eval_seeds, data.next_episode_index_and_seed(args.expert_data_dir)[1],
+                            args.final_eval_episodes)
+    with contextlib.closing(vector_env.make_eval_envs(args.eval_num_envs, rom_path=args.rom_path,
+                                                      max_episode_steps=args.eval_max_steps)) as envs:
+        agent = evaluate.PolicyAgent(train.policy_fn(state), greedy=args.eval_greedy, seed=args.seed)
+        reports = {POLICY_NAMES[args.algo]: evaluate.evaluate(agent, envs, seeds, max_steps=args.eval_max_steps,
+                                                               progress=True)}
+        if args.compare_expert:
+            reports = {f"expert ({args.compare_expert})": expert_eval(args, envs, seeds), **reports}
+    print(f"checkpoint {args.checkpoint} (step {int(state.step)}), seeds {_ranges(seeds)}")
+    print(evaluate.format_table(reports))
+    out = Path(args.checkpoint) / "eval_report.json" if Path(args.checkpoint).is_dir() else Path(args.checkpoint + ".eval.json")
+    evaluate.save_report_json(reports, out, {"checkpoint": str(args.checkpoint), "step": int(state.step)})
+    print(f"report: {out}")
+    return {name: r.to_dict() for name, r in reports.items()}
+
+
+# ---- helpers: each a step of the programs above ------------------------------------------------------
+
+
+def start_process(args: Args) -> tuple[int, int]:
+    """Before JAX allocates: malloc tuning, joining a multi-process run, Python and numpy seeds.
+    Returns (process_index, process_count)."""
+    from pokeil_jax import runtime
+
+    if args.tune_malloc:
+        runtime.tune_host_malloc()  # process-wide: before JAX allocates its first buffers
+    process_index, process_count = runtime.maybe_initialize_distributed()
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    return process_index, process_count
+
+
+def run_folders(args: Args) -> tuple[str, Path, Path]:
+    """(run_name, checkpoint folder, log folder): a new run, or the newest one of --exp-name when resuming."""
+    from pokeil_jax import checkpoint as ckpt
+
+    if args.resume:
+        run_dir = ckpt.find_latest_run(args.checkpoint_dir, args.exp_name)
+        if run_dir is None:
+            sys.exit(f"--resume: no run of exp_name {args.exp_name!r} with a checkpoint under {args.checkpoint_dir}/")
+        run_name = run_dir.name
+    else:
+        run_name = f"{args.exp_name}__{args.seed}__{int(time.time())}"
+        run_dir = Path(args.checkpoint_dir) / run_name
+    return run_name, run_dir, Path(args.log_dir) / run_name
+
+
+def open_writer(log_path: Path):
+    from tensorboardX import SummaryWriter
+
+    return SummaryWriter(str(log_path))
+
+
+class StepRate:
+    """Samples per second since the previous call."""
+
+    def __init__(self, step: int, batch_size: int):
+        self.step, self.batch_size, self.time = step, batch_size, time.perf_counter()
+
+    def samples_per_second(self, step: int) -> float:
+        now = time.perf_counter()
+        rate = (step - self.step) * self.batch_size / (now - self.time)
+        self.step, self.time = step, now
+        return rate
+
+
+def log_train_metrics(args: Args, writer, bar, metrics: dict, step: int, sps: float) -> dict:
+    """Log a train step's fetched metrics (train/..., charts/SPS), show them on the bar; returns the history row."""
+    scalars = {"train/bc_loss": metrics.get("bc_loss", metrics["loss"]), "train/accuracy": metrics["accuracy"],
+               "train/grad_norm": metrics["grad_norm"], "train/learning_rate": metrics["learning_rate"]}
+    if args.algo == "dqn_bc":
+        scalars.update({f"train/{k}": metrics[k] for k in ("td_loss", "margin_loss", "q_values", "q_values_std",
+                                                            "target_q", "bc_coefficient")})
+        scalars["train/total_loss"] = metrics["loss"]
+    log_scalars(writer, {**scalars, "charts/SPS": sps}, step)
+    bar.set_postfix(loss=f"{metrics['loss']:.3f}", acc=f"{metrics['accuracy']:.2f}", sps=f"{sps:.0f}")
+    return {"step": step, **metrics, "SPS": sps}
+
+
+def agree_on_metrics(summary: dict) -> dict:
+    """Orbax needs every process to save with the same metrics: process 0's (it evaluated)."""
+    from pokeil_jax import runtime
+    from pokeil_jax.checkpoint import BEST_METRIC_KEYS
+
+    return runtime.agree_across_processes(summary, BEST_METRIC_KEYS)
+
 
 ALGOS = ("bc", "dqn_bc")
 POLICY_NAMES = {"bc": "BC policy", "dqn_bc": "DQN-BC policy"}
@@ -374,7 +455,7 @@ def check_algo_args(args: Args) -> None:
 
 
 def create_train_state(args: Args, key):
-    """A fresh train state for --algo: BC's, or DQN-BC's (with target network)."""
+    """A fresh train state for --algo: BC's, or DQN-BC's (with its target network)."""
     from pokeil_jax import dqn_bc, train
 
     make = dqn_bc.create_train_state if args.algo == "dqn_bc" else train.create_train_state
@@ -404,50 +485,18 @@ def make_sampler(args: Args, demos, batch_size: int, seed: int, start_step: int)
     return data.BatchSampler(transitions, batch_size, seed=seed, start_step=start_step, keys=transitions.BATCH_KEYS)
 
 
-def train_scalars(args: Args, metrics: dict) -> dict:
-    """The train/* scalars of one step's metrics."""
-    scalars = {"train/bc_loss": metrics.get("bc_loss", metrics["loss"]), "train/accuracy": metrics["accuracy"],
-               "train/grad_norm": metrics["grad_norm"], "train/learning_rate": metrics["learning_rate"]}
-    if args.algo == "dqn_bc":
-        scalars.update({f"train/{k}": metrics[k] for k in ("td_loss", "margin_loss", "q_values", "q_values_std",
-                                                            "target_q", "bc_coefficient")})
-        scalars["train/total_loss"] = metrics["loss"]
-    return scalars
-
-
-def distillation_coefficient_of(student_return: float, expert_return: float) -> float:
-    from pokeil_jax import dqn_bc
-
-    return dqn_bc.distillation_coefficient(student_return, expert_return)
-
-
 def distillation_coefficient(args, envs, seeds, student_summary, expert_returns, writer, step) -> float:
     """QDagger's max(1 - G_student / G_expert, 0) on the evaluation seeds (the expert is played
     there once and remembered), logged as charts/distillation_coefficient."""
-    from pokeil_jax import evaluate
-    from pokeil_jax.experts import make_expert
+    from pokeil_jax import dqn_bc
 
     key = tuple(seeds)
     if key not in expert_returns:
-        expert = evaluate.ExpertAgent(lambda: make_expert(args.compare_expert), envs.num_envs)
-        expert_returns[key] = evaluate.evaluate(expert, envs, seeds, max_steps=args.eval_max_steps).mean_return
-    coefficient = distillation_coefficient_of(student_summary["eval/episodic_return"], expert_returns[key])
+        expert_returns[key] = expert_eval(args, envs, seeds).mean_return
+    coefficient = dqn_bc.distillation_coefficient(student_summary["eval/episodic_return"], expert_returns[key])
     log_scalars(writer, {"charts/distillation_coefficient": coefficient, "eval/expert_episodic_return": expert_returns[key]},
                 step)
     return coefficient
-
-
-def agree_across_processes(summary: dict, process_count: int) -> dict:
-    """Orbax needs every process to save with the same metrics: take process 0's (it evaluated)."""
-    if process_count == 1:
-        return summary
-    from jax.experimental import multihost_utils
-
-    from pokeil_jax.checkpoint import BEST_METRIC_KEYS
-
-    values = np.array([summary.get(k, np.nan) for k in BEST_METRIC_KEYS], np.float32)
-    values = multihost_utils.broadcast_one_to_all(values)
-    return {k: float(v) for k, v in zip(BEST_METRIC_KEYS, values)}
 
 
 def every(period: int, step: int) -> bool:
@@ -475,25 +524,33 @@ def train_config(args: Args):
                        network=NetworkSizes(hidden_dim=args.hidden_dim), kernels=args.kernels)
 
 
+def dagger_config(args: Args):
+    """The DAgger loop's settings, from Args."""
+    from pokeil_jax.dagger import DaggerConfig
+
+    return DaggerConfig(rounds=args.dagger_rounds, episodes=args.dagger_episodes, beta=args.dagger_beta,
+                        expert=args.dagger_expert, max_steps=args.dagger_max_steps,
+                        total_training_steps=args.total_training_steps, expert_data_dir=args.expert_data_dir,
+                        rom_path=args.rom_path, seed=args.seed)
+
+
 def _resolved_kernels(args: Args) -> str:
     """'xla' or 'onednn' for --kernels, with why when 'auto' could not pick oneDNN; exits with the
     fix when --kernels onednn cannot be honoured."""
-    from pokeil_jax import onednn
+    from pokeil_jax import kernels
 
     try:
-        resolved = onednn.resolve_kernels(args.kernels)
-    except (onednn.OneDNNUnavailableError, ValueError) as error:
+        return kernels.describe(args.kernels)
+    except (kernels.onednn.OneDNNUnavailableError, ValueError) as error:
         sys.exit(f"--kernels: {error}")
-    if resolved == "xla" and args.kernels == "auto" and not onednn.available():
-        return f"xla (oneDNN kernels not available: {onednn.unavailable_reason()}; {onednn.BUILD_HINT})"
-    return resolved
 
 
 def run_policy_eval(args, envs, state, seeds, writer, step):
+    """Judge the state's policy on `seeds` in `envs` (on this process's own device, with the
+    state's network: --kernels); log the summary and a GIF of the first episode."""
     from pokeil_jax import evaluate, train
 
     frames: list = []
-    # On this process's own device, with the state's network (--kernels).
     agent = evaluate.PolicyAgent(train.policy_fn(state), greedy=args.eval_greedy, seed=args.seed)
     report = evaluate.evaluate(agent, envs, seeds, max_steps=args.eval_max_steps, record_frames=frames, progress=True)
     log_scalars(writer, report.summary(), step)
@@ -507,6 +564,15 @@ def run_policy_eval(args, envs, state, seeds, writer, step):
         f"success {report.success_rate:.1%}, return {report.mean_return:.2f}, length {report.mean_length:.0f}"
     )
     return report
+
+
+def expert_eval(args, envs, seeds):
+    """The --compare-expert expert judged on the same seeds."""
+    from pokeil_jax import evaluate
+    from pokeil_jax.experts import make_expert
+
+    expert = evaluate.ExpertAgent(lambda: make_expert(args.compare_expert, rom_path=args.rom_path), envs.num_envs)
+    return evaluate.evaluate(expert, envs, seeds, max_steps=args.eval_max_steps)
 
 
 def validation_metrics(state, val_demos, batch_size) -> dict:
@@ -529,40 +595,6 @@ def print_final_report(args, reports, run_dir, log_path) -> None:
     print("\n" + evaluate.format_table(reports))
     report_path = evaluate.save_report_json(reports, log_path / "final_eval.json", {"args": dataclasses.asdict(args)})
     print(f"\nreport: {report_path}\ncheckpoints: {run_dir}/{{periodic,best,final}}\ntensorboard --logdir {args.log_dir}")
-
-
-def evaluate_checkpoint(args: Args) -> dict:
-    """--eval-only: restore any checkpoint, judge it (and the expert) on the eval seeds, write a JSON report."""
-    from pokeil_jax import checkpoint as ckpt
-    from pokeil_jax import data, evaluate, train
-    from pokeil_jax.experts import make_expert
-
-    if not args.checkpoint:
-        sys.exit("--eval-only needs --checkpoint PATH (a run folder, its best/periodic/final folder, or a step folder)")
-    import jax
-
-    try:
-        saved_algo = ckpt.read_extras(args.checkpoint)["args"].get("algo", "bc")  # older checkpoints: BC
-        args = dataclasses.replace(args, algo=saved_algo)
-        state, extras = ckpt.restore(args.checkpoint, create_train_state(args, jax.random.key(args.seed)))
-    except ckpt.CheckpointError as e:
-        sys.exit(str(e))
-    demo_seeds = data.next_episode_index_and_seed(args.expert_data_dir)[1]
-    seeds = pick_eval_seeds(args.eval_seeds, demo_seeds, args.final_eval_episodes)
-    envs = evaluate.make_eval_envs(args.eval_num_envs, rom_path=args.rom_path, max_episode_steps=args.eval_max_steps)
-    agent = evaluate.PolicyAgent(train.policy_fn(state), greedy=args.eval_greedy, seed=args.seed)
-    reports = {POLICY_NAMES[args.algo]: evaluate.evaluate(agent, envs, seeds, max_steps=args.eval_max_steps, progress=True)}
-    if args.compare_expert:
-        expert = evaluate.ExpertAgent(lambda: make_expert(args.compare_expert), envs.num_envs)
-        reports = {f"expert ({args.compare_expert})": evaluate.evaluate(expert, envs, seeds, max_steps=args.eval_max_steps),
-                   **reports}
-    envs.close()
-    print(f"checkpoint {args.checkpoint} (step {int(state.step)}), seeds {_ranges(seeds)}")
-    print(evaluate.format_table(reports))
-    out = Path(args.checkpoint) / "eval_report.json" if Path(args.checkpoint).is_dir() else Path(args.checkpoint + ".eval.json")
-    evaluate.save_report_json(reports, out, {"checkpoint": str(args.checkpoint), "step": int(state.step)})
-    print(f"report: {out}")
-    return {name: r.to_dict() for name, r in reports.items()}
 
 
 def _ranges(values) -> str:
@@ -589,11 +621,12 @@ def cli() -> None:
     args = tyro.cli(Args)  # --help answers before the heavy imports below
     from pokeil_jax.checkpoint import CheckpointError
     from pokeil_jax.data import EpisodeFormatError
+    from pokeil_jax.experts import ExpertError
     from pokeil_jax.train import NonFiniteLossError
 
     try:
         main(args)
-    except (NonFiniteLossError, CheckpointError, EpisodeFormatError) as error:
+    except (NonFiniteLossError, CheckpointError, EpisodeFormatError, ExpertError) as error:
         sys.exit(f"error: {error}")
 
 

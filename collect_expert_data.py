@@ -83,7 +83,8 @@ def collect(args: Args, jobs: list[tuple[int, int]], progress_queue=None, worker
     from pokeil_jax.rollout import episode_metadata, epsilon_chooser, record_episode, to_episode_file
 
     env = PokemonEnv(**env_kwargs(args))
-    expert = make_expert(args.expert, seed=args.seed + 7919 * worker_id, action_timeout=args.action_timeout)
+    expert = make_expert(args.expert, seed=args.seed + 7919 * worker_id, action_timeout=args.action_timeout,
+                         rom_path=args.rom_path)
     out_dir = Path(args.expert_data_dir)
     sha1 = rom_sha1(env.rom_path)
     summaries = []

@@ -22,16 +22,16 @@ ONLINE_SEED_BASE = 200_000
 
 
 class OnlineCollector:
-    """Steps a vector env (autoreset disabled, as `evaluate.make_eval_envs` builds it) with the
+    """Steps a vector env (autoreset disabled, as `vector_env.make_eval_envs` builds it) with the
     student's epsilon-greedy actions and adds every step to `buffer` with the expert's label."""
 
     def __init__(self, envs, buffer: ReplayBuffer, expert: str | None, seed: int, max_steps: int,
-                 first_episode: int = 0):
+                 first_episode: int = 0, rom_path=None):
         from pokeil_jax.experts import make_expert
 
         self.envs, self.buffer, self.max_steps = envs, buffer, max_steps
         self.num_envs = envs.num_envs
-        self.experts = [make_expert(expert) for _ in range(self.num_envs)] if expert else None
+        self.experts = [make_expert(expert, rom_path=rom_path) for _ in range(self.num_envs)] if expert else None
         self.seed = seed
         self.rng = np.random.default_rng([seed, first_episode, 3])
         self.episodes_started = first_episode
@@ -137,11 +137,11 @@ class OnlinePhase:
         """Open the envs and the demo sampler at `step`; fill the buffer until one batch's share
         can be drawn (the student plays, epsilon-greedily)."""
         from pokeil_jax.data import BatchSampler
-        from pokeil_jax.evaluate import make_eval_envs
+        from pokeil_jax.vector_env import make_eval_envs
 
         self.envs = make_eval_envs(self.num_envs, rom_path=self.rom_path, max_episode_steps=self.max_steps)
         self.collector = OnlineCollector(self.envs, self.buffer, self.expert, self.seed, self.max_steps,
-                                         first_episode=step * self.num_envs)
+                                         first_episode=step * self.num_envs, rom_path=self.rom_path)
         if self.demo_rows:
             self.sampler = BatchSampler(self.transitions, self.demo_rows, seed=self.seed, start_step=step,
                                         keys=self.transitions.BATCH_KEYS)

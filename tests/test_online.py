@@ -3,14 +3,14 @@
 import numpy as np
 import pytest
 
-from pokeil_jax import evaluate
+from pokeil_jax import vector_env
 from pokeil_jax.online import OnlineCollector, mixed_batch
 from pokeil_jax.replay import ReplayBuffer
 
 
 @pytest.fixture(scope="module")
 def envs():
-    envs = evaluate.make_eval_envs(1, max_episode_steps=50)
+    envs = vector_env.make_eval_envs(1, max_episode_steps=50)
     yield envs
     envs.close()
 

@@ -130,6 +130,13 @@ class MiniMonAdapter(GameAdapter):
     name = "MiniMon"
     milestone_names = MILESTONES
     milestone_rewards = (1.0,) * len(MILESTONES)
+    bundled_rom = ROM_PATH
+
+    def scripted_expert(self):
+        """The BFS planner over the live tile map (pokeil_jax.games.minimon.planner)."""
+        from pokeil_jax.games.minimon.planner import MiniMonPlanner
+
+        return MiniMonPlanner()
 
     def boot(self, emu: Emulator) -> None:
         """Run from power-on until the game waits for a seed (magic set, mode BOOT)."""
