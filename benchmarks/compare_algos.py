@@ -51,11 +51,13 @@ def run_variant(name: str, flags: list[str], seed: int, opts, out: Path) -> dict
                "--eval-max-steps", str(opts.eval_max_steps), "--eval-num-envs", "2", "--no-track-video",
                "--save-frequency", "0", "--checkpoint-dir", str(out / "checkpoints"), "--log-dir", str(out / "runs"),
                "--log-frequency", "25", *flags]
-    print(f"== {name}, seed {seed}: {' '.join(command[2:])}", flush=True)
-    subprocess.run(command, cwd=REPO, check=True)
+    finished = [p for p in (out / "runs").glob(f"{exp}__{seed}__*") if (p / "final_eval.json").exists()]
+    if not finished:  # else a finished run of an interrupted comparison is read back, not re-trained
+        print(f"== {name}, seed {seed}: {' '.join(command[2:])}", flush=True)
+        subprocess.run(command, cwd=REPO, check=True)
     log_dir = max((out / "runs").glob(f"{exp}__{seed}__*"), key=lambda p: p.stat().st_mtime)
     report = json.loads((log_dir / "final_eval.json").read_text())
-    policy = next(v for k, v in report["reports"].items() if k.endswith("policy"))
+    policy = next(v for k, v in report.items() if k.endswith("policy"))
     return {"variant": name, "seed": seed, "log_dir": str(log_dir), "curve": eval_curve(log_dir),
             "milestone_completion": policy["milestone_completion_rate"], "success_rate": policy["success_rate"],
             "mean_return": policy["mean_return"], "mean_length": policy["mean_episode_length"],
