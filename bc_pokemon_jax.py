@@ -1,12 +1,16 @@
-"""Behavioral cloning for Pokémon-like GBA games in JAX/Flax, cleanrl-style.
+"""Behavioral cloning (and DQN-BC) for Pokémon-like GBA games in JAX/Flax, cleanrl-style.
 
     python bc_pokemon_jax.py                                   # train on expert_data/, bundled game
     python bc_pokemon_jax.py --resume                          # continue the newest run of --exp-name
     python bc_pokemon_jax.py --eval-only --checkpoint checkpoints/<run>/best
+    python bc_pokemon_jax.py --algo dqn_bc --n-step 3          # BC + n-step double-DQN TD on the rewards
+    python bc_pokemon_jax.py --algo dqn_bc --online-steps 2000 # ... then online fine-tuning with replay
 
 Algorithm: load demonstrations -> ImpalaCNN policy -> minimise cross-entropy to the expert's
 actions with AdamW, one jit-compiled data-parallel step over all devices -> judge the policy in
 the env on seeds the demonstrations never used -> keep periodic, best and final checkpoints.
+With --algo dqn_bc the network's outputs are Q-values and the step is pokeil_jax/dqn_bc.py's:
+cross-entropy to the expert plus TD on the milestone rewards, with a target network in the state.
 """
 
 from __future__ import annotations
@@ -108,9 +112,43 @@ class Args:
     dagger_beta: float = 0.5
     """in DAgger round r (0-based) the expert's own action is pressed with probability beta**(r+1), the learner's otherwise"""
     dagger_expert: str = "scripted"
-    """expert that labels DAgger states (must answer from any state)"""
+    """expert that labels DAgger states and, with --online-steps, the states the DQN-BC student
+    visits (must answer from any state; '' for none: then online steps get no BC term)"""
     dagger_max_steps: int = 300
-    """DAgger episodes are cut after this many steps"""
+    """DAgger and online episodes are cut after this many steps"""
+    algo: str = "bc"
+    """'bc': behavioral cloning (cross-entropy); 'dqn_bc': the network's outputs are Q-values,
+    trained by bc_weight * cross-entropy + td_weight * Huber TD on the demonstrations' rewards
+    (n-step, double DQN, target network; pokeil_jax/dqn_bc.py)"""
+    n_step: int = 3
+    """dqn_bc: rewards summed over this many steps before bootstrapping from the state n steps later"""
+    gamma: float = 0.99
+    """dqn_bc: discount in (0, 1]"""
+    bc_weight: float = 1.0
+    """dqn_bc: weight of the cross-entropy term"""
+    td_weight: float = 1.0
+    """dqn_bc: weight of the TD (Huber) term"""
+    margin: float = 0.0
+    """dqn_bc: DQfD large-margin term: Q of the expert's action must beat the others by this much (0: off)"""
+    target_network_frequency: int = 500
+    """dqn_bc: copy the Q-network into the target network every this many steps (with --tau 1)"""
+    tau: float = 1.0
+    """dqn_bc: < 1 Polyak-averages the target network every step with this rate instead of copying"""
+    distill_decay: bool = False
+    """dqn_bc: scale the BC weight by the distillation coefficient max(1 - G_student/G_expert, 0) of
+    the latest evaluation (the expert --compare-expert on the same seeds): imitation fades as the
+    student catches up"""
+    online_steps: int = 0
+    """dqn_bc: gradient steps of online fine-tuning after the offline ones; before each the student
+    plays one epsilon-greedy step in every online env and the steps go to a replay buffer"""
+    online_num_envs: int = 2
+    """dqn_bc: envs the student plays in during online fine-tuning"""
+    online_epsilon: float = 0.05
+    """dqn_bc: probability of a random button during online fine-tuning"""
+    demo_ratio: float = 0.5
+    """dqn_bc: share of each online batch drawn from the demonstrations (the rest from the replay buffer)"""
+    replay_capacity: int = 10_000
+    """dqn_bc: online transitions kept (each ~42 KiB: two uint8 84x84x3 frames)"""
     tune_malloc: bool = True
     """let glibc keep freed memory for reuse: XLA:CPU steps stop page-faulting their buffers in
     anew (~15-20% faster here), and the process keeps its peak heap"""
@@ -125,9 +163,9 @@ class Args:
 
 
 def main(args: Args) -> dict:
-    """Train a BC policy (with --eval-only: judge a checkpoint); returns the run's names, its
-    train history and its final reports. Raises cli.UsageError for a flag that cannot work before
-    anything is written, CheckpointError / EpisodeFormatError for bad files."""
+    """Train a BC (or DQN-BC) policy (with --eval-only: judge a checkpoint); returns the run's
+    names, its train history and its final reports. Raises cli.UsageError for a flag that cannot
+    work before anything is written, CheckpointError / EpisodeFormatError for bad files."""
     check_args(args)
     if args.eval_only:
         return evaluate_checkpoint(args)
@@ -155,6 +193,10 @@ def main(args: Args) -> dict:
         demo_dir, val_fraction=args.val_fraction, seed=args.seed, process_index=process_index,
         process_count=process_count, cache_dir=data.default_cache_dir(args.expert_data_dir),
     )
+    is_dqn_bc = args.algo == "dqn_bc"
+    require(not is_dqn_bc or bool(np.any(train_demos.rewards)),
+            f"--algo dqn_bc: every reward in {demo_dir}'s training episodes is 0, so the TD term has nothing "
+            f"to learn; use --algo bc, or record demonstrations in an env that gives rewards")
     demo_seeds = data.next_episode_index_and_seed(demo_dir)[1]
     mid_eval = args.eval_frequency > 0 and args.eval_episodes > 0
     eval_seeds = pick_eval_seeds(args.eval_seeds, demo_seeds, max(args.final_eval_episodes, args.eval_episodes * mid_eval))
@@ -182,7 +224,7 @@ def main(args: Args) -> dict:
 
         # ---- train state: fresh, or restored ----------------------------------------------------------------
         mesh = train.make_mesh()
-        state = train.create_train_state(key, train_config(args))
+        state = create_train_state(args, key)
         checkpointer = resources.enter_context(ckpt.Checkpointer(run_dir, max_to_keep=args.keep_checkpoints))
         start_step = 0
         if args.resume:
@@ -190,7 +232,7 @@ def main(args: Args) -> dict:
             start_step = int((extras.get("loader_state") or {}).get("sampler_step", extras["step"]))
             print(f"resumed {run_name} at step {start_step}")
         state = train.replicate(mesh, state)
-        train_step = train.jit_train_step(mesh)
+        train_step = train.jit_train_step(mesh, algo_step_fn(args))
         writer = open_writer(log_path) if is_main else None
         if writer is not None:
             resources.callback(writer.close)
@@ -206,32 +248,53 @@ def main(args: Args) -> dict:
                 train_demos = dagger_loop.training_set(start_step)  # the rounds collected before the resume point
         # Each process samples its own shard with its own stream; the global batch is their concatenation.
         sampler_seed = args.seed + 7919 * process_index
-        sampler = data.BatchSampler(train_demos, args.batch_size // process_count, seed=sampler_seed, start_step=start_step)
+        sampler = make_sampler(args, train_demos, args.batch_size // process_count, sampler_seed, start_step)
         resources.callback(lambda: sampler.close())  # whichever sampler is current
+        # DQN-BC's online fine-tuning: after the offline steps, the student plays and a replay buffer grows.
+        total_steps = args.total_training_steps + args.online_steps
+        online = None
+        if args.online_steps:
+            from pokeil_jax.online import OnlinePhase
+
+            online = OnlinePhase(sampler.demos, args.batch_size, args.demo_ratio, sampler_seed,
+                                 capacity=args.replay_capacity, num_envs=args.online_num_envs,
+                                 expert=args.dagger_expert or None, epsilon=args.online_epsilon,
+                                 max_steps=args.dagger_max_steps, rom_path=args.rom_path, run_dir=run_dir)
+            resources.callback(online.close)
+            if start_step > args.total_training_steps:
+                online.load(start_step)
+        expert_returns: dict = {}  # eval seeds -> the expert's mean return there (the distillation coefficient's G_expert)
 
         # ---- training loop ----------------------------------------------------------------------------------
         from tqdm import tqdm
 
         bar = resources.enter_context(tqdm(
-            range(start_step, args.total_training_steps), initial=start_step, total=args.total_training_steps,
+            range(start_step, total_steps), initial=start_step, total=total_steps,
             desc="train", unit="step", dynamic_ncols=True, disable=not is_main,
             smoothing=0))  # steps are dispatched ahead of the device: show the mean rate, not bursts
         rate = StepRate(start_step, args.batch_size)
         last_eval: dict = {}
         history: list[dict] = []
         for step in bar:
-            batch = train.shard_batch(mesh, next(sampler))  # sample
-            state, metrics = train_step(state, batch)  # step
+            if online is not None and step >= args.total_training_steps:  # sample: the student plays; demos + replay
+                if not sampler.closed:
+                    sampler.close()  # the offline stream ends; the online phase draws its own demo share
+                batch = online.next_batch(step, train.policy_fn(state))
+            else:
+                batch = next(sampler)  # sample
+            state, metrics = train_step(state, train.shard_batch(mesh, batch))  # step
             done = step + 1
             if done == start_step + 1:
                 jax.block_until_ready(metrics)
                 bar.write(f"first step done {time.perf_counter() - STARTED:.1f} s after start (compilation included)")
-            last = done == args.total_training_steps
+            last = done == total_steps
             saving = every(args.save_frequency, done)
 
             if every(args.log_frequency, done) or last or saving:  # log
                 metrics = train.check_finite(metrics)  # stops on NaN/inf before anything is saved
-                history.append(log_train_metrics(writer, bar, metrics, done, rate.samples_per_second(done)))
+                history.append(log_train_metrics(args, writer, bar, metrics, done, rate.samples_per_second(done)))
+                if online is not None and step >= args.total_training_steps:
+                    log_scalars(writer, online.metrics(), done)
 
             if val_demos is not None and is_main and (every(args.eval_frequency, done) or last):  # eval
                 log_scalars(writer, validation_metrics(state, val_demos, args.batch_size), done)
@@ -239,6 +302,11 @@ def main(args: Args) -> dict:
                 if is_main:
                     last_eval = run_policy_eval(args, envs, state, eval_seeds[: args.eval_episodes], writer, done,
                                                 tracker).summary()
+                    if is_dqn_bc and args.compare_expert:
+                        coefficient = distillation_coefficient(args, envs, eval_seeds[: args.eval_episodes], last_eval,
+                                                               expert_returns, writer, done)
+                        if args.distill_decay:  # imitation fades as the student catches up
+                            state = state.replace(bc_coefficient=train.replicate(mesh, np.float32(coefficient)))
                 last_eval = agree_on_metrics(last_eval)
                 if args.save_best:
                     checkpointer.save_best(done, state, dataclasses.asdict(args), last_eval)
@@ -250,23 +318,30 @@ def main(args: Args) -> dict:
 
             if saving:  # checkpoint
                 checkpointer.save_periodic(done, state, dataclasses.asdict(args), last_eval, {"sampler_step": done})
+                if online is not None and done > args.total_training_steps:
+                    online.save(done)
         sampler.close()
         bar.close()
 
         # ---- final: save, judge policy and expert on the same unseen seeds ----------------------------------
         reports, summary = {}, {}
+        policy_name = POLICY_NAMES[args.algo]
         if final_seeds and is_main:
-            reports["BC policy"] = run_policy_eval(args, envs, state, final_seeds, writer, args.total_training_steps,
-                                                   tracker)
-            summary = reports["BC policy"].summary()
+            reports[policy_name] = run_policy_eval(args, envs, state, final_seeds, writer, total_steps, tracker)
+            summary = reports[policy_name].summary()
         if final_seeds:
             summary = agree_on_metrics(summary)
-        checkpointer.save_final(args.total_training_steps, state, dataclasses.asdict(args), summary,
-                                {"sampler_step": args.total_training_steps})
+        checkpointer.save_final(total_steps, state, dataclasses.asdict(args), summary, {"sampler_step": total_steps})
         if args.save_best and summary:
-            checkpointer.save_best(args.total_training_steps, state, dataclasses.asdict(args), summary)
+            checkpointer.save_best(total_steps, state, dataclasses.asdict(args), summary)
         if is_main and args.compare_expert and final_seeds:
             reports = {f"expert ({args.compare_expert})": expert_eval(args, envs, final_seeds), **reports}
+            if is_dqn_bc and policy_name in reports:
+                from pokeil_jax.dqn_bc import distillation_coefficient as coefficient_of
+
+                coefficient = coefficient_of(
+                    reports[policy_name].mean_return, reports[f"expert ({args.compare_expert})"].mean_return)
+                log_scalars(writer, {"charts/distillation_coefficient": coefficient}, total_steps)
         if is_main and reports:
             print_final_report(args, reports, run_dir, log_path)
     return {"run_name": run_name, "run_dir": str(run_dir), "log_dir": str(log_path), "train_history": history,
@@ -282,14 +357,17 @@ def evaluate_checkpoint(args: Args) -> dict:
     from pokeil_jax import data, evaluate, train, vector_env
 
     _resolved_kernels(args)  # UsageError with the fix when --kernels cannot be honoured
-    state, _ = ckpt.restore(args.checkpoint, train.create_train_state(jax.random.key(args.seed), train_config(args)))
+    saved_algo = ckpt.read_extras(args.checkpoint)["args"].get("algo", "bc")  # older checkpoints: BC
+    args = dataclasses.replace(args, algo=saved_algo)
+    state, _ = ckpt.restore(args.checkpoint, create_train_state(args, jax.random.key(args.seed)))
     seeds = pick_eval_seeds(args.eval_seeds, data.next_episode_index_and_seed(demonstrations_folder(args))[1],
                             args.final_eval_episodes)
     with contextlib.closing(vector_env.make_eval_envs(args.eval_num_envs, rom_path=args.rom_path,
                                                       max_episode_steps=args.eval_max_steps,
                                                       initial_state=args.eval_initial_state)) as envs:
         agent = evaluate.PolicyAgent(train.policy_fn(state), greedy=args.eval_greedy, seed=args.seed)
-        reports = {"BC policy": evaluate.evaluate(agent, envs, seeds, max_steps=args.eval_max_steps, progress=True)}
+        reports = {POLICY_NAMES[args.algo]: evaluate.evaluate(agent, envs, seeds, max_steps=args.eval_max_steps,
+                                                               progress=True)}
         if args.compare_expert:
             reports = {f"expert ({args.compare_expert})": expert_eval(args, envs, seeds), **reports}
     print(f"checkpoint {args.checkpoint} (step {int(state.step)}), seeds {_ranges(seeds)}")
@@ -376,13 +454,15 @@ class StepRate:
         return rate
 
 
-def log_train_metrics(writer, bar, metrics: dict, step: int, sps: float) -> dict:
+def log_train_metrics(args: Args, writer, bar, metrics: dict, step: int, sps: float) -> dict:
     """Log a train step's fetched metrics (train/..., charts/SPS), show them on the bar; returns the history row."""
-    log_scalars(writer, {
-        "train/bc_loss": metrics["loss"], "train/accuracy": metrics["accuracy"],
-        "train/grad_norm": metrics["grad_norm"], "train/learning_rate": metrics["learning_rate"],
-        "charts/SPS": sps,
-    }, step)
+    scalars = {"train/bc_loss": metrics.get("bc_loss", metrics["loss"]), "train/accuracy": metrics["accuracy"],
+               "train/grad_norm": metrics["grad_norm"], "train/learning_rate": metrics["learning_rate"]}
+    if args.algo == "dqn_bc":
+        scalars.update({f"train/{k}": metrics[k] for k in ("td_loss", "margin_loss", "q_values", "q_values_std",
+                                                            "target_q", "bc_coefficient")})
+        scalars["train/total_loss"] = metrics["loss"]
+    log_scalars(writer, {**scalars, "charts/SPS": sps}, step)
     bar.set_postfix(loss=f"{metrics['loss']:.3f}", acc=f"{metrics['accuracy']:.2f}", sps=f"{sps:.0f}")
     return {"step": step, **metrics, "SPS": sps}
 
@@ -393,6 +473,83 @@ def agree_on_metrics(summary: dict) -> dict:
     from pokeil_jax.checkpoint import BEST_METRIC_KEYS
 
     return runtime.agree_across_processes(summary, BEST_METRIC_KEYS)
+
+
+ALGOS = ("bc", "dqn_bc")
+POLICY_NAMES = {"bc": "BC policy", "dqn_bc": "DQN-BC policy"}
+
+
+def check_algo_args(args: Args) -> None:
+    """Raise cli.UsageError naming a bad --algo setting and the fix."""
+    if args.algo not in ALGOS:
+        raise UsageError(f"--algo {args.algo!r}: unknown; choose one of {', '.join(ALGOS)}")
+    if args.algo == "bc":
+        if args.online_steps:
+            raise UsageError("--online-steps needs --algo dqn_bc (for BC with the learner in the env, use --dagger-rounds)")
+        return
+    checks = [
+        (args.n_step >= 1, f"--n-step {args.n_step}: must be >= 1 (1 = one-step TD)"),
+        (0 < args.gamma <= 1, f"--gamma {args.gamma}: must be in (0, 1], e.g. 0.99"),
+        (args.target_network_frequency >= 1, f"--target-network-frequency {args.target_network_frequency}: must be >= 1"),
+        (0 < args.tau <= 1, f"--tau {args.tau}: must be in (0, 1] (1: hard copies every --target-network-frequency steps)"),
+        (args.margin >= 0, f"--margin {args.margin}: must be >= 0 (0 turns the large-margin term off)"),
+        (args.online_steps >= 0, f"--online-steps {args.online_steps}: must be >= 0"),
+        (0 <= args.demo_ratio <= 1, f"--demo-ratio {args.demo_ratio}: must be in [0, 1]"),
+        (0 <= args.online_epsilon <= 1, f"--online-epsilon {args.online_epsilon}: must be in [0, 1]"),
+        (args.replay_capacity >= 1, f"--replay-capacity {args.replay_capacity}: must be >= 1"),
+        (not args.distill_decay or args.compare_expert,
+         "--distill-decay needs an expert to compare with: set --compare-expert (e.g. scripted)"),
+        (not args.distill_decay or (args.eval_frequency > 0 and args.eval_episodes > 0),
+         "--distill-decay needs evaluations during training: set --eval-frequency and --eval-episodes above 0"),
+        (not args.online_steps or not args.dagger_rounds, "--online-steps and --dagger-rounds: choose one"),
+    ]
+    for ok, message in checks:
+        require(ok, message)
+
+
+def create_train_state(args: Args, key):
+    """A fresh train state for --algo: BC's, or DQN-BC's (with its target network)."""
+    from pokeil_jax import dqn_bc, train
+
+    make = dqn_bc.create_train_state if args.algo == "dqn_bc" else train.create_train_state
+    return make(key, train_config(args))
+
+
+def algo_step_fn(args: Args):
+    """The pure train step for --algo (None: train.train_step, BC's)."""
+    if args.algo != "dqn_bc":
+        return None
+    from pokeil_jax import dqn_bc
+
+    return dqn_bc.make_train_step(dqn_bc.DQNBCConfig(
+        bc_weight=args.bc_weight, td_weight=args.td_weight, margin=args.margin,
+        target_network_frequency=args.target_network_frequency, tau=args.tau))
+
+
+def make_sampler(args: Args, demos, batch_size: int, seed: int, start_step: int):
+    """The seeded batch stream: (observation, label) for BC, n-step transitions for DQN-BC."""
+    from pokeil_jax import data
+
+    if args.algo != "dqn_bc":
+        return data.BatchSampler(demos, batch_size, seed=seed, start_step=start_step)
+    from pokeil_jax.data.transitions import NStepTransitions
+
+    transitions = NStepTransitions(demos, args.n_step, args.gamma)
+    return data.BatchSampler(transitions, batch_size, seed=seed, start_step=start_step, keys=transitions.BATCH_KEYS)
+
+
+def distillation_coefficient(args, envs, seeds, student_summary, expert_returns, writer, step) -> float:
+    """QDagger's max(1 - G_student / G_expert, 0) on the evaluation seeds (the expert is played
+    there once and remembered), logged as charts/distillation_coefficient."""
+    from pokeil_jax import dqn_bc
+
+    key = tuple(seeds)
+    if key not in expert_returns:
+        expert_returns[key] = expert_eval(args, envs, seeds).mean_return
+    coefficient = dqn_bc.distillation_coefficient(student_summary["eval/episodic_return"], expert_returns[key])
+    log_scalars(writer, {"charts/distillation_coefficient": coefficient, "eval/expert_episodic_return": expert_returns[key]},
+                step)
+    return coefficient
 
 
 def every(period: int, step: int) -> bool:
@@ -512,6 +669,7 @@ def _ranges(values) -> str:
 
 def check_args(args: Args) -> None:
     """Raise cli.UsageError for the first flag that cannot work, before anything is written."""
+    check_algo_args(args)
     import math
 
     from pokeil_jax.emulator import RomError

@@ -1,7 +1,9 @@
-"""PyTorch baseline: the seed plan's `bc_pokemon.py` (offline behavioral cloning, cleanrl style).
+"""PyTorch baseline: the seed plan's `bc_pokemon.py` (offline behavioral cloning, cleanrl style),
+and with `--algo dqn_bc` the plan's optional DQN-BC hybrid (`compute_hybrid_loss`).
 
     python baselines/bc_pokemon_torch.py --expert-data-dir expert_data --total-training-steps 2000
     python baselines/bc_pokemon_torch.py --eval-episodes 0        # train only, no env
+    python baselines/bc_pokemon_torch.py --algo dqn_bc --n-step 3  # BC + TD on the milestone rewards
 
 It is the plan's script with the same `Args`, network, loss, optimizer, metric names and
 `.pth` checkpoints, so it is the reference the JAX pipeline (`bc_pokemon_jax.py`) is compared
@@ -20,6 +22,14 @@ preprocessed uint8 frames (the plan's network took raw frames); the pool's windo
 (the plan's `MaxPool2d(3, 2, padding=1)` gives the same 84 -> 42 -> 21 -> 11 sizes but its
 windows start one pixel earlier on even sizes, so values would differ from the JAX network);
 defaults for paths point at this repository's folders and the bundled game.
+
+DQN-BC follows the plan's `compute_hybrid_loss` as written (cross-entropy on the Q-values, a
+target network valued by its max, `F.mse_loss` TD, `bc_weight * bc_loss + td_loss`), with the
+one option the JAX script shares: rewards are the n-step returns of `pokeil_jax.data.transitions`
+and the plan's fixed 0.99 becomes the transition's gamma^k (with --n-step 1 --gamma 0.99, the
+plan's formula exactly). The JAX script's DQN-BC differs on purpose: double DQN, Huber TD, TD
+on the executed action (here the expert's label, as the plan writes it; equal for demos
+recorded without epsilon-noise), optional DQfD margin.
 """
 
 from __future__ import annotations
@@ -30,7 +40,7 @@ import random
 import sys
 import time
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Literal, Optional, Sequence
 
 import numpy as np
 import torch
@@ -43,6 +53,7 @@ from tensorboardX import SummaryWriter
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python baselines/...` from anywhere
 from pokeil_jax import data  # noqa: E402
 from pokeil_jax.atomic import atomic_write, write_text_atomic  # noqa: E402
+from pokeil_jax.data.transitions import NStepTransitions  # noqa: E402
 
 #: Evaluation as bc_pokemon_jax.py does it by default, so the two pipelines are judged alike:
 #: game seeds from 1000 upward that no demonstration used, episodes cut after 500 steps.
@@ -99,6 +110,18 @@ class Args:
     """folder for checkpoint_{step}.pth, best_model.pth, final_model.pth"""
     save_best: bool = True
     """keep best_model.pth, the checkpoint with the highest eval return"""
+
+    # The plan's optional DQN-BC hybrid
+    algo: Literal["bc", "dqn_bc"] = "bc"
+    """'bc': cross-entropy only (the plan's main loop); 'dqn_bc': the plan's compute_hybrid_loss"""
+    bc_weight: float = 1.0
+    """dqn_bc: weight of the cross-entropy term (the TD term has weight 1, as in the plan)"""
+    n_step: int = 1
+    """dqn_bc: rewards summed over this many steps before bootstrapping (1: the plan's one-step TD)"""
+    gamma: float = 0.99
+    """dqn_bc: discount in (0, 1]"""
+    target_network_frequency: int = 1000
+    """dqn_bc: copy the Q-network into the target network every this many steps"""
 
     # Not in the plan: for the side-by-side comparison with the JAX pipeline
     init_weights: Optional[str] = None
@@ -207,6 +230,54 @@ def make_evaluator(args: Args, device: torch.device):
 
 
 # ------------------------------------------------------------------------------------------------
+# DQN-BC: the plan's hybrid loss, with n-step returns in place of one-step rewards
+# ------------------------------------------------------------------------------------------------
+
+
+def compute_hybrid_loss(q_net, target_net, batch, bc_weight=1.0):
+    """
+    Combines Q-learning loss + BC loss
+    - Useful if you have reward signals and want RL + IL
+    """
+    obs, actions, rewards, next_obs, dones, discounts = batch  # rewards: n-step returns; discounts: gamma^k
+
+    # BC loss (imitation)
+    logits = q_net(obs)
+    bc_loss = F.cross_entropy(logits, actions)
+
+    # Q-learning loss (optional, if rewards available)
+    q_values = logits.gather(1, actions.unsqueeze(1)).squeeze(1)
+    with torch.no_grad():
+        next_q_values = target_net(next_obs).max(1)[0]
+        target_q = rewards + discounts * next_q_values * (1 - dones)
+    td_loss = F.mse_loss(q_values, target_q)
+
+    # Combined
+    total_loss = bc_weight * bc_loss + td_loss
+    return total_loss, bc_loss, td_loss, logits, q_values, target_q
+
+
+def hybrid_batch(batch: dict, device) -> tuple:
+    """A DQN-BC batch of `NStepTransitions` as the tensors compute_hybrid_loss unpacks."""
+    as_tensor = lambda key: torch.from_numpy(batch[key]).to(device)  # noqa: E731
+    return (as_tensor("observations"), as_tensor("actions").long(), as_tensor("returns"),
+            as_tensor("next_observations"), as_tensor("dones").float(), as_tensor("discounts"))
+
+
+def check_dqn_bc_args(args: Args, demos) -> None:
+    """Exit with one line naming the bad value and the fix."""
+    if args.n_step < 1:
+        sys.exit(f"--n-step {args.n_step}: must be >= 1 (1 = one-step TD)")
+    if not 0 < args.gamma <= 1:
+        sys.exit(f"--gamma {args.gamma}: must be in (0, 1], e.g. 0.99")
+    if args.target_network_frequency < 1:
+        sys.exit(f"--target-network-frequency {args.target_network_frequency}: must be >= 1")
+    if not np.any(demos.rewards):
+        sys.exit(f"{args.expert_data_dir}: every reward in the demonstrations is 0, so the TD term has nothing "
+                 f"to learn; use --algo bc, or record demonstrations in an env that gives rewards")
+
+
+# ------------------------------------------------------------------------------------------------
 # Checkpoints (written atomically: a killed run leaves whole files)
 # ------------------------------------------------------------------------------------------------
 
@@ -240,7 +311,13 @@ def train(args: Args) -> dict:
     print(f"Loading expert data from {args.expert_data_dir}...")
     demos, _ = data.load_demos(args.expert_data_dir, val_fraction=0.0, seed=args.seed)
     print(f"Loaded {demos.num_transitions} expert transitions ({demos.num_episodes} episodes)")
-    sampler = data.BatchSampler(demos, args.batch_size, args.seed)
+    dqn_bc = args.algo == "dqn_bc"
+    if dqn_bc:
+        check_dqn_bc_args(args, demos)
+        transitions = NStepTransitions(demos, args.n_step, args.gamma)
+        sampler = data.BatchSampler(transitions, args.batch_size, args.seed, keys=transitions.BATCH_KEYS)
+    else:
+        sampler = data.BatchSampler(demos, args.batch_size, args.seed)
 
     evaluator = make_evaluator(args, device)
 
@@ -251,6 +328,9 @@ def train(args: Args) -> dict:
         policy_net.load_state_dict(load_torch_state_dict(args.init_weights))  # strict: names and shapes
         print(f"Initial weights from {args.init_weights}")
     optimizer = optim.Adam(policy_net.parameters(), lr=args.learning_rate, weight_decay=args.weight_decay)
+    if dqn_bc:
+        target_net = ImpalaCNN(action_dim=data.NUM_ACTIONS, hidden_dim=args.hidden_dim).to(device)
+        target_net.load_state_dict(policy_net.state_dict())
 
     writer = SummaryWriter(f"runs/{run_name}")
     writer.add_text("hyperparameters", "|param|value|\n|-|-|\n" + "\n".join(f"|{k}|{v}|" for k, v in vars(args).items()))
@@ -258,27 +338,40 @@ def train(args: Args) -> dict:
     write_json_atomic(dataclasses.asdict(args), model_dir / "args.json")
     write_json_atomic(dataclasses.asdict(args), Path("runs") / run_name / "args.json")
 
-    print("Starting Behavioral Cloning training...")
+    print("Starting DQN-BC training..." if dqn_bc else "Starting Behavioral Cloning training...")
     best_eval_return = -float("inf")
     history = []
     start_time = time.time()
     for step in range(args.total_training_steps):
         batch = next(sampler)
-        obs = torch.from_numpy(batch["observations"]).to(device)  # uint8; the network scales
-        actions = torch.from_numpy(batch["actions"]).long().to(device)
+        if dqn_bc:
+            hybrid = hybrid_batch(batch, device)
+            actions = hybrid[1]
+            loss, bc_loss, td_loss, logits, q_values, target_q = compute_hybrid_loss(
+                policy_net, target_net, hybrid, args.bc_weight)
+        else:
+            obs = torch.from_numpy(batch["observations"]).to(device)  # uint8; the network scales
+            actions = torch.from_numpy(batch["actions"]).long().to(device)
 
-        logits = policy_net(obs)
-        loss = F.cross_entropy(logits, actions)
+            logits = policy_net(obs)
+            loss = F.cross_entropy(logits, actions)
 
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
+        if dqn_bc and (step + 1) % args.target_network_frequency == 0:
+            target_net.load_state_dict(policy_net.state_dict())
 
         with torch.no_grad():
             accuracy = (logits.argmax(dim=-1) == actions).float().mean()
         history.append((step, loss.item(), accuracy.item()))
         if step % 100 == 0:
-            writer.add_scalar("train/bc_loss", loss.item(), step)
+            if dqn_bc:
+                for key, value in (("bc_loss", bc_loss), ("td_loss", td_loss), ("total_loss", loss),
+                                   ("q_values", q_values.mean()), ("target_q", target_q.mean())):
+                    writer.add_scalar(f"train/{key}", value.item(), step)
+            else:
+                writer.add_scalar("train/bc_loss", loss.item(), step)
             writer.add_scalar("train/accuracy", accuracy.item(), step)
             sps = (step + 1) * args.batch_size / (time.time() - start_time)
             writer.add_scalar("charts/SPS", sps, step)

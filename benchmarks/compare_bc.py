@@ -3,6 +3,7 @@
     python benchmarks/compare_bc.py                      # 2 seeds x 2 frameworks, 1200 steps each
     python benchmarks/compare_bc.py --seeds 1 2 3 --steps 3000
     python benchmarks/compare_bc.py --smoke              # tiny: every step of the procedure once (CI)
+    python benchmarks/compare_bc.py --algo dqn_bc        # the DQN-BC hybrid in both pipelines
 
 For each seed s, both pipelines train with their own scripts (`bc_pokemon_jax.main`,
 `baselines/bc_pokemon_torch.train`) on the same demonstrations, for the same steps, batch size
@@ -14,6 +15,11 @@ the baseline; 1e-5 either way). Then both final networks are judged by the same 
 validation loss and accuracy on held-out episodes (`evaluate.demo_metrics`) and greedy play on
 the same unseen game seeds (`evaluate.evaluate`). Two seeds per framework show the run-to-run
 noise the two frameworks should agree within.
+
+With --algo dqn_bc both run their DQN-BC (same --n-step, gamma 0.99, same target-network period,
+bc weight 1): the baseline the plan's `compute_hybrid_loss` as written (max over the target
+network, MSE TD), the JAX script its double-DQN Huber TD (pokeil_jax/dqn_bc.py); the batches are
+the same n-step transitions.
 
 Demonstrations come from the scripted planner, collected once into --data-dir/{train,val}
 (train seeds from 0, validation seeds from 500, evaluation seeds from 1000). Writes
@@ -68,7 +74,8 @@ def train_jax(seed: int, opts, train_dir: Path, out: Path) -> tuple[dict, float]
         exp_name=f"compare_jax_s{seed}", seed=seed, expert_data_dir=str(train_dir), total_training_steps=opts.steps,
         batch_size=opts.batch_size, learning_rate=opts.learning_rate, val_fraction=0.0, eval_frequency=0,
         final_eval_episodes=0, compare_expert="", save_frequency=0, save_best=False,
-        checkpoint_dir=str(out / "checkpoints"), log_dir=str(out / "runs"), track_video=False)
+        checkpoint_dir=str(out / "checkpoints"), log_dir=str(out / "runs"), track_video=False,
+        algo=opts.algo, n_step=opts.n_step, target_network_frequency=opts.target_network_frequency)
     start = time.perf_counter()
     result = bc_pokemon_jax.main(args)
     seconds = time.perf_counter() - start
@@ -89,7 +96,8 @@ def train_torch(seed: int, opts, train_dir: Path, out: Path, init_params) -> tup
     args = baseline.Args(
         exp_name=f"compare_torch_s{seed}", seed=seed, expert_data_dir=str(train_dir), total_training_steps=opts.steps,
         batch_size=opts.batch_size, learning_rate=opts.learning_rate, eval_episodes=0,
-        save_frequency=opts.steps + 1, model_dir=str(model_dir), init_weights=str(init_path))
+        save_frequency=opts.steps + 1, model_dir=str(model_dir), init_weights=str(init_path),
+        algo=opts.algo, n_step=opts.n_step, target_network_frequency=opts.target_network_frequency)
     start = time.perf_counter()
     result = baseline.train(args)
     seconds = time.perf_counter() - start
@@ -147,14 +155,14 @@ def format_markdown(rows: list[dict], opts, eval_seeds: list[int]) -> str:
             cells.append(f"{fmt.format(float(np.mean(values)))} ± {fmt.format(spread)}")
         lines.append(f"| **{pipeline}, mean ± half-range** | {len(mine)} seeds | " + " | ".join(cells) + " |")
     lines.append("")
-    lines.append(f"{opts.train_episodes} train / {opts.val_episodes} validation episodes of the scripted planner; "
+    lines.append(f"algo {opts.algo}; {opts.train_episodes} train / {opts.val_episodes} validation episodes of the scripted planner; "
                  f"{opts.steps} steps, batch {opts.batch_size}, lr {opts.learning_rate}; "
                  f"evaluation: {len(eval_seeds)} unseen game seeds from {eval_seeds[0]}, greedy, "
                  f"at most {opts.eval_max_steps} steps.")
     return "\n".join(lines)
 
 
-def plot(rows: list[dict], path: Path) -> None:
+def plot(rows: list[dict], path: Path, algo: str = "bc") -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -173,7 +181,7 @@ def plot(rows: list[dict], path: Path) -> None:
         ax.set_ylim(0, 1.05)
         ax.set_title(title)
     axes[0].legend(loc="lower left", fontsize=8)
-    fig.suptitle("JAX pipeline vs PyTorch baseline: same init, same batches, same evaluator (bars: mean)")
+    fig.suptitle(f"{algo}: JAX pipeline vs PyTorch baseline: same init, same batches, same evaluator (bars: mean)")
     fig.tight_layout()
     with atomic_write(path) as f:
         fig.savefig(f, format="png", dpi=110)
@@ -195,6 +203,9 @@ def main(argv=None) -> int:
     parser.add_argument("--collect-workers", type=positive_int, default=2, help="collector processes for missing demonstrations")
     parser.add_argument("--data-dir", default="expert_data/compare", help="demonstrations: DATA_DIR/train, DATA_DIR/val")
     parser.add_argument("--out-dir", default="runs/compare_bc", help="where reports and both pipelines' runs go")
+    parser.add_argument("--algo", choices=("bc", "dqn_bc"), default="bc", help="what both pipelines train")
+    parser.add_argument("--n-step", type=int, default=3, help="dqn_bc: n of the n-step returns (both pipelines)")
+    parser.add_argument("--target-network-frequency", type=int, default=500, help="dqn_bc: target copy period (both)")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes: every step once (CI)")
     opts = parser.parse_args(argv)
     if opts.smoke:
@@ -254,7 +265,7 @@ def main(argv=None) -> int:
     write_text_atomic(out / "comparison.md", table + "\n")
     write_text_atomic(out / "comparison.json", json.dumps({"options": vars(opts), "eval_seeds": eval_seeds, "rows": rows},
                                                    indent=2))
-    plot(rows, out / "comparison.png")
+    plot(rows, out / "comparison.png", opts.algo)
     print(f"\nwrote {out / 'comparison.md'}, comparison.json, comparison.png")
     return 0
 

@@ -13,6 +13,8 @@ Printed, all measured in this run:
   loader          batches/s and samples/s of BatchSampler (memmap cache, prefetch thread)
   train step      samples/s of pokeil_jax.train's jitted step on this machine, on the loader's batches
   ratio           loader samples/s / train step samples/s (target >= 20)
+and the same three for DQN-BC: n-step transitions (pokeil_jax.data.transitions, --n-step) drawn
+by the same BatchSampler, and pokeil_jax.dqn_bc's step on them.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from pokeil_jax import data  # noqa: E402
 from pokeil_jax.cli import positive_float, positive_int  # noqa: E402
+from pokeil_jax.data.transitions import NStepTransitions  # noqa: E402
 
 def synthetic_episode(length: int, seed: int) -> dict:
     """An episode in the real format whose frames scroll over a random 8x8-tile map."""
@@ -59,8 +62,9 @@ def synthetic_episode(length: int, seed: int) -> dict:
     }
 
 
-def loader_rate(demos: data.CachedDemos, batch_size: int, seconds: float, keys) -> tuple[float, float]:
-    """(batches/s, samples/s) pulled from a prefetching BatchSampler for `seconds`."""
+def loader_rate(demos, batch_size: int, seconds: float, keys) -> tuple[float, float]:
+    """(batches/s, samples/s) pulled from a prefetching BatchSampler over `demos` (CachedDemos or
+    NStepTransitions) for `seconds`."""
     with data.BatchSampler(demos, batch_size, seed=0, keys=keys) as sampler:
         for _ in range(20):  # warm up: thread started, pages touched once
             next(sampler)
@@ -84,17 +88,24 @@ def reference_rate(demos: data.CachedDemos, batch_size: int, seconds: float) -> 
     return batches * batch_size / (time.perf_counter() - start)
 
 
-def train_step_rate(demos: data.CachedDemos, batch_size: int, steps: int) -> float:
-    """samples/s of the BC train step (pokeil_jax.train, jitted for this machine's devices) on
-    batches from the cache; compilation and the first step excluded."""
+def train_step_rate(demos, batch_size: int, steps: int, algo: str = "bc") -> float:
+    """samples/s of the BC train step (pokeil_jax.train, jitted for this machine's devices), or
+    with algo "dqn_bc" of pokeil_jax.dqn_bc's step on `demos` (NStepTransitions), on batches
+    from the cache; compilation and the first step excluded."""
     import jax
 
-    from pokeil_jax import train
+    from pokeil_jax import dqn_bc, train
 
     mesh = train.make_mesh()
-    state = train.replicate(mesh, train.create_train_state(jax.random.key(0), train.TrainConfig()))
-    step = train.jit_train_step(mesh)
-    with data.BatchSampler(demos, batch_size, seed=0) as sampler:
+    if algo == "dqn_bc":
+        state = dqn_bc.create_train_state(jax.random.key(0), train.TrainConfig())
+        step_fn, keys = dqn_bc.make_train_step(dqn_bc.DQNBCConfig()), demos.BATCH_KEYS
+    else:
+        state = train.create_train_state(jax.random.key(0), train.TrainConfig())
+        step_fn, keys = None, ("observations", "actions")
+    state = train.replicate(mesh, state)
+    step = train.jit_train_step(mesh, step_fn)
+    with data.BatchSampler(demos, batch_size, seed=0, keys=keys) as sampler:
         state, metrics = step(state, train.shard_batch(mesh, next(sampler)))
         jax.block_until_ready(metrics)
         start = time.perf_counter()
@@ -112,6 +123,7 @@ def main():
     parser.add_argument("--batch-size", type=positive_int, default=64, help="transitions per batch")
     parser.add_argument("--seconds", type=positive_float, default=5.0, help="seconds per throughput measurement")
     parser.add_argument("--train-steps", type=positive_int, default=10, help="train steps timed for the reference")
+    parser.add_argument("--n-step", type=positive_int, default=3, help="n of the DQN-BC transitions")
     args = parser.parse_args()
     if args.data_dir is not None:
         try:
@@ -144,9 +156,10 @@ def main():
 
         reference = reference_rate(demos, args.batch_size, args.seconds)
         bc_batches, bc_samples = loader_rate(demos, args.batch_size, args.seconds, ("observations", "actions"))
-        dqn_keys = ("observations", "actions", "next_observations", "rewards", "dones", "terminals")
-        dqn_batches, dqn_samples = loader_rate(demos, args.batch_size, args.seconds, dqn_keys)
+        transitions = NStepTransitions(demos, args.n_step, 0.99)
+        dqn_batches, dqn_samples = loader_rate(transitions, args.batch_size, args.seconds, transitions.BATCH_KEYS)
         step_samples = train_step_rate(demos, args.batch_size, args.train_steps)
+        dqn_step_samples = train_step_rate(transitions, args.batch_size, args.train_steps, "dqn_bc")
 
     print()
     print(f"data: {demos.num_episodes} episodes, {demos.num_transitions:,} transitions, batch {args.batch_size}")
@@ -155,11 +168,13 @@ def main():
     print(f"reference in-RAM gather:    {reference:10,.0f} samples/s")
     print(f"loader, BC batch:           {bc_samples:10,.0f} samples/s  {bc_batches:8,.0f} batches/s"
           f"  ({bc_samples / reference:.2f}x the in-RAM gather)")
-    print(f"loader, DQN-BC batch:       {dqn_samples:10,.0f} samples/s  {dqn_batches:8,.0f} batches/s")
-    print(f"train step (JAX, this machine): {step_samples:6,.0f} samples/s")
-    ratio = bc_samples / step_samples
-    print(f"ratio = loader samples/s / train step samples/s = {ratio:.1f}x "
-          f"(target >= 20x: {'met' if ratio >= 20 else 'NOT met'})")
+    print(f"loader, DQN-BC batch:       {dqn_samples:10,.0f} samples/s  {dqn_batches:8,.0f} batches/s"
+          f"  ({args.n_step}-step transitions: s_t and s_t+n frames)")
+    print(f"train step (JAX, this machine): {step_samples:6,.0f} samples/s BC, {dqn_step_samples:,.0f} samples/s DQN-BC")
+    for name, loader, step in (("BC", bc_samples, step_samples), ("DQN-BC", dqn_samples, dqn_step_samples)):
+        ratio = loader / step
+        print(f"{name}: ratio = loader samples/s / train step samples/s = {ratio:.1f}x "
+              f"(target >= 20x: {'met' if ratio >= 20 else 'NOT met'})")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
-"""BC training throughput: JAX (pokeil_jax.train) against the PyTorch baseline, measured in one run.
+"""Training throughput: JAX (pokeil_jax.train) against the PyTorch baseline, measured in one run.
 
     python benchmarks/train_throughput.py                       # batch 64 and 256, synthetic frames
+    python benchmarks/train_throughput.py --algo dqn_bc         # the DQN-BC step (and JAX's BC step beside it)
     python benchmarks/train_throughput.py --expert-data-dir expert_data   # real demos from the cache
     python benchmarks/train_throughput.py --smoke               # tiny repeats, every column (CI)
 
@@ -18,6 +19,10 @@ Rows:
   JAX jit, XLA convs      the same with kernels "xla": XLA's own convolutions (the reference the
                           oneDNN extension is measured against)
 (benchmarks/conv_experiments.py times the formulations the JAX row went through on its way.)
+With --algo dqn_bc the PyTorch row runs the plan's compute_hybrid_loss (baselines/bc_pokemon_torch.py:
+online forward + backward, target forward), the JAX rows pokeil_jax.dqn_bc's step (the same plus
+the online forward on s' for double DQN), and a row "JAX jit, BC step" gives the BC step on the
+same machine, so "x BC step" is the DQN-BC step's time over the BC step's (target <= 2).
 Columns: samples/s at each batch size, the ratio to PyTorch, forward latency (uint8 frames in,
 logits on the host out) at batch 1, 4 and 16 (evaluation with 1, 4 or 16 envs), peak RSS of the worker, the device.
 """
@@ -40,27 +45,39 @@ from pokeil_jax.cli import nonnegative_int, positive_int  # noqa: E402
 
 from pokeil_jax.actions import NUM_ACTIONS  # noqa: E402
 
-FRAMEWORKS = ("torch", "jax", "jax-xla")
-LABELS = {"torch": "PyTorch eager", "jax": "JAX jit", "jax-xla": "JAX jit, XLA convs"}
+FRAMEWORKS = ("torch", "jax", "jax-xla", "jax-bc")
+LABELS = {"torch": "PyTorch eager", "jax": "JAX jit", "jax-xla": "JAX jit, XLA convs", "jax-bc": "JAX jit, BC step"}
 #: Environment of the workers with --tune-malloc: glibc keeps freed memory instead of returning
 #: large blocks to the kernel, so a step does not page-fault its buffers in again (both workers).
 TUNED_MALLOC_ENV = {"MALLOC_ARENA_MAX": "1", "MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": "2147483647",
                     "MALLOC_TOP_PAD_": "268435456"}
 
 
-def make_batches(batch_size: int, count: int, seed: int, expert_data_dir: str | None) -> list[dict]:
-    """`count` host batches {observations uint8 (B, 84, 84, 3), actions int32 (B,)}, the same for
-    every worker: seeded synthetic frames, or the cached demos' batches 0..count-1."""
+def make_batches(batch_size: int, count: int, seed: int, expert_data_dir: str | None, algo: str = "bc") -> list[dict]:
+    """`count` host batches {observations uint8 (B, 84, 84, 3), actions int32 (B,)} (with
+    --algo dqn_bc also the keys of data.transitions.DQN_BC_BATCH_KEYS), the same for every
+    worker: seeded synthetic frames, or the cached demos' batches 0..count-1."""
     if expert_data_dir:
         from pokeil_jax import data
+        from pokeil_jax.data.transitions import NStepTransitions
 
         demos, _ = data.load_demos(expert_data_dir, val_fraction=0.0, seed=seed, progress=False)
+        source = NStepTransitions(demos, 3, 0.99) if algo == "dqn_bc" else demos
         sampler_indices = [np.random.default_rng([seed, k]).integers(0, demos.num_transitions, batch_size)
                            for k in range(count)]
-        return [demos.batch(indices) for indices in sampler_indices]
+        return [source.batch(indices) for indices in sampler_indices]
     rng = np.random.default_rng(seed)
-    return [{"observations": rng.integers(0, 256, (batch_size, 84, 84, 3), dtype=np.uint8),
-             "actions": rng.integers(0, NUM_ACTIONS, batch_size).astype(np.int32)} for _ in range(count)]
+    batches = []
+    for _ in range(count):
+        batch = {"observations": rng.integers(0, 256, (batch_size, 84, 84, 3), dtype=np.uint8),
+                 "actions": rng.integers(0, NUM_ACTIONS, batch_size).astype(np.int32)}
+        if algo == "dqn_bc":
+            batch.update(executed_actions=batch["actions"], returns=rng.random(batch_size, np.float32),
+                         next_observations=rng.integers(0, 256, (batch_size, 84, 84, 3), dtype=np.uint8),
+                         dones=rng.random(batch_size) < 0.05, discounts=np.full(batch_size, 0.99**3, np.float32),
+                         label_mask=np.ones(batch_size, np.float32))
+        batches.append(batch)
+    return batches
 
 
 # ------------------------------------------------------------------------------------------------
@@ -80,15 +97,18 @@ def _cpu_name() -> str:
 
 
 class TorchRunner:
-    def __init__(self, seed: int):
+    def __init__(self, seed: int, algo: str = "bc"):
         import torch
 
         from baselines.bc_pokemon_torch import ImpalaCNN
 
-        self.torch = torch
+        self.torch, self.algo = torch, algo
         torch.manual_seed(seed)
         self.dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
         self.model = ImpalaCNN().to(self.dev)
+        if algo == "dqn_bc":
+            self.target = ImpalaCNN().to(self.dev)
+            self.target.load_state_dict(self.model.state_dict())
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=1e-4, weight_decay=1e-5)
         name = torch.cuda.get_device_name() if self.dev.type == "cuda" else f"{_cpu_name()}, {torch.get_num_threads()} threads"
         self.device = f"{self.dev.type}: {name} (torch {torch.__version__})"
@@ -100,9 +120,14 @@ class TorchRunner:
     def train_step(self, batch):
         import torch.nn.functional as F
 
-        obs = self.torch.from_numpy(batch["observations"]).to(self.dev)
-        actions = self.torch.from_numpy(batch["actions"]).long().to(self.dev)
-        loss = F.cross_entropy(self.model(obs), actions)
+        if self.algo == "dqn_bc":
+            from baselines.bc_pokemon_torch import compute_hybrid_loss, hybrid_batch
+
+            loss = compute_hybrid_loss(self.model, self.target, hybrid_batch(batch, self.dev))[0]
+        else:
+            obs = self.torch.from_numpy(batch["observations"]).to(self.dev)
+            actions = self.torch.from_numpy(batch["actions"]).long().to(self.dev)
+            loss = F.cross_entropy(self.model(obs), actions)
         self.optimizer.zero_grad()
         loss.backward()
         self.optimizer.step()
@@ -114,17 +139,22 @@ class TorchRunner:
 
 
 class JaxRunner:
-    def __init__(self, seed: int, kernels: str):
+    def __init__(self, seed: int, kernels: str, algo: str = "bc"):
         import jax
 
-        from pokeil_jax import train
+        from pokeil_jax import dqn_bc, train
         from pokeil_jax.kernels import resolve_kernels
 
-        self.jax, self.train = jax, train
+        self.jax, self.train, self.algo = jax, train, algo
         self.mesh = train.make_mesh()
         config = train.TrainConfig(kernels=kernels)
-        self.state = train.replicate(self.mesh, train.create_train_state(jax.random.key(seed), config))
-        self.step = train.jit_train_step(self.mesh)  # one compilation per batch shape
+        if algo == "dqn_bc":
+            state = dqn_bc.create_train_state(jax.random.key(seed), config)
+            step_fn = dqn_bc.make_train_step(dqn_bc.DQNBCConfig())
+        else:
+            state, step_fn = train.create_train_state(jax.random.key(seed), config), None
+        self.state = train.replicate(self.mesh, state)
+        self.step = train.jit_train_step(self.mesh, step_fn)  # one compilation per batch shape
         self._policy = None
         device = jax.devices()[0]
         name = _cpu_name() if device.platform == "cpu" else device.device_kind
@@ -133,6 +163,8 @@ class JaxRunner:
                        f"convs: {resolved}")
 
     def train_step(self, batch):
+        if self.algo == "bc":
+            batch = {k: batch[k] for k in ("observations", "actions")}
         self.state, metrics = self.step(self.state, self.train.shard_batch(self.mesh, batch))
         return float(metrics["loss"])  # waits for the step, as logging does
 
@@ -142,12 +174,15 @@ class JaxRunner:
         return np.asarray(self._policy(observations))
 
 
-def worker(framework: str, conn, seed: int, expert_data_dir: str | None, batches_per_size: int):
+def worker(framework: str, conn, seed: int, expert_data_dir: str | None, batches_per_size: int, algo: str = "bc"):
     """Serve ("train", batch_size, steps) -> [seconds per step], ("forward", batch_size, calls) ->
     [seconds per call], ("info",) -> {device, peak_rss_mb}, ("quit",)."""
     import resource
 
-    runner = TorchRunner(seed) if framework == "torch" else JaxRunner(seed, "xla" if framework == "jax-xla" else "auto")
+    if framework == "torch":
+        runner = TorchRunner(seed, algo)
+    else:
+        runner = JaxRunner(seed, "xla" if framework == "jax-xla" else "auto", "bc" if framework == "jax-bc" else algo)
     cache: dict[int, list[dict]] = {}
     conn.send("ready")
     while True:
@@ -159,7 +194,7 @@ def worker(framework: str, conn, seed: int, expert_data_dir: str | None, batches
             continue
         kind, batch_size, count = message
         if batch_size not in cache:
-            cache[batch_size] = make_batches(batch_size, batches_per_size, seed, expert_data_dir)
+            cache[batch_size] = make_batches(batch_size, batches_per_size, seed, expert_data_dir, algo)
         batches = cache[batch_size]
         times = []
         for k in range(count):
@@ -181,7 +216,7 @@ class Worker:
         os.environ.update(env)  # spawn copies the environment at start
         try:
             self.process = context.Process(target=worker, args=(framework, child, args.seed, args.expert_data_dir,
-                                                                args.batches), daemon=True)
+                                                                args.batches, args.algo), daemon=True)
             self.process.start()
         finally:
             for k, v in saved.items():
@@ -241,6 +276,9 @@ def format_table(results: dict, args) -> str:
     names = list(results)
     reference = "torch" if "torch" in results else None
     head = ["framework"] + [f"samples/s @{b}" for b in args.batch_sizes] + [f"vs torch @{b}" for b in args.batch_sizes]
+    bc_reference = "jax-bc" if "jax-bc" in results and args.algo == "dqn_bc" else None
+    if bc_reference:
+        head += [f"x BC step @{b}" for b in args.batch_sizes]
     head += [f"fwd ms @{b}" for b in args.forward_sizes] + ["peak RSS MB", "device"]
     rows = [head]
     for name in names:
@@ -253,6 +291,9 @@ def format_table(results: dict, args) -> str:
                 row.append(f"{sps[b] / ref:.2f}x")
             else:
                 row.append("n/a")
+        if bc_reference:  # this row's step time over JAX's BC step time
+            row += [f"{statistics.median(r['train'][b]) / statistics.median(results[bc_reference]['train'][b]):.2f}"
+                    for b in args.batch_sizes]
         row += [f"{statistics.median(r['forward'][b]) * 1e3:.2f}" for b in args.forward_sizes]
         row += [f"{r['peak_rss_mb']:.0f}", r["device"]]
         rows.append(row)
@@ -278,10 +319,15 @@ def main(argv=None) -> int:
     parser.add_argument("--batches", type=positive_int, default=4, help="distinct batches cycled through")
     parser.add_argument("--seed", type=nonnegative_int, default=0, help="seed of the network init and the synthetic frames")
     parser.add_argument("--expert-data-dir", default=None, help="use cached real demos instead of synthetic frames")
-    parser.add_argument("--frameworks", nargs="+", default=list(FRAMEWORKS), choices=FRAMEWORKS, help="which pipelines to time")
+    parser.add_argument("--algo", choices=("bc", "dqn_bc"), default="bc",
+                        help="the step to time: BC, or DQN-BC (PyTorch: the plan's compute_hybrid_loss)")
+    parser.add_argument("--frameworks", nargs="+", default=None, choices=FRAMEWORKS,
+                        help="default: torch jax jax-xla (bc); torch jax jax-bc (dqn_bc)")
     parser.add_argument("--tune-malloc", action="store_true", help=f"run both workers with {TUNED_MALLOC_ENV}")
     parser.add_argument("--smoke", action="store_true", help="tiny batches and repeats; prints every column")
     args = parser.parse_args(argv)
+    if args.frameworks is None:
+        args.frameworks = ["torch", "jax", "jax-xla"] if args.algo == "bc" else ["torch", "jax", "jax-bc"]
     if args.expert_data_dir is not None:
         from pokeil_jax import data
 
@@ -302,7 +348,7 @@ def main(argv=None) -> int:
     results = measure(args)
     print(f"load average at start {load:.1f} (2+ on this 2-core machine means other work shared the cores); "
           f"medians of {args.repeats} alternating repeats x {args.steps} steps; data: "
-          f"{args.expert_data_dir or 'synthetic uint8 frames'}; malloc tuned: {args.tune_malloc}; "
+          f"{args.expert_data_dir or 'synthetic uint8 frames'}; step: {args.algo}; malloc tuned: {args.tune_malloc}; "
           f"{time.perf_counter() - start:.0f} s")
     print(format_table(results, args))
     return 0

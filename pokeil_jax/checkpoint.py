@@ -300,6 +300,12 @@ def resolve(path: str | Path) -> Path:
     )
 
 
+def read_extras(path: str | Path) -> dict:
+    """The JSON saved with the checkpoint `resolve(path)` names (kind, step, args, metrics, ...),
+    without reading the state; CheckpointError when there is none or it is unreadable."""
+    return _read_extras(resolve(path))
+
+
 def _read_extras(step_dir: Path) -> dict:
     metadata = step_dir / _EXTRAS / "metadata"
     try:

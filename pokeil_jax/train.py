@@ -231,13 +231,13 @@ def replicate(mesh: Mesh, tree):
     return jax.tree_util.tree_map(put, tree)
 
 
-def jit_train_step(mesh: Mesh):
-    """`train_step` compiled for `mesh`: state replicated and donated, batch split on "data",
-    metrics replicated, with the mesh's backend's `compiler_options`. Call as
-    `step(state, shard_batch(mesh, batch))`."""
+def jit_train_step(mesh: Mesh, step_fn=None):
+    """`step_fn` (default: the BC `train_step`; e.g. `dqn_bc.make_train_step(config)`) compiled
+    for `mesh`: state replicated and donated, batch split on "data", metrics replicated, with the
+    mesh's backend's `compiler_options`. Call as `step(state, shard_batch(mesh, batch))`."""
     replicated = replicated_sharding(mesh)
     return jax.jit(
-        train_step,
+        train_step if step_fn is None else step_fn,
         in_shardings=(replicated, batch_sharding(mesh)),
         out_shardings=(replicated, replicated),
         donate_argnums=0,

@@ -10,9 +10,11 @@ import numpy as np
 import pytest
 
 
-def write_synthetic_episodes(folder, num_episodes=4, length=40, seed=0):
+def write_synthetic_episodes(folder, num_episodes=4, length=40, seed=0, rewarded=False):
     """Episodes whose action is drawn on the frame (a bright stripe in column block `action`),
-    so a policy can learn it from pixels; seeds 0..num_episodes-1."""
+    so a policy can learn it from pixels; seeds 0..num_episodes-1. With `rewarded`, action 3
+    earns reward 1 and odd-numbered episodes end terminated (the others truncated); else every
+    reward is 0 and every episode truncated."""
     from pokeil_jax import data
 
     rng = np.random.default_rng(seed)
@@ -23,13 +25,15 @@ def write_synthetic_episodes(folder, num_episodes=4, length=40, seed=0):
         for t, a in enumerate(actions):
             obs[t, :, a * 24 : (a + 1) * 24] = 255
         infos = np.asarray([json.dumps({"milestones": {"DONE": False}})] * length, dtype=np.str_)
+        terminated = rewarded and ep % 2 == 1
+        rewards = (actions == 3).astype(np.float32) if rewarded else np.zeros(length, np.float32)
         meta = dict(format_version=1, game="synthetic", rom_sha1="0", frames_per_step=24, expert="synthetic",
-                    seed=ep, epsilon=0.0, milestone_names=["DONE"], terminated=False, truncated=True)
+                    seed=ep, epsilon=0.0, milestone_names=["DONE"], terminated=terminated, truncated=not terminated)
         dones = np.zeros(length, bool)
         dones[-1] = True
         data.write_episode(folder / f"episode_{ep + 1:04d}.npz", dict(
-            observations=obs, actions=actions, executed_actions=actions, rewards=np.zeros(length, np.float32),
-            dones=dones, infos=infos, final_observation=obs[-1], episode_return=np.float32(0),
+            observations=obs, actions=actions, executed_actions=actions, rewards=rewards,
+            dones=dones, infos=infos, final_observation=obs[-1], episode_return=np.float32(rewards.sum()),
             episode_length=np.int64(length), metadata=meta))
     return folder
 
@@ -37,6 +41,12 @@ def write_synthetic_episodes(folder, num_episodes=4, length=40, seed=0):
 @pytest.fixture
 def synthetic_demos(tmp_path):
     return write_synthetic_episodes(tmp_path / "expert_data")
+
+
+@pytest.fixture
+def rewarded_demos(tmp_path):
+    """Like synthetic_demos, with rewards and terminated episodes (for DQN-BC)."""
+    return write_synthetic_episodes(tmp_path / "rewarded_data", rewarded=True)
 
 
 def pytest_configure(config):

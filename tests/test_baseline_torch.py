@@ -18,11 +18,13 @@ PLAN_FIELDS = [  # the seed plan's Args (PLAN.md section 6), in its order
     "expert_data_dir", "total_training_steps", "batch_size", "learning_rate", "weight_decay", "hidden_dim",
     "eval_frequency", "eval_episodes", "save_frequency", "model_dir", "save_best",
 ]
+DQN_BC_FIELDS = ["algo", "bc_weight", "n_step", "gamma", "target_network_frequency"]
 
 
 def test_args_are_the_plans_fields_with_its_hyperparameters():
     fields = dataclasses.fields(baseline.Args)
-    assert [f.name for f in fields] == PLAN_FIELDS + ["init_weights"]  # plus one for the comparison
+    # plus the plan's optional DQN-BC hybrid's settings, and one for the comparison
+    assert [f.name for f in fields] == PLAN_FIELDS + DQN_BC_FIELDS + ["init_weights"]
     args = baseline.Args()
     assert (args.batch_size, args.learning_rate, args.weight_decay, args.hidden_dim) == (64, 1e-4, 1e-5, 256)
     assert (args.total_training_steps, args.eval_frequency, args.eval_episodes, args.save_frequency) == (100_000, 5_000, 5, 10_000)
@@ -129,3 +131,56 @@ def test_init_weights_start_training_from_a_converted_jax_init(tmp_path, synthet
     final = torch.load(baseline.train(args)["final_path"], weights_only=True)
     for name, value in state_dict.items():  # lr 0: the one step leaves the converted init in place
         np.testing.assert_array_equal(final[name].numpy(), np.asarray(value), err_msg=name)
+
+
+# ---- --algo dqn_bc: the plan's compute_hybrid_loss ------------------------------------------------
+
+
+class FixedQ(torch.nn.Module):
+    """A 'network' returning the given Q-values whatever the frames (plus a trainable 0)."""
+
+    def __init__(self, q):
+        super().__init__()
+        self.q, self.zero = torch.tensor(q), torch.nn.Parameter(torch.zeros(()))
+
+    def forward(self, obs):
+        return self.q + self.zero
+
+
+def test_hybrid_loss_is_the_plans_formula_by_hand():
+    q = [[1.0, 2.0, 0.0], [0.5, 0.0, 3.0]]
+    next_q = [[4.0, 1.0, 2.0], [0.0, 6.0, 1.0]]
+    obs = torch.zeros(2, 84, 84, 3, dtype=torch.uint8)
+    batch = (obs, torch.tensor([1, 0]), torch.tensor([1.0, 2.0]), obs, torch.tensor([0.0, 1.0]),
+             torch.tensor([0.99, 0.81]))
+    total, bc, td, *_ = baseline.compute_hybrid_loss(FixedQ(q), FixedQ(next_q), batch, bc_weight=0.5)
+    # targets: 1 + 0.99 * 4 = 4.96 ; 2 (done). Q(s, a): 2.0 ; 0.5
+    np.testing.assert_allclose(td.item(), ((2.0 - 4.96) ** 2 + (0.5 - 2.0) ** 2) / 2, rtol=1e-6)
+    ce = torch.nn.functional.cross_entropy(torch.tensor(q), torch.tensor([1, 0])).item()
+    np.testing.assert_allclose(bc.item(), ce, rtol=1e-6)
+    np.testing.assert_allclose(total.item(), 0.5 * ce + td.item(), rtol=1e-6)
+
+
+def test_dqn_bc_trains_and_logs_its_losses(tmp_path, rewarded_demos, monkeypatch):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    monkeypatch.chdir(tmp_path)
+    result = baseline.train(small_args(tmp_path, rewarded_demos, algo="dqn_bc", n_step=3, gamma=0.9,
+                                       total_training_steps=12, target_network_frequency=5))
+    losses = np.array([loss for _, loss, _ in result["history"]])
+    assert len(losses) == 12 and np.all(np.isfinite(losses))
+    events = EventAccumulator(str(next((tmp_path / "runs").iterdir()))).Reload()
+    assert {"train/bc_loss", "train/td_loss", "train/total_loss", "train/q_values", "train/target_q"} <= set(
+        events.Tags()["scalars"])
+
+
+@pytest.mark.parametrize("change,message", [
+    (dict(n_step=0), "--n-step 0: must be >= 1"), (dict(gamma=0.0), "--gamma 0.0: must be in"),
+    (dict(gamma=1.5), "--gamma 1.5: must be in"), (dict(use_unrewarded=True), "every reward in the demonstrations is 0"),
+])
+def test_dqn_bc_bad_settings_exit_with_one_line(tmp_path, rewarded_demos, synthetic_demos, monkeypatch, change, message):
+    monkeypatch.chdir(tmp_path)
+    demos = synthetic_demos if change.pop("use_unrewarded", False) else rewarded_demos
+    with pytest.raises(SystemExit, match=message) as error:
+        baseline.train(small_args(tmp_path, demos, algo="dqn_bc", **change))
+    assert "\n" not in str(error.value)

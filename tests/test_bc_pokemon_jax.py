@@ -173,3 +173,116 @@ def test_batch_size_must_split_over_the_devices(tmp_path, synthetic_demos):
     assert run.returncode == 2, run.stderr
     assert run.stderr.strip() == "error: --batch-size 3 does not split over 2 devices; pass a multiple of 2"
     assert sorted(os.listdir(tmp_path)) == ["expert_data"]
+
+
+# ---- --algo: bc (unchanged) and dqn_bc -------------------------------------------------------------
+
+
+def event_scalars(log_dir) -> dict[str, list[tuple[int, float]]]:
+    """Every scalar of a run's tensorboard event files, read back: tag -> [(step, value)]."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(log_dir), size_guidance={"scalars": 0}).Reload()
+    return {tag: [(e.step, e.value) for e in events.Scalars(tag)] for tag in events.Tags()["scalars"]}
+
+
+def dqn_state_target():
+    from pokeil_jax import dqn_bc
+
+    return dqn_bc.create_train_state(jax.random.key(0), script.train_config(script.Args()))
+
+
+def state_leaves(state):
+    return jax.tree_util.tree_leaves(state.replace(rng=jax.random.key_data(state.rng)))
+
+
+@pytest.mark.slow
+def test_algo_bc_is_the_plain_bc_step_on_the_seeded_stream(tmp_path, synthetic_demos):
+    """--algo bc (the default) trains exactly as train.train_step over the seeded BatchSampler did."""
+    from pokeil_jax import data
+
+    result = script.main(args_for(tmp_path, synthetic_demos, total_training_steps=5, save_frequency=0, val_fraction=0.0))
+    params, _ = restore_params(Path(result["run_dir"]) / "final")
+    args = args_for(tmp_path, synthetic_demos)
+    state = train.create_train_state(jax.random.key(args.seed), script.train_config(args))
+    demos, _ = data.load_demos(synthetic_demos, val_fraction=0.0, seed=args.seed, progress=False)
+    step = jax.jit(train.train_step, compiler_options=train.compiler_options())
+    with data.BatchSampler(demos, args.batch_size, seed=args.seed) as sampler:
+        for _ in range(5):
+            state, _ = step(state, next(sampler))
+    for a, b in zip(jax.tree_util.tree_leaves(params), jax.tree_util.tree_leaves(jax.device_get(state.params))):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("change,message", [
+    (dict(algo="dqn"), "--algo 'dqn': unknown; choose one of bc, dqn_bc"),
+    (dict(algo="dqn_bc", n_step=0), "--n-step 0: must be >= 1"),
+    (dict(algo="dqn_bc", gamma=0.0), r"--gamma 0.0: must be in \(0, 1\]"),
+    (dict(algo="dqn_bc", gamma=1.01), r"--gamma 1.01: must be in \(0, 1\]"),
+    (dict(algo="bc", online_steps=5), "--online-steps needs --algo dqn_bc"),
+    (dict(algo="dqn_bc"), "every reward in .* is 0, so the TD term has nothing to learn; use --algo bc"),
+])
+def test_bad_algo_settings_exit_with_one_line(tmp_path, synthetic_demos, change, message):
+    from pokeil_jax.cli import UsageError
+
+    with pytest.raises(UsageError, match=message) as error:
+        script.main(args_for(tmp_path, synthetic_demos, **change))  # synthetic_demos: all rewards 0
+    assert "\n" not in str(error.value)
+
+
+def test_unknown_algo_on_the_command_line_is_one_line_without_traceback():
+    out = subprocess.run([sys.executable, "bc_pokemon_jax.py", "--algo", "ppo"], cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 2
+    assert out.stderr.strip() == "error: --algo 'ppo': unknown; choose one of bc, dqn_bc"
+
+
+DQN_METRIC_TAGS = {"train/bc_loss", "train/td_loss", "train/margin_loss", "train/total_loss", "train/q_values",
+                   "train/q_values_std", "train/target_q", "charts/distillation_coefficient", "charts/SPS"}
+
+
+@pytest.mark.slow
+def test_dqn_bc_logs_every_metric_checkpoints_resumes_bit_exact_and_evaluates(tmp_path, rewarded_demos):
+    dqn = dict(algo="dqn_bc", n_step=3, gamma=0.9, margin=0.5, target_network_frequency=4, distill_decay=True,
+               eval_frequency=6, eval_episodes=1, eval_max_steps=8, eval_num_envs=1, track_video=False,
+               compare_expert="scripted", val_fraction=0.25)
+    whole = script.main(args_for(tmp_path / "a", rewarded_demos, exp_name="whole", **dqn))
+    tags = event_scalars(whole["log_dir"])
+    assert DQN_METRIC_TAGS <= set(tags), DQN_METRIC_TAGS - set(tags)
+    coefficient = dict(tags["charts/distillation_coefficient"])[6]
+    assert 0.0 <= coefficient <= 1.0
+    assert dict(tags["train/bc_coefficient"])[12] == pytest.approx(coefficient)  # --distill-decay applied it
+    run_dir = Path(whole["run_dir"])
+    assert sorted(p.name for p in (run_dir / "periodic").iterdir()) == ["12", "6"]
+    assert (run_dir / "final" / "12").is_dir() and list((run_dir / "best").iterdir())
+
+    # Stopped after step 7 (so the evaluation at 6 happened, as in the whole run), then resumed.
+    script.main(args_for(tmp_path / "b", rewarded_demos, exp_name="cut", **{**dqn, "total_training_steps": 7}))
+    resumed = script.main(args_for(tmp_path / "b", rewarded_demos, exp_name="cut", resume=True, **dqn))
+    a, extras = ckpt.restore(run_dir / "final", dqn_state_target())
+    b, _ = ckpt.restore(Path(resumed["run_dir"]) / "final", dqn_state_target())
+    assert extras["step"] == 12 and extras["args"]["algo"] == "dqn_bc"
+    assert len(state_leaves(a)) > 2 * len(jax.tree_util.tree_leaves(a.params))  # target params are in the state
+    for x, y in zip(state_leaves(a), state_leaves(b)):
+        np.testing.assert_array_equal(x, y)
+
+    report = script.main(script.Args(eval_only=True, checkpoint=str(run_dir / "final"), final_eval_episodes=1,
+                                     eval_max_steps=8, eval_num_envs=1, compare_expert="",
+                                     expert_data_dir=str(rewarded_demos)))
+    assert list(report) == ["DQN-BC policy"] and len(report["DQN-BC policy"]["episodic_returns"]) == 1
+
+
+@pytest.mark.slow
+def test_dqn_bc_online_fine_tuning_fills_and_resumes_its_replay_buffer(tmp_path, rewarded_demos):
+    online = dict(algo="dqn_bc", total_training_steps=4, online_steps=2, online_num_envs=1, demo_ratio=0.5,
+                  dagger_max_steps=5, save_frequency=6, replay_capacity=64, val_fraction=0.0)
+    first = script.main(args_for(tmp_path, rewarded_demos, exp_name="online", **online))
+    run_dir = Path(first["run_dir"])
+    assert [p.name for p in run_dir.glob("replay_*.npz")] == ["replay_6.npz"]
+    size_at_6 = dict(event_scalars(first["log_dir"])["online/replay_size"])[6]
+    assert size_at_6 >= 4  # one batch's share before the first online step, and more after
+    resumed = script.main(args_for(tmp_path, rewarded_demos, exp_name="online", resume=True,
+                                   **{**online, "online_steps": 6, "save_frequency": 5}))
+    assert [p.name for p in run_dir.glob("replay_*.npz")] == ["replay_10.npz"]
+    # 4 more env steps (new episodes, n = 3): at least 2 more transitions on top of the saved ones
+    size_at_10 = dict(event_scalars(resumed["log_dir"])["online/replay_size"])[10]
+    assert size_at_10 >= size_at_6 + 2

@@ -116,3 +116,32 @@ def test_loader_speed_prints_its_ratio_to_the_train_step():
     assert re.search(r"loader, BC batch:\s+[\d,]+ samples/s", out), out
     assert re.search(r"train step \(JAX, this machine\):\s+[\d,]+ samples/s", out), out
     assert re.search(r"ratio = loader samples/s / train step samples/s = [\d.]+x", out), out
+
+
+@pytest.mark.slow
+@pytest.mark.torch
+def test_throughput_smoke_dqn_bc_times_both_frameworks_and_the_bc_step():
+    pytest.importorskip("torch", reason="the comparison needs PyTorch (pip install torch==2.13.0)")
+    out = run_script("benchmarks/train_throughput.py", "--smoke", "--algo", "dqn_bc")
+    assert "step: dqn_bc" in out
+    header = next(line for line in out.splitlines() if line.startswith("framework"))
+    assert "x BC step @4" in header and "vs torch @8" in header
+    for label in ("PyTorch eager", "JAX jit", "JAX jit, BC step"):
+        row = next(line for line in out.splitlines() if line.startswith(label + "  "))
+        assert re.search(r"\d+\.\d+x", row), row
+    bc_row = next(line for line in out.splitlines() if line.startswith("JAX jit, BC step"))
+    assert re.search(r"\s1\.00\s", bc_row), bc_row  # the BC step over itself
+
+
+@pytest.mark.slow
+@pytest.mark.torch
+def test_compare_bc_smoke_dqn_bc_trains_both_hybrids(tmp_path):
+    pytest.importorskip("torch", reason="the comparison needs PyTorch (pip install torch==2.13.0)")
+    import json
+
+    out = run_script("benchmarks/compare_bc.py", "--smoke", "--algo", "dqn_bc", "--seeds", "1",
+                     "--data-dir", str(tmp_path / "data"), "--out-dir", str(tmp_path / "out"))
+    report = json.loads((tmp_path / "out" / "comparison.json").read_text())
+    assert [r["pipeline"] for r in report["rows"]] == ["JAX", "PyTorch"] and report["options"]["algo"] == "dqn_bc"
+    assert all(np.isfinite(r["val_bc_loss"]) for r in report["rows"])
+    assert "algo dqn_bc;" in out

@@ -28,9 +28,10 @@ class BatchSampler:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         if start_step < 0:
             raise ValueError(f"start_step must be >= 0, got {start_step}")
-        unknown = [k for k in keys if k not in BATCH_KEYS]
+        known = getattr(demos, "BATCH_KEYS", BATCH_KEYS)  # e.g. data.transitions.NStepTransitions
+        unknown = [k for k in keys if k not in known]
         if unknown:
-            raise ValueError(f"unknown batch keys {unknown}; choose from {BATCH_KEYS}")
+            raise ValueError(f"unknown batch keys {unknown}; choose from {known}")
         self.demos, self.batch_size, self.seed, self.keys = demos, batch_size, seed, tuple(keys)
         self._step = start_step
         self._queue: queue.Queue = queue.Queue(maxsize=max(prefetch, 1))

@@ -1,0 +1,163 @@
+"""BC, BC + DAgger, DQN-BC offline and DQN-BC + online fine-tuning: same demos, same gradient
+steps, same evaluator, several training seeds.
+
+    python benchmarks/compare_algos.py --data-dir expert_data --steps 300 --seeds 1 2 3
+    python benchmarks/compare_algos.py --smoke                  # tiny: every variant once
+
+Each variant is one `bc_pokemon_jax.py` run (its own process) with the shared settings below
+and the variant's flags; equal gradient steps means DAgger's rounds and DQN-BC's online phase
+come out of the same --steps. Evaluation is the script's: greedy, unseen seeds from 1000, every
+--eval-frequency steps on --eval-episodes seeds (the curve) and at the end on
+--final-eval-episodes seeds (the table). Writes algos.json, algos.md and algos.png to --out-dir.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+from pokeil_jax.atomic import atomic_write, write_text_atomic  # noqa: E402
+
+
+def variants(opts) -> dict[str, list[str]]:
+    """Variant name -> its bc_pokemon_jax.py flags (on top of the shared ones)."""
+    online = max(opts.steps // 3, 1)
+    dqn = ["--algo", "dqn_bc", "--n-step", str(opts.n_step), "--gamma", "0.99",
+           "--target-network-frequency", str(opts.target_network_frequency), "--margin", str(opts.margin)]
+    return {
+        "BC": ["--total-training-steps", str(opts.steps)],
+        "BC + DAgger": ["--total-training-steps", str(opts.steps), "--dagger-rounds", "2",
+                        "--dagger-episodes", str(opts.dagger_episodes), "--dagger-max-steps", str(opts.eval_max_steps)],
+        "DQN-BC offline": ["--total-training-steps", str(opts.steps), *dqn],
+        "DQN-BC + online": ["--total-training-steps", str(opts.steps - online), "--online-steps", str(online),
+                            "--online-num-envs", "2", "--dagger-max-steps", str(opts.eval_max_steps), *dqn],
+    }
+
+
+def run_variant(name: str, flags: list[str], seed: int, opts, out: Path) -> dict:
+    exp = f"{name.replace(' ', '').replace('+', '_').replace('-', '')}_s{seed}"
+    command = [sys.executable, str(REPO / "bc_pokemon_jax.py"), "--exp-name", exp, "--seed", str(seed),
+               "--expert-data-dir", opts.data_dir, "--batch-size", str(opts.batch_size),
+               "--learning-rate", str(opts.learning_rate), "--eval-frequency", str(opts.eval_frequency),
+               "--eval-episodes", str(opts.eval_episodes), "--final-eval-episodes", str(opts.final_eval_episodes),
+               "--eval-max-steps", str(opts.eval_max_steps), "--eval-num-envs", "2", "--no-track-video",
+               "--save-frequency", "0", "--checkpoint-dir", str(out / "checkpoints"), "--log-dir", str(out / "runs"),
+               "--log-frequency", "25", *flags]
+    finished = [p for p in (out / "runs").glob(f"{exp}__{seed}__*") if (p / "final_eval.json").exists()]
+    if not finished:  # else a finished run of an interrupted comparison is read back, not re-trained
+        print(f"== {name}, seed {seed}: {' '.join(command[2:])}", flush=True)
+        subprocess.run(command, cwd=REPO, check=True)
+    log_dir = max((out / "runs").glob(f"{exp}__{seed}__*"), key=lambda p: p.stat().st_mtime)
+    report = json.loads((log_dir / "final_eval.json").read_text())
+    policy = next(v for k, v in report.items() if k.endswith("policy"))
+    return {"variant": name, "seed": seed, "log_dir": str(log_dir), "curve": eval_curve(log_dir),
+            "milestone_completion": policy["milestone_completion_rate"], "success_rate": policy["success_rate"],
+            "mean_return": policy["mean_return"], "mean_length": policy["mean_episode_length"],
+            "per_milestone": policy["per_milestone_rates"]}
+
+
+def eval_curve(log_dir: Path) -> list[tuple[int, float]]:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(log_dir), size_guidance={"scalars": 0}).Reload()
+    return [(e.step, e.value) for e in events.Scalars("eval/milestone_completion")]
+
+
+COLUMNS = [("milestone_completion", "milestone completion", "{:.1%}"), ("success_rate", "success", "{:.1%}"),
+           ("mean_return", "return", "{:.2f}"), ("mean_length", "steps (to the end or the cut)", "{:.0f}")]
+
+
+def table(rows: list[dict], opts) -> str:
+    lines = ["| variant | seeds | " + " | ".join(label for _, label, _ in COLUMNS) + " | per milestone (mean) |",
+             "|" + "---|" * (len(COLUMNS) + 3)]
+    for name in dict.fromkeys(r["variant"] for r in rows):
+        mine = [r for r in rows if r["variant"] == name]
+        cells = []
+        for key, _, fmt in COLUMNS:
+            values = [r[key] for r in mine]
+            cells.append(f"{fmt.format(float(np.mean(values)))} ± {fmt.format((max(values) - min(values)) / 2)}")
+        milestones = mine[0]["per_milestone"]
+        per = ", ".join(f"{m} {np.mean([r['per_milestone'][m] for r in mine]):.0%}" for m in milestones)
+        lines.append(f"| {name} | {', '.join(str(r['seed']) for r in mine)} | " + " | ".join(cells) + f" | {per} |")
+    lines.append("")
+    lines.append(f"mean ± half-range over training seeds; {opts.steps} gradient steps each, batch {opts.batch_size}, "
+                 f"lr {opts.learning_rate}; demos {opts.data_dir}; final evaluation on {opts.final_eval_episodes} unseen "
+                 f"seeds from 1000, greedy, at most {opts.eval_max_steps} steps.")
+    return "\n".join(lines)
+
+
+def plot(rows: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    for i, name in enumerate(dict.fromkeys(r["variant"] for r in rows)):
+        for j, r in enumerate(r for r in rows if r["variant"] == name):
+            steps, values = zip(*r["curve"]) if r["curve"] else ((), ())
+            ax.plot(steps, values, marker="o", color=f"C{i}", alpha=0.8, label=name if j == 0 else None)
+    ax.set_xlabel("gradient steps")
+    ax.set_ylabel("eval milestone completion")
+    ax.set_ylim(-0.02, 1.02)
+    ax.legend(fontsize=8)
+    ax.set_title("MiniMon: milestone completion on unseen seeds (one line per training seed)", fontsize=9)
+    fig.tight_layout()
+    with atomic_write(path) as f:
+        fig.savefig(f, format="png", dpi=110)
+    plt.close(fig)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data-dir", default="expert_data", help="the demonstrations every variant trains on")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3], help="training seeds")
+    parser.add_argument("--variants", nargs="+", default=None, help="a subset of: BC, 'BC + DAgger', ...")
+    parser.add_argument("--steps", type=int, default=300, help="gradient steps of every variant")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--learning-rate", type=float, default=5e-4)
+    parser.add_argument("--n-step", type=int, default=3)
+    parser.add_argument("--target-network-frequency", type=int, default=100)
+    parser.add_argument("--margin", type=float, default=0.0)
+    parser.add_argument("--dagger-episodes", type=int, default=5)
+    parser.add_argument("--eval-frequency", type=int, default=100)
+    parser.add_argument("--eval-episodes", type=int, default=10)
+    parser.add_argument("--final-eval-episodes", type=int, default=20)
+    parser.add_argument("--eval-max-steps", type=int, default=200)
+    parser.add_argument("--out-dir", default="runs/compare_algos")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes: every variant once")
+    opts = parser.parse_args(argv)
+    if opts.smoke:
+        opts.seeds, opts.steps, opts.batch_size, opts.eval_frequency = [1], 6, 8, 3
+        opts.eval_episodes, opts.final_eval_episodes, opts.eval_max_steps, opts.dagger_episodes = 1, 1, 10, 1
+    out = Path(opts.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    chosen = {k: v for k, v in variants(opts).items() if opts.variants is None or k in opts.variants}
+    rows_path = out / "algos.json"
+    rows = json.loads(rows_path.read_text())["rows"] if rows_path.exists() and not opts.smoke else []
+    done = {(r["variant"], r["seed"]) for r in rows}
+    for seed in opts.seeds:
+        for name, flags in chosen.items():
+            if (name, seed) in done:  # a re-run continues where the last one stopped
+                continue
+            rows.append(run_variant(name, flags, seed, opts, out))
+            write_text_atomic(rows_path, json.dumps({"options": vars(opts), "rows": rows}, indent=2))
+    text = table(rows, opts)
+    print("\n" + text)
+    write_text_atomic(out / "algos.md", text + "\n")
+    plot(rows, out / "algos.png")
+    print(f"\nwrote {out / 'algos.md'}, algos.json, algos.png")
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+    sys.exit(main())
