@@ -116,3 +116,19 @@ def test_loader_speed_prints_its_ratio_to_the_train_step():
     assert re.search(r"loader, BC batch:\s+[\d,]+ samples/s", out), out
     assert re.search(r"train step \(JAX, this machine\):\s+[\d,]+ samples/s", out), out
     assert re.search(r"ratio = loader samples/s / train step samples/s = [\d.]+x", out), out
+
+
+@pytest.mark.slow
+@pytest.mark.torch
+def test_whole_run_smoke_times_both_scripts_and_their_first_steps():
+    pytest.importorskip("torch", reason="the comparison needs PyTorch (pip install torch==2.13.0)")
+    out = run_script("benchmarks/whole_run.py", "--smoke", "--no-step-benchmark", timeout=1200)
+    lines = out.splitlines()
+    # a first launch and 2 step counts, for each of the 2 scripts: seconds and first step
+    assert sum(bool(re.search(r"(PyTorch|JAX)\s+[13] steps:\s+[\d.]+ s, first step at\s+[\d.]+ s", l)) for l in lines) == 6
+    loop = next(line for line in lines if re.match(r"\s+8\s", line))
+    assert re.search(r"[\d.]+ \([\d.]+-[\d.]+\)\s+[\d.]+ \([\d.]+-[\d.]+\)\s+[\d.]+x", loop), loop
+    for script in ("PyTorch", "JAX"):
+        row = next(line for line in lines if re.match(rf"\s+8\s+{script}\s", line))
+        assert re.search(r"[\d.]+ \([\d.]+\)\s+[\d.]+ \([\d.]+-[\d.]+\)", row), row
+    assert re.search(r"repeated run, batch 8: JAX takes [\d.]+x PyTorch's time to its first step", out)
