@@ -18,9 +18,10 @@ Also printed, from the same run:
   first step     seconds from launch to the first finished train step (the moment the script
                  prints it: PyTorch's "Step 0" line, JAX's "first step done" line) and the CPU
                  seconds the process had used by then (less sensitive to other load than wall
-                 time). "first run": the script's first launch in this benchmark (for JAX, an
-                 empty compilation cache); "repeated": the median of its later launches, what a
-                 user sees on a second run of the same configuration.
+                 time). "first run": the script's first launch at this batch size, before the
+                 timed repeats and not part of the loop rates (for JAX, a compilation cache
+                 without this step's program); "repeated": the median of its later launches,
+                 what a user sees on a second run of the same configuration.
 """
 
 from __future__ import annotations
@@ -107,6 +108,13 @@ def measure_whole_runs(args, demos: Path, workdir: Path) -> dict:
     short, long = args.steps
     for batch_size in args.batch_sizes:
         per = {fw: {"runs": {short: [], long: []}, "launches": []} for fw in args.frameworks}
+        # One untimed launch each first: JAX's first one compiles into an empty cache, which
+        # would otherwise land in a repeat's short run and inflate that repeat's loop rate.
+        for fw in args.frameworks:
+            run = run_once(fw, short, batch_size, demos, workdir)
+            per[fw]["launches"].append(run)
+            print(f"  batch {batch_size:4d}  {LABELS[fw]:8s} {short:5d} steps: {run['total']:7.1f} s, "
+                  f"first step at {run['first_step']:5.1f} s (first launch, not in the loop rates)", flush=True)
         for repeat in range(args.repeats):
             order = [(fw, n) for n in (short, long) for fw in args.frameworks]
             if repeat % 2:

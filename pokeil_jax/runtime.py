@@ -30,8 +30,6 @@ def compiler_options(backend: str | None = None) -> dict | None:
     return CPU_COMPILER_OPTIONS if (backend or jax.default_backend()) == "cpu" else None
 
 
-#: Where compiled XLA programs are kept between runs unless a script's flag says otherwise.
-DEFAULT_COMPILATION_CACHE_DIR = "~/.cache/pokeil_jax/jax-compilation-cache"
 #: Size the cache is held to (least recently used programs go first). A train step is ~1 MB.
 COMPILATION_CACHE_MAX_BYTES = 2 << 30
 

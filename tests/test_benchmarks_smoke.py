@@ -145,3 +145,17 @@ def test_compare_bc_smoke_dqn_bc_trains_both_hybrids(tmp_path):
     assert [r["pipeline"] for r in report["rows"]] == ["JAX", "PyTorch"] and report["options"]["algo"] == "dqn_bc"
     assert all(np.isfinite(r["val_bc_loss"]) for r in report["rows"])
     assert "algo dqn_bc;" in out
+
+
+def test_whole_run_smoke_times_both_scripts_and_their_first_steps():
+    pytest.importorskip("torch", reason="the comparison needs PyTorch (pip install torch==2.13.0)")
+    out = run_script("benchmarks/whole_run.py", "--smoke", "--no-step-benchmark", timeout=1200)
+    lines = out.splitlines()
+    # a first launch and 2 step counts, for each of the 2 scripts: seconds and first step
+    assert sum(bool(re.search(r"(PyTorch|JAX)\s+[13] steps:\s+[\d.]+ s, first step at\s+[\d.]+ s", l)) for l in lines) == 6
+    loop = next(line for line in lines if re.match(r"\s+8\s", line))
+    assert re.search(r"[\d.]+ \([\d.]+-[\d.]+\)\s+[\d.]+ \([\d.]+-[\d.]+\)\s+[\d.]+x", loop), loop
+    for script in ("PyTorch", "JAX"):
+        row = next(line for line in lines if re.match(rf"\s+8\s+{script}\s", line))
+        assert re.search(r"[\d.]+ \([\d.]+\)\s+[\d.]+ \([\d.]+-[\d.]+\)", row), row
+    assert re.search(r"repeated run, batch 8: JAX takes [\d.]+x PyTorch's time to its first step", out)
