@@ -17,7 +17,6 @@ import dataclasses
 import multiprocessing as mp
 import os
 import re
-import sys
 import time
 from pathlib import Path
 from typing import Optional
