@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import random
 import sys
 import time
@@ -22,6 +21,8 @@ from typing import Literal, Optional
 
 import numpy as np
 import tyro
+
+from pokeil_jax.atomic import atomic_write
 
 
 @dataclasses.dataclass
@@ -161,7 +162,7 @@ def main(args: Args) -> dict:
 
     # ---- train state: fresh, or restored -------------------------------------------------------------
     mesh = train.make_mesh()
-    state = train.create_train_state(key, network_config(args))
+    state = train.create_train_state(key, train_config(args))
     checkpointer = ckpt.Checkpointer(run_dir, max_to_keep=args.keep_checkpoints)
     start_step = 0
     if args.resume:
@@ -217,7 +218,7 @@ def main(args: Args) -> dict:
             bar.set_postfix(loss=f"{metrics['loss']:.3f}", acc=f"{metrics['accuracy']:.2f}", sps=f"{sps:.0f}")
 
         if val_demos is not None and is_main and (every(args.eval_frequency, done) or last):
-            log_scalars(writer, validation_metrics(jax.device_get(state.params), val_demos, args.batch_size), done)
+            log_scalars(writer, validation_metrics(state, val_demos, args.batch_size), done)
 
         if mid_eval and every(args.eval_frequency, done) and not last:
             if is_main:
@@ -299,12 +300,13 @@ def pick_eval_seeds(explicit, demo_seeds: set[int], count: int) -> list[int]:
     return seeds
 
 
-def network_config(args: Args):
-    """What create_train_state needs, from Args (the env has 10 buttons)."""
-    from types import SimpleNamespace
+def train_config(args: Args):
+    """What create_train_state needs, from Args."""
+    from pokeil_jax.networks import NetworkSizes
+    from pokeil_jax.train import TrainConfig
 
-    return SimpleNamespace(learning_rate=args.learning_rate, weight_decay=args.weight_decay,
-                           hidden_dim=args.hidden_dim, num_actions=10, kernels=args.kernels)
+    return TrainConfig(learning_rate=args.learning_rate, weight_decay=args.weight_decay,
+                       network=NetworkSizes(hidden_dim=args.hidden_dim), kernels=args.kernels)
 
 
 def _resolved_kernels(args: Args) -> str:
@@ -324,11 +326,9 @@ def _resolved_kernels(args: Args) -> str:
 def run_policy_eval(args, envs, state, seeds, writer, step):
     from pokeil_jax import evaluate, train
 
-    import jax
-
     frames: list = []
-    params = jax.device_get(state.params)  # evaluate on this process's own device
-    agent = evaluate.PolicyAgent(lambda obs: train.policy_logits(params, obs), greedy=args.eval_greedy, seed=args.seed)
+    # On this process's own device, with the state's network (--kernels).
+    agent = evaluate.PolicyAgent(train.policy_fn(state), greedy=args.eval_greedy, seed=args.seed)
     report = evaluate.evaluate(agent, envs, seeds, max_steps=args.eval_max_steps, record_frames=frames, progress=True)
     log_scalars(writer, report.summary(), step)
     if writer is not None and args.track_video and frames:
@@ -343,11 +343,11 @@ def run_policy_eval(args, envs, state, seeds, writer, step):
     return report
 
 
-def validation_metrics(params, val_demos, batch_size) -> dict:
+def validation_metrics(state, val_demos, batch_size) -> dict:
     """Mean BC loss and accuracy over every validation transition (exactly once each)."""
     from pokeil_jax import evaluate, train
 
-    metrics = evaluate.demo_metrics(lambda obs: train.policy_logits(params, obs), val_demos, batch_size)
+    metrics = evaluate.demo_metrics(train.policy_fn(state), val_demos, batch_size)
     return {"val/bc_loss": metrics["bc_loss"], "val/accuracy": metrics["accuracy"]}
 
 
@@ -375,7 +375,7 @@ def evaluate_checkpoint(args: Args) -> dict:
         sys.exit("--eval-only needs --checkpoint PATH (a run folder, its best/periodic/final folder, or a step folder)")
     import jax
 
-    state = train.create_train_state(jax.random.key(args.seed), network_config(args))
+    state = train.create_train_state(jax.random.key(args.seed), train_config(args))
     try:
         state, extras = ckpt.restore(args.checkpoint, state)
     except ckpt.CheckpointError as e:
@@ -383,7 +383,7 @@ def evaluate_checkpoint(args: Args) -> dict:
     demo_seeds = data.next_episode_index_and_seed(args.expert_data_dir)[1]
     seeds = pick_eval_seeds(args.eval_seeds, demo_seeds, args.final_eval_episodes)
     envs = evaluate.make_eval_envs(args.eval_num_envs, rom_path=args.rom_path, max_episode_steps=args.eval_max_steps)
-    agent = evaluate.PolicyAgent(lambda obs: train.policy_logits(state.params, obs), greedy=args.eval_greedy, seed=args.seed)
+    agent = evaluate.PolicyAgent(train.policy_fn(state), greedy=args.eval_greedy, seed=args.seed)
     reports = {"BC policy": evaluate.evaluate(agent, envs, seeds, max_steps=args.eval_max_steps, progress=True)}
     if args.compare_expert:
         expert = evaluate.ExpertAgent(lambda: make_expert(args.compare_expert), envs.num_envs)
@@ -414,9 +414,8 @@ def _ranges(values) -> str:
 
 
 def _write_json(path: Path, obj) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(obj, indent=2))
-    os.replace(tmp, path)
+    with atomic_write(path, "w") as f:
+        json.dump(obj, f, indent=2)
 
 
 def cli() -> None:

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import random
 import sys
 import time
@@ -43,6 +42,7 @@ from tensorboardX import SummaryWriter
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python baselines/...` from anywhere
 from pokeil_jax import data  # noqa: E402
+from pokeil_jax.atomic import atomic_write, write_text_atomic  # noqa: E402
 
 #: Evaluation as bc_pokemon_jax.py does it by default, so the two pipelines are judged alike:
 #: game seeds from 1000 upward that no demonstration used, episodes cut after 500 steps.
@@ -211,19 +211,13 @@ def make_evaluator(args: Args, device: torch.device):
 
 
 def save_atomic(obj, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.tmp")
-    torch.save(obj, temp)
-    os.replace(temp, path)
+    with atomic_write(path) as f:
+        torch.save(obj, f)
     return path
 
 
 def write_json_atomic(obj, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.tmp")
-    temp.write_text(json.dumps(obj, indent=2))
-    os.replace(temp, path)
-    return path
+    return write_text_atomic(path, json.dumps(obj, indent=2))
 
 
 def train(args: Args) -> dict:

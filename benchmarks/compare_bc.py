@@ -24,10 +24,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -35,6 +33,8 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # `python benchmarks/...` from anywhere
+
+from pokeil_jax.atomic import atomic_write, write_text_atomic  # noqa: E402
 
 TRAIN_FIRST_SEED, VAL_FIRST_SEED = 0, 500  # evaluation: bc_pokemon_jax.pick_eval_seeds, from 1000
 
@@ -47,15 +47,15 @@ def collect_demos(folder: Path, episodes: int, first_seed: int, workers: int) ->
     subprocess.run(command, cwd=REPO, check=True)
 
 
-def jax_init_params(seed: int, hidden_dim: int):
-    """The parameters bc_pokemon_jax.py starts from with --seed `seed` (same key, same call)."""
+def jax_init_state(seed: int, hidden_dim: int):
+    """The train state bc_pokemon_jax.py starts from with --seed `seed` (same key, same call)."""
     import jax
 
     import bc_pokemon_jax
     from pokeil_jax import train
 
     args = bc_pokemon_jax.Args(seed=seed, hidden_dim=hidden_dim)
-    return jax.device_get(train.create_train_state(jax.random.key(seed), bc_pokemon_jax.network_config(args)).params)
+    return train.create_train_state(jax.random.key(seed), bc_pokemon_jax.train_config(args))
 
 
 def train_jax(seed: int, opts, train_dir: Path, out: Path) -> tuple[dict, float]:
@@ -118,11 +118,11 @@ def judge(logits_fn, val_demos, envs, eval_seeds, max_steps: int) -> dict:
             "mean_return": report.mean_return, "mean_length": report.mean_length}
 
 
-def first_logits_agree(init_params, model_init, frames) -> float:
+def first_logits_agree(init_state, model_init, frames) -> float:
     """Max |logit difference| of the shared initial weights in both frameworks (the converter's check)."""
     from pokeil_jax import train
 
-    return float(np.abs(np.asarray(train.policy_logits(init_params, frames)) - torch_logits_fn(model_init)(frames)).max())
+    return float(np.abs(np.asarray(train.policy_fn(init_state)(frames)) - torch_logits_fn(model_init)(frames)).max())
 
 
 COLUMNS = [("val_accuracy", "val accuracy", "{:.1%}"), ("val_bc_loss", "val loss", "{:.3g}"),
@@ -174,17 +174,9 @@ def plot(rows: list[dict], path: Path) -> None:
     axes[0].legend(loc="lower left", fontsize=8)
     fig.suptitle("JAX pipeline vs PyTorch baseline: same init, same batches, same evaluator (bars: mean)")
     fig.tight_layout()
-    temp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(temp, dpi=110)
+    with atomic_write(path) as f:
+        fig.savefig(f, format="png", dpi=110)
     plt.close(fig)
-    os.replace(temp, path)
-
-
-def write_text(path: Path, text: str) -> None:
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(temp, path)
 
 
 def main(argv=None) -> int:
@@ -218,6 +210,8 @@ def main(argv=None) -> int:
     collect_demos(data_dir / "train", opts.train_episodes, TRAIN_FIRST_SEED, opts.collect_workers)
     collect_demos(data_dir / "val", opts.val_episodes, VAL_FIRST_SEED, opts.collect_workers)
 
+    import jax
+
     import bc_pokemon_jax
     from baselines import bc_pokemon_torch as baseline
     from pokeil_jax import data, evaluate, train
@@ -236,15 +230,16 @@ def main(argv=None) -> int:
 
     try:
         for seed in opts.seeds:
-            init = jax_init_params(seed, opts.hidden_dim)
+            init_state = jax_init_state(seed, opts.hidden_dim)
+            init = jax.device_get(init_state.params)
             model_init = baseline.ImpalaCNN(hidden_dim=opts.hidden_dim)
             model_init.load_state_dict(flax_params_to_torch_state_dict(init))
-            init_gap = first_logits_agree(init, model_init.eval(), val_demos.batch(np.arange(min(16, len(val_demos))))["observations"])
+            init_gap = first_logits_agree(init_state, model_init.eval(), val_demos.batch(np.arange(min(16, len(val_demos))))["observations"])
             print(f"== seed {seed}: shared initial weights, max |logit difference| {init_gap:.1e}")
 
             print(f"== seed {seed}: JAX pipeline (bc_pokemon_jax.py), {opts.steps} steps")
             params, seconds = train_jax(seed, opts, data_dir / "train", out)
-            add_row("JAX", seed, lambda obs: train.policy_logits(params, obs), seconds, init_gap)
+            add_row("JAX", seed, train.policy_fn(init_state.replace(params=params)), seconds, init_gap)
 
             print(f"== seed {seed}: PyTorch baseline (baselines/bc_pokemon_torch.py), {opts.steps} steps")
             model, seconds = train_torch(seed, opts, data_dir / "train", out, init)
@@ -254,8 +249,8 @@ def main(argv=None) -> int:
 
     table = format_markdown(rows, opts, eval_seeds)
     print("\n" + table)
-    write_text(out / "comparison.md", table + "\n")
-    write_text(out / "comparison.json", json.dumps({"options": vars(opts), "eval_seeds": eval_seeds, "rows": rows},
+    write_text_atomic(out / "comparison.md", table + "\n")
+    write_text_atomic(out / "comparison.json", json.dumps({"options": vars(opts), "eval_seeds": eval_seeds, "rows": rows},
                                                    indent=2))
     plot(rows, out / "comparison.png")
     print(f"\nwrote {out / 'comparison.md'}, comparison.json, comparison.png")

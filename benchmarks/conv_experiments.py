@@ -45,6 +45,7 @@ from jax import lax
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python benchmarks/...` from anywhere
 from pokeil_jax import ops, train  # noqa: E402
+from pokeil_jax.actions import NUM_ACTIONS  # noqa: E402
 
 _DN = ("NHWC", "HWIO", "NHWC")
 
@@ -336,9 +337,9 @@ def check_gradients(batch: int = 4, rtol: float = 1e-4) -> list[str]:
                  f"select-and-scatter's (ties to the first maximum) within 1e-6")
 
     # The whole network: loss gradients of the winners vs the plain ops.
-    state = train.create_train_state(jax.random.key(0), train.default_config())
+    state = train.create_train_state(jax.random.key(0), train.TrainConfig())
     obs = jnp.asarray(rng.integers(0, 256, (batch, 84, 84, 3), dtype=np.uint8))
-    actions = jnp.asarray(rng.integers(0, 10, batch).astype(np.int32))
+    actions = jnp.asarray(rng.integers(0, NUM_ACTIONS, batch).astype(np.int32))
 
     def grads(conv, pool):
         with network_ops(conv, pool):
@@ -430,15 +431,15 @@ def make_jax_step(conv=None, pool=None, compiler_options=None, dtype=jnp.float32
     """(step, state, batch) for pokeil_jax.train.train_step with the given layer ops (conv None:
     `ops.conv2d` by `kernels`), compiled with the state donated as in `train.jit_train_step`.
     `step(state, batch) -> (state, metrics)`."""
-    from pokeil_jax.networks import network_for
+    from pokeil_jax.networks import NetworkSizes, network_for
 
-    config = train.default_config(hidden_dim=hidden_dim, kernels=kernels)
+    config = train.TrainConfig(network=NetworkSizes(hidden_dim=hidden_dim), kernels=kernels)
     state = train.create_train_state(jax.random.key(seed), config)
     if dtype != jnp.float32:
         state = state.replace(apply_fn=network_for(state.params, dtype=dtype).apply)
     rng = np.random.default_rng(seed)
     host_batch = {"observations": rng.integers(0, 256, (batch, 84, 84, 3), dtype=np.uint8),
-                  "actions": rng.integers(0, 10, batch).astype(np.int32)}
+                  "actions": rng.integers(0, NUM_ACTIONS, batch).astype(np.int32)}
     device_batch = jax.device_put(host_batch)
     with network_ops(conv, pool):
         step = jax.jit(train.train_step, donate_argnums=0, compiler_options=compiler_options)
@@ -450,10 +451,10 @@ def gradient_error(dtype, conv=None, pool=None, batch: int = 16) -> float:
     """Relative L2 error of the loss gradient computed in `dtype` vs float32 (same params, batch)."""
     from pokeil_jax.networks import network_for
 
-    state = train.create_train_state(jax.random.key(0), train.default_config())
+    state = train.create_train_state(jax.random.key(0), train.TrainConfig())
     rng = np.random.default_rng(1)
     obs = jnp.asarray(rng.integers(0, 256, (batch, 84, 84, 3), dtype=np.uint8))
-    actions = jnp.asarray(rng.integers(0, 10, batch).astype(np.int32))
+    actions = jnp.asarray(rng.integers(0, NUM_ACTIONS, batch).astype(np.int32))
 
     def grads(dt):
         model = network_for(state.params, dtype=dt)
@@ -481,7 +482,7 @@ def torch_step(batch: int, seed: int = 0):
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-4, weight_decay=1e-5)
     rng = np.random.default_rng(seed)
     obs = torch.from_numpy(rng.integers(0, 256, (batch, 84, 84, 3), dtype=np.uint8))
-    actions = torch.from_numpy(rng.integers(0, 10, batch).astype(np.int64))
+    actions = torch.from_numpy(rng.integers(0, NUM_ACTIONS, batch).astype(np.int64))
 
     def step():
         loss = F.cross_entropy(model(obs), actions)

@@ -91,7 +91,7 @@ def train_step_rate(demos: data.CachedDemos, batch_size: int, steps: int) -> flo
     from pokeil_jax import train
 
     mesh = train.make_mesh()
-    state = train.replicate(mesh, train.create_train_state(jax.random.key(0), train.default_config()))
+    state = train.replicate(mesh, train.create_train_state(jax.random.key(0), train.TrainConfig()))
     step = train.jit_train_step(mesh)
     with data.BatchSampler(demos, batch_size, seed=0) as sampler:
         state, metrics = step(state, train.shard_batch(mesh, next(sampler)))

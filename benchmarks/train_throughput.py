@@ -37,6 +37,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # `python benchmarks/...` from anywhere
 
+from pokeil_jax.actions import NUM_ACTIONS  # noqa: E402
+
 FRAMEWORKS = ("torch", "jax", "jax-xla")
 LABELS = {"torch": "PyTorch eager", "jax": "JAX jit", "jax-xla": "JAX jit, XLA convs"}
 #: Environment of the workers with --tune-malloc: glibc keeps freed memory instead of returning
@@ -57,7 +59,7 @@ def make_batches(batch_size: int, count: int, seed: int, expert_data_dir: str | 
         return [demos.batch(indices) for indices in sampler_indices]
     rng = np.random.default_rng(seed)
     return [{"observations": rng.integers(0, 256, (batch_size, 84, 84, 3), dtype=np.uint8),
-             "actions": rng.integers(0, 10, batch_size).astype(np.int32)} for _ in range(count)]
+             "actions": rng.integers(0, NUM_ACTIONS, batch_size).astype(np.int32)} for _ in range(count)]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -115,17 +117,12 @@ class JaxRunner:
         import jax
 
         from pokeil_jax import onednn, train
-        from pokeil_jax.networks import network_for
 
         self.jax, self.train = jax, train
         self.mesh = train.make_mesh()
-        config = train.default_config(kernels=kernels)
+        config = train.TrainConfig(kernels=kernels)
         self.state = train.replicate(self.mesh, train.create_train_state(jax.random.key(seed), config))
         self.step = train.jit_train_step(self.mesh)  # one compilation per batch shape
-        # "auto" is what the evaluator calls; another choice needs its own jit of the network.
-        self._forward = train.policy_logits if kernels == "auto" else jax.jit(
-            lambda p, o: network_for(p, kernels=kernels).apply({"params": p}, o),
-            compiler_options=train.compiler_options())
         device = jax.devices()[0]
         name = _cpu_name() if device.platform == "cpu" else device.device_kind
         resolved = onednn.resolve_kernels(kernels)
@@ -137,7 +134,7 @@ class JaxRunner:
         return float(metrics["loss"])  # waits for the step, as logging does
 
     def forward(self, observations):
-        return np.asarray(self._forward(self.state.params, observations))
+        return np.asarray(self.train.policy_logits(self.state.apply_fn, self.state.params, observations))
 
 
 def worker(framework: str, conn, seed: int, expert_data_dir: str | None, batches_per_size: int):

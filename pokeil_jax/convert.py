@@ -20,7 +20,6 @@ torch is imported only inside the functions that need it: importing this module 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections import OrderedDict
@@ -28,6 +27,8 @@ from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
+
+from pokeil_jax.atomic import atomic_write
 
 _RESIDUAL_BLOCKS = 2
 _CONVS_PER_BLOCK = 2
@@ -198,16 +199,6 @@ def flax_params_to_torch_state_dict(params: Mapping) -> "OrderedDict[str, Any]":
     return state
 
 
-def network_config(params: Mapping) -> dict:
-    """{"num_actions", "hidden_dim", "channels"} of a Flax ImpalaCNN params tree."""
-    channels = []
-    while f"ConvSequence_{len(channels)}" in params:
-        channels.append(int(np.shape(params[f"ConvSequence_{len(channels)}"]["Conv_0"]["kernel"])[-1]))
-    return {"num_actions": int(np.shape(params["Dense_1"]["kernel"])[-1]),
-            "hidden_dim": int(np.shape(params["Dense_0"]["kernel"])[-1]),
-            "channels": channels}
-
-
 # ------------------------------------------------------------------------------------------------
 # Files
 # ------------------------------------------------------------------------------------------------
@@ -248,18 +239,21 @@ def save_as_jax_checkpoint(params: Mapping, out_dir: str | os.PathLike, step: in
     """
     import jax
 
-    from pokeil_jax import checkpoint, train
+    import dataclasses
 
-    sizes = network_config(params)
-    if sizes["channels"] != [16, 32, 32]:
-        raise ConversionError(f"channels {sizes['channels']}: the JAX pipeline's "
-                              f"ImpalaCNN has channels (16, 32, 32); this network cannot be evaluated by it.")
+    from pokeil_jax import checkpoint, train
+    from pokeil_jax.networks import NetworkSizes
+
+    sizes = NetworkSizes.of(params)
+    if sizes.channels != NetworkSizes().channels:
+        raise ConversionError(f"channels {list(sizes.channels)}: the JAX pipeline's ImpalaCNN has channels "
+                              f"{NetworkSizes().channels}; this network cannot be evaluated by it.")
     # The optimiser values only shape the (fresh) optimiser state: the JAX script's defaults.
-    config = train.default_config(hidden_dim=sizes["hidden_dim"], num_actions=sizes["num_actions"])
+    config = train.TrainConfig(network=sizes)
     state = train.create_train_state(jax.random.key(0), config)
     state = state.replace(params=jax.tree_util.tree_map(jax.numpy.asarray, _as_numpy_tree(params)),
                           step=jax.numpy.asarray(step, jax.numpy.int32))
-    args = {**vars(config), "converted_from": source}
+    args = {**dataclasses.asdict(config), "converted_from": source}
     with checkpoint.Checkpointer(out_dir) as saver:
         return saver.save_final(step, state, args, {})
 
@@ -298,20 +292,20 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.source.endswith(".pth"):
+            from pokeil_jax.networks import NetworkSizes
+
             state_dict, step = load_torch_state_dict(args.source, with_step=True)
             params = torch_state_dict_to_flax(state_dict)
             out = save_as_jax_checkpoint(params, args.destination, step, source=str(Path(args.source).resolve()))
-            print(f"wrote {out} ({network_config(params)}); evaluate it with "
+            print(f"wrote {out} ({NetworkSizes.of(params)}); evaluate it with "
                   f"`python bc_pokemon_jax.py --eval-only --checkpoint {args.destination}`")
         elif args.destination.endswith(".pth"):
             import torch
 
             state = flax_params_to_torch_state_dict(load_jax_checkpoint_params(args.source))
             destination = Path(args.destination)
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            temp = destination.with_name(f".{destination.name}.tmp")
-            torch.save(state, temp)
-            os.replace(temp, destination)
+            with atomic_write(destination) as f:
+                torch.save(state, f)
             print(f"wrote {destination}: load it with ImpalaCNN().load_state_dict(torch.load(...))")
         else:
             parser.error("one side must be a .pth file: `MODEL.pth OUT_DIR` or `CHECKPOINT OUT.pth`")

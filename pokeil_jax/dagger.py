@@ -100,8 +100,6 @@ class DaggerLoop:
         return data.build_cache(self.demo_paths + extra, self.cache_dir, progress=False)
 
     def collect(self, step: int, state, writer):
-        import jax
-
         from pokeil_jax import train
         from pokeil_jax.env import PokemonEnv, rom_sha1
         from pokeil_jax.experts import make_expert
@@ -111,10 +109,9 @@ class DaggerLoop:
             self.env = PokemonEnv(rom_path=args.rom_path, max_episode_steps=args.dagger_max_steps)
         round_index = step // self.phase - 1
         beta = args.dagger_beta ** (round_index + 1)
-        params = jax.device_get(state.params)
         paths = collect_round(
             self.env, make_expert(args.dagger_expert), args.dagger_expert,
-            lambda obs: train.policy_logits(params, obs), round_index, args.dagger_episodes, beta,
+            train.policy_fn(state), round_index, args.dagger_episodes, beta,
             self.out_dir, rom_sha1(self.env.rom_path), args.seed,
         )
         reached = [data.read_metadata(p)["terminated"] for p in paths]

@@ -16,8 +16,7 @@ from typing import Iterable
 
 import numpy as np
 
-#: The env's action order. Index i of an action is button BUTTONS[i].
-BUTTONS = ("A", "B", "START", "SELECT", "UP", "DOWN", "LEFT", "RIGHT", "L", "R")
+from pokeil_jax.actions import BUTTONS  # the env's action order: action i presses BUTTONS[i]
 
 SCREEN_HEIGHT, SCREEN_WIDTH = 160, 240
 

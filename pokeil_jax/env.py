@@ -26,7 +26,8 @@ import gymnasium
 import numpy as np
 
 from pokeil_jax import games
-from pokeil_jax.emulator import BUTTONS, SCREEN_HEIGHT, SCREEN_WIDTH, Emulator, read_rom_header
+from pokeil_jax.actions import BUTTONS, NUM_ACTIONS
+from pokeil_jax.emulator import SCREEN_HEIGHT, SCREEN_WIDTH, Emulator, read_rom_header
 
 REWARD_MODES = ("sparse", "dense")
 
@@ -103,7 +104,7 @@ class PokemonEnv(gymnasium.Env):
         self.observation_space = gymnasium.spaces.Box(
             0, 255, (SCREEN_HEIGHT, SCREEN_WIDTH, 3), np.uint8
         )
-        self.action_space = gymnasium.spaces.Discrete(len(BUTTONS))
+        self.action_space = gymnasium.spaces.Discrete(NUM_ACTIONS)
         self.milestone_names = tuple(self.adapter.milestone_names)
         self._milestone_rewards = np.asarray(self.adapter.milestone_rewards, np.float64)
         self._all_milestones = (1 << len(self.milestone_names)) - 1

@@ -12,13 +12,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Callable, Protocol, Sequence
 
 import gymnasium
 import numpy as np
 
+from pokeil_jax import losses
+from pokeil_jax.atomic import atomic_write
 from pokeil_jax.preprocessing import preprocess_frames
 
 
@@ -130,11 +131,9 @@ def demo_metrics(logits_fn: Callable[[np.ndarray], Any], demos, batch_size: int 
     for batch in demos.eval_batches(batch_size):
         mask = batch["mask"].astype(np.float64)
         logits = np.asarray(logits_fn(batch["observations"]), np.float64)
-        shifted = logits - logits.max(axis=-1, keepdims=True)
-        log_z = np.log(np.exp(shifted).sum(axis=-1))
-        losses = log_z - np.take_along_axis(shifted, batch["actions"][:, None].astype(np.int64), -1)[:, 0]
-        loss_sum += float((losses * mask).sum())
-        correct += float(((logits.argmax(-1) == batch["actions"]) * mask).sum())
+        actions = batch["actions"].astype(np.int64)
+        loss_sum += float((losses.cross_entropy(logits, actions, np) * mask).sum())
+        correct += float((losses.correct(logits, actions, np) * mask).sum())
         count += float(mask.sum())
     return {"bc_loss": loss_sum / count, "accuracy": correct / count}
 
@@ -163,10 +162,8 @@ def save_report_json(reports: dict[str, EvalReport], path: str | os.PathLike, ex
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {name: r.to_dict() for name, r in reports.items()}
     payload.update(extra or {})
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
+    with atomic_write(path, "w") as f:
         json.dump(payload, f, indent=2)
-    os.replace(tmp, path)
     return path
 
 

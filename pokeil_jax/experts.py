@@ -17,7 +17,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from pokeil_jax.emulator import BUTTONS, SCREEN_HEIGHT, SCREEN_WIDTH
+from pokeil_jax.actions import BUTTONS, NUM_ACTIONS
+from pokeil_jax.emulator import SCREEN_HEIGHT, SCREEN_WIDTH
 
 
 class Expert(Protocol):
@@ -46,7 +47,7 @@ class RandomExpert:
         pass
 
     def get_action(self, obs, info) -> int:
-        return int(self._rng.integers(len(BUTTONS)))
+        return int(self._rng.integers(NUM_ACTIONS))
 
 
 def _pygame():
@@ -134,10 +135,10 @@ class TimedExpert:
             ) from None
         if isinstance(action, np.integer):
             action = int(action)
-        if not isinstance(action, int) or not 0 <= action < len(BUTTONS):
+        if not isinstance(action, int) or not 0 <= action < NUM_ACTIONS:
             raise ExpertError(
                 f"expert {self.name} returned {action!r}; get_action must return an int in "
-                f"0..{len(BUTTONS) - 1} ({', '.join(BUTTONS)})."
+                f"0..{NUM_ACTIONS - 1} ({', '.join(BUTTONS)})."
             )
         return action
 

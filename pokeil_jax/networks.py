@@ -32,7 +32,8 @@ Initialisation follows torch.nn.Conv2d / nn.Linear defaults (kernel and bias uni
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+import dataclasses
+from typing import Any, Mapping
 
 import flax
 import flax.linen as nn
@@ -41,9 +42,34 @@ import jax.numpy as jnp
 import numpy as np
 
 from pokeil_jax import ops
+from pokeil_jax.actions import NUM_ACTIONS
 from pokeil_jax import onednn
 from pokeil_jax.onednn import resolve_kernels
 from pokeil_jax.preprocessing import NETWORK_INPUT_SHAPE
+
+
+@dataclasses.dataclass(frozen=True)
+class NetworkSizes:
+    """The one description of an ImpalaCNN's sizes: actions (logits), dense width, and the
+    output channels of each conv sequence."""
+
+    num_actions: int = NUM_ACTIONS
+    hidden_dim: int = 256
+    channels: tuple[int, ...] = (16, 32, 32)
+
+    def __post_init__(self):
+        object.__setattr__(self, "channels", tuple(int(c) for c in self.channels))
+
+    @classmethod
+    def of(cls, params: Mapping) -> "NetworkSizes":
+        """The sizes of an ImpalaCNN `params` tree, read from its parameter shapes (so a restored
+        tree needs no separate architecture record)."""
+        channels = []
+        while f"ConvSequence_{len(channels)}" in params:
+            channels.append(int(np.shape(params[f"ConvSequence_{len(channels)}"]["Conv_0"]["kernel"])[-1]))
+        return cls(num_actions=int(np.shape(params["Dense_1"]["kernel"])[-1]),
+                   hidden_dim=int(np.shape(params["Dense_0"]["kernel"])[-1]), channels=tuple(channels))
+
 
 # torch's kaiming_uniform_(a=sqrt(5)) bound sqrt(6 / ((1 + 5) * fan_in)) = 1/sqrt(fan_in) is
 # variance_scaling's uniform bound sqrt(3 * scale / fan_in) with scale = 1/3.
@@ -123,9 +149,7 @@ class ImpalaCNN(nn.Module):
     single CPU device when its extension is built, else XLA). Same function either way.
     """
 
-    num_actions: int = 10
-    hidden_dim: int = 256
-    channels: Sequence[int] = (16, 32, 32)
+    sizes: NetworkSizes = NetworkSizes()
     dtype: Any = jnp.float32
     kernels: str = "auto"
 
@@ -139,14 +163,14 @@ class ImpalaCNN(nn.Module):
             )
         kernels = resolve_kernels(self.kernels, self.dtype)
         x = observations.astype(self.dtype) / jnp.array(255.0, self.dtype)
-        for index, features in enumerate(self.channels):
+        for index, features in enumerate(self.sizes.channels):
             # The frames are data: the first layer needs no input gradient.
             x = ConvSequence(features, self.dtype, kernels, input_grad=index > 0,
                              name=f"ConvSequence_{index}")(x)
         x = nn.relu(x.reshape(x.shape[0], -1))
-        x = self._dense(self.hidden_dim, x.shape[-1], "Dense_0")(x)
+        x = self._dense(self.sizes.hidden_dim, x.shape[-1], "Dense_0")(x)
         x = nn.relu(x)
-        x = self._dense(self.num_actions, self.hidden_dim, "Dense_1")(x)
+        x = self._dense(self.sizes.num_actions, self.sizes.hidden_dim, "Dense_1")(x)
         return x.astype(jnp.float32)
 
     def _dense(self, features: int, fan_in: int, name: str) -> nn.Dense:
@@ -160,20 +184,15 @@ class ImpalaCNN(nn.Module):
         )
 
 
-def init_params(
-    rng: jax.Array,
-    num_actions: int = 10,
-    hidden_dim: int = 256,
-    channels: Sequence[int] = (16, 32, 32),
-) -> dict:
-    """The `params` tree of a fresh `ImpalaCNN(num_actions, hidden_dim, channels)` (float32).
+def init_params(rng: jax.Array, sizes: NetworkSizes = NetworkSizes()) -> dict:
+    """The `params` tree of a fresh `ImpalaCNN(sizes)` (float32).
 
     Same distribution as `ImpalaCNN(...).init` (every kernel and bias uniform in
     +-1/sqrt(fan_in) of its layer), other values: all parameters are cut from ONE uniform draw,
     because 30 separate threefry draws take ~9 s to compile on a 2-core CPU and this takes <1 s.
     Deterministic in `rng`.
     """
-    model = ImpalaCNN(num_actions=num_actions, hidden_dim=hidden_dim, channels=tuple(channels))
+    model = ImpalaCNN(sizes)
     dummy = jnp.zeros((1, *NETWORK_INPUT_SHAPE), jnp.uint8)
     shapes = flax.traverse_util.flatten_dict(jax.eval_shape(model.init, rng, dummy)["params"])
     total = sum(int(np.prod(leaf.shape)) for leaf in shapes.values())
@@ -189,16 +208,8 @@ def init_params(
 
 def network_for(params, dtype: Any = jnp.float32, kernels: str = "auto") -> ImpalaCNN:
     """The ImpalaCNN (computing in `dtype`, convolutions by `kernels`) whose parameter tree is
-    `params`, its sizes read from the parameter shapes (so a restored tree needs no separate
-    architecture record)."""
-    sequences = sorted(k for k in params if k.startswith("ConvSequence_"))
-    return ImpalaCNN(
-        num_actions=params["Dense_1"]["kernel"].shape[-1],
-        hidden_dim=params["Dense_0"]["kernel"].shape[-1],
-        channels=tuple(params[name]["Conv_0"]["kernel"].shape[-1] for name in sequences),
-        dtype=dtype,
-        kernels=kernels,
-    )
+    `params` (`NetworkSizes.of(params)`)."""
+    return ImpalaCNN(NetworkSizes.of(params), dtype=dtype, kernels=kernels)
 
 
 def param_count(params) -> int:

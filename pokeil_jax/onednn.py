@@ -27,11 +27,12 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import jax
 import jax.numpy as jnp
+
+from pokeil_jax.atomic import atomic_write, write_text_atomic
 
 SOURCE = Path(__file__).resolve().parent / "csrc" / "onednn_layers.cc"
 # Not a *.so in the package itself: Python would take that for an extension module.
@@ -70,11 +71,9 @@ def build(verbose: bool = True) -> Path:
         compiler, "-O2", "-std=c++17", "-shared", "-fPIC", "-w",
         f"-I{jax.ffi.include_dir()}", str(SOURCE), "-o", "{out}", "-ldnnl",
     ]
-    LIBRARY.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(suffix=".so", dir=LIBRARY.parent, prefix=".tmp-")
-    os.close(handle)
-    try:
-        command[command.index("{out}")] = temporary
+    # The compiler writes the temp file by name; atomic_write renames it onto LIBRARY when it succeeds.
+    with atomic_write(LIBRARY) as temporary:
+        command[command.index("{out}")] = temporary.name
         if verbose:
             print("building", LIBRARY.name, ":", " ".join(command), file=sys.stderr)
         result = subprocess.run(command, capture_output=True, text=True)
@@ -82,13 +81,7 @@ def build(verbose: bool = True) -> Path:
             missing = "dnnl.hpp" in result.stderr or "-ldnnl" in result.stderr or "ldnnl" in result.stderr
             hint = " (oneDNN is missing: apt-get install libdnnl-dev)" if missing else ""
             raise RuntimeError(f"building {LIBRARY.name} failed{hint}:\n{result.stderr[-3000:]}")
-        os.replace(temporary, LIBRARY)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-    stamp_tmp = STAMP.with_name(STAMP.name + ".tmp")
-    stamp_tmp.write_text(_fingerprint() + "\n")
-    os.replace(stamp_tmp, STAMP)
+    write_text_atomic(STAMP, _fingerprint() + "\n")
     _load.cache_clear()
     return LIBRARY
 

@@ -12,13 +12,14 @@ from typing import Callable
 
 import numpy as np
 
+from pokeil_jax.actions import NUM_ACTIONS
 from pokeil_jax.experts import StopCollection
 
 #: choose(obs, info, label) -> the button actually pressed
 Chooser = Callable[[np.ndarray, dict, int], int]
 
 
-def epsilon_chooser(epsilon: float, rng: np.random.Generator, num_actions: int = 10) -> Chooser:
+def epsilon_chooser(epsilon: float, rng: np.random.Generator, num_actions: int = NUM_ACTIONS) -> Chooser:
     """Press a uniformly random button with probability `epsilon`, else the label."""
 
     def choose(obs, info, label):

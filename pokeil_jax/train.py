@@ -18,11 +18,11 @@ jit and shard_map): the same code runs on one CPU, several local devices, or sev
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import os
-from types import SimpleNamespace
-from typing import Any
+from typing import Callable
 
 import flax.training.train_state
 import jax
@@ -32,7 +32,8 @@ import optax
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from pokeil_jax.networks import init_params, network_for
+from pokeil_jax.losses import accuracy, bc_loss, bc_metrics
+from pokeil_jax.networks import NetworkSizes, init_params, network_for
 
 DATA_AXIS = "data"
 
@@ -63,45 +64,32 @@ class TrainState(flax.training.train_state.TrainState):
     rng: jax.Array
 
 
-def default_config(**changes) -> SimpleNamespace:
-    """A `create_train_state` config with bc_pokemon_jax.py's defaults (learning_rate 1e-4,
-    weight_decay 1e-5, hidden_dim 256, num_actions 10, kernels "auto"), any of them replaced
-    by `changes`."""
-    values = {"learning_rate": 1e-4, "weight_decay": 1e-5, "hidden_dim": 256, "num_actions": 10,
-              "kernels": "auto"}
-    unknown = set(changes) - set(values)
-    if unknown:
-        raise TypeError(f"default_config got unknown fields {sorted(unknown)}; it has {sorted(values)}")
-    return SimpleNamespace(**{**values, **changes})
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """What `create_train_state` needs; the defaults are bc_pokemon_jax.py's."""
+
+    learning_rate: float = 1e-4
+    weight_decay: float = 1e-5
+    network: NetworkSizes = NetworkSizes()
+    kernels: str = "auto"
+    """who computes the convolutions and pools: "auto", "xla" or "onednn" (`pokeil_jax.onednn`)"""
 
 
-def create_train_state(rng: jax.Array, config: Any) -> TrainState:
-    """A fresh TrainState for an ImpalaCNN; `rng` is a typed key (`jax.random.key(seed)`).
-
-    `config` is any object with `learning_rate`, `weight_decay`, `hidden_dim` and
-    `num_actions` (e.g. a script's tyro Args), and optionally `kernels` (default "auto", see
-    `networks.ImpalaCNN`; it becomes the state's `apply_fn`). Optimiser: AdamW with that (constant) learning
-    rate and decoupled weight decay, wrapped in `optax.inject_hyperparams` so the rate lives
-    in the optimiser state and is reported in the metrics.
+def create_train_state(rng: jax.Array, config: TrainConfig) -> TrainState:
+    """A fresh TrainState for an ImpalaCNN of `config.network`'s sizes; `rng` is a typed key
+    (`jax.random.key(seed)`). Its `apply_fn` computes with `config.kernels`, and everything that
+    runs the policy from this state (train, eval and policy steps) uses it. Optimiser: AdamW with
+    that (constant) learning rate and decoupled weight decay, wrapped in
+    `optax.inject_hyperparams` so the rate lives in the optimiser state and is reported in the metrics.
     """
     init_rng, state_rng = jax.random.split(rng)
-    params = init_params(init_rng, num_actions=config.num_actions, hidden_dim=config.hidden_dim)
+    params = init_params(init_rng, config.network)
     tx = optax.inject_hyperparams(optax.adamw)(
         learning_rate=config.learning_rate, weight_decay=config.weight_decay
     )
-    model = network_for(params, kernels=getattr(config, "kernels", "auto"))
+    model = network_for(params, kernels=config.kernels)
     state = TrainState.create(apply_fn=model.apply, params=params, tx=tx, rng=state_rng)
     return state.replace(step=jnp.zeros((), jnp.int32))  # an array from the start: one trace, one checkpoint format
-
-
-def bc_loss(logits: jax.Array, actions: jax.Array) -> jax.Array:
-    """Mean cross-entropy of float (B, A) logits against int (B,) expert actions; a scalar."""
-    return optax.softmax_cross_entropy_with_integer_labels(logits, actions).mean()
-
-
-def accuracy(logits: jax.Array, actions: jax.Array) -> jax.Array:
-    """Fraction of the batch whose argmax action equals the expert's; a float32 scalar."""
-    return jnp.mean(jnp.argmax(logits, axis=-1) == actions).astype(jnp.float32)
 
 
 def train_step(state: TrainState, batch: dict) -> tuple[TrainState, dict]:
@@ -143,35 +131,43 @@ def compiler_options(backend: str | None = None) -> dict | None:
 
 
 def _jit_on_first_call(fn):
-    """`fn` jitted with `compiler_options()`, decided at its first call (not at import, which
-    would start JAX's backends before a script could configure them). Called while another
-    function is being traced, `fn` runs inline: it becomes part of that function's program
-    (compiler options belong to the outermost jit only)."""
+    """`fn(apply_fn, ...)` jitted with `apply_fn` static and `compiler_options()`, decided at its
+    first call (not at import, which would start JAX's backends before a script could configure
+    them). Called while another function is being traced, `fn` runs inline: it becomes part of
+    that function's program (compiler options belong to the outermost jit only)."""
     jitted = None
 
     @functools.wraps(fn)
-    def call(*args):
+    def call(apply_fn, *args):
         nonlocal jitted
         if any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree_util.tree_leaves(args)):
-            return fn(*args)
+            return fn(apply_fn, *args)
         if jitted is None:
-            jitted = jax.jit(fn, compiler_options=compiler_options())
-        return jitted(*args)
+            jitted = jax.jit(fn, static_argnums=0, compiler_options=compiler_options())
+        return jitted(apply_fn, *args)
 
     return call
 
 
 @_jit_on_first_call
-def eval_step(params, batch: dict) -> dict:
-    """BC loss and accuracy of `params` on `batch` (same format as `train_step`), no update."""
-    logits = network_for(params).apply({"params": params}, batch["observations"])
-    return {"loss": bc_loss(logits, batch["actions"]), "accuracy": accuracy(logits, batch["actions"])}
+def eval_step(apply_fn: Callable, params, batch: dict) -> dict:
+    """BC loss and accuracy of `params` on `batch` (same format as `train_step`), no update.
+    `apply_fn` is the state's (`state.apply_fn`), so it computes with the state's kernels."""
+    return bc_metrics(apply_fn({"params": params}, batch["observations"]), batch["actions"])
 
 
 @_jit_on_first_call
-def policy_logits(params, observations: jax.Array) -> jax.Array:
-    """uint8 (N, 84, 84, 3) preprocessed frames -> float32 (N, num_actions) logits."""
-    return network_for(params).apply({"params": params}, observations)
+def policy_logits(apply_fn: Callable, params, observations: jax.Array) -> jax.Array:
+    """uint8 (N, 84, 84, 3) preprocessed frames -> float32 (N, num_actions) logits of
+    `apply_fn` (the state's, so with the state's kernels) at `params`."""
+    return apply_fn({"params": params}, observations)
+
+
+def policy_fn(state: TrainState) -> Callable[[np.ndarray], jax.Array]:
+    """The state's policy as `observations -> logits`, on this process's own device: the
+    params are fetched to the host once, the network is the state's (its kernels)."""
+    params = jax.device_get(state.params)
+    return functools.partial(policy_logits, state.apply_fn, params)
 
 
 def check_finite(metrics: dict) -> dict:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+
+from pokeil_jax.atomic import atomic_write
 
 
 def gif_bytes(frames: Sequence[np.ndarray], fps: float = 10.0, scale: int = 1) -> bytes:
@@ -33,12 +34,9 @@ def save_video(frames: Sequence[np.ndarray], path: str | os.PathLike, fps: float
     path = Path(path)
     if len(frames) == 0:
         raise ValueError(f"no frames to write to {path}")
-    path.parent.mkdir(parents=True, exist_ok=True)
     encoded = gif_bytes(frames, fps, scale)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "wb") as f:
+    with atomic_write(path) as f:
         f.write(encoded)
-    os.replace(tmp, path)
     return path
 
 

@@ -18,6 +18,7 @@ os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 import numpy as np
 from PIL import Image, ImageDraw
 
+from pokeil_jax.atomic import atomic_write
 from pokeil_jax.emulator import BUTTONS, Emulator
 from pokeil_jax.games.minimon import ROM_PATH, MiniMonAdapter
 from pokeil_jax.games.minimon.planner import bfs_first_step
@@ -157,10 +158,8 @@ def grid(shots, scale: int, columns: int = 4) -> Image.Image:
 def main(args: Args) -> None:
     shots = capture(args.seed)
     image = grid(shots, args.scale)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_name(args.out.name + ".tmp.png")
-    image.save(tmp)
-    os.replace(tmp, args.out)
+    with atomic_write(args.out) as f:
+        image.save(f, format="PNG")
     print(f"wrote {args.out} ({len(shots)} screens, seed {args.seed})")
 
 

@@ -27,7 +27,7 @@ def args_for(tmp_path, data_dir, **overrides):
 
 
 def restore_params(path):
-    target = train.create_train_state(jax.random.key(0), script.network_config(script.Args()))
+    target = train.create_train_state(jax.random.key(0), script.train_config(script.Args()))
     state, extras = ckpt.restore(path, target)
     return jax.device_get(state.params), extras
 

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from pokeil_jax import checkpoint, train
+from pokeil_jax.networks import NetworkSizes
 from pokeil_jax.checkpoint import CheckpointError, Checkpointer
 
 
@@ -28,6 +29,11 @@ class Args:
 ARGS = Args()
 
 
+def train_config(args: Args) -> train.TrainConfig:
+    return train.TrainConfig(learning_rate=args.learning_rate, weight_decay=args.weight_decay,
+                             network=NetworkSizes(num_actions=args.num_actions, hidden_dim=args.hidden_dim))
+
+
 def make_batch(seed):
     rng = np.random.default_rng(seed)
     return {
@@ -42,14 +48,14 @@ step_fn = jax.jit(train.train_step)
 @pytest.fixture(scope="module")
 def trained():
     """A state after 2 updates, so opt_state, step and params are all non-trivial."""
-    state = train.create_train_state(jax.random.key(0), ARGS)
+    state = train.create_train_state(jax.random.key(0), train_config(ARGS))
     for seed in range(2):
         state, _ = step_fn(state, make_batch(seed))
     return state
 
 
 def fresh(hidden_dim=8):
-    return train.create_train_state(jax.random.key(99), dataclasses.replace(ARGS, hidden_dim=hidden_dim))
+    return train.create_train_state(jax.random.key(99), train_config(dataclasses.replace(ARGS, hidden_dim=hidden_dim)))
 
 
 def assert_states_equal(a, b):

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from pokeil_jax import convert
-from pokeil_jax.networks import ImpalaCNN, init_params
+from pokeil_jax.networks import ImpalaCNN, NetworkSizes, init_params
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -95,9 +95,9 @@ def test_other_sizes_convert_and_match():
     torch.manual_seed(4)
     model = TorchImpalaCNN(action_dim=7, hidden_dim=64, channels=(8, 8, 16)).eval()
     params = convert.torch_state_dict_to_flax(model.state_dict())
-    assert convert.network_config(params) == {"num_actions": 7, "hidden_dim": 64, "channels": [8, 8, 16]}
+    assert NetworkSizes.of(params) == NetworkSizes(num_actions=7, hidden_dim=64, channels=(8, 8, 16))
     x = frames(3)
-    flax_model = ImpalaCNN(num_actions=7, hidden_dim=64, channels=(8, 8, 16))
+    flax_model = ImpalaCNN(NetworkSizes(num_actions=7, hidden_dim=64, channels=(8, 8, 16)))
     np.testing.assert_allclose(np.asarray(flax_model.apply({"params": params}, x)), torch_logits(model, x), atol=1e-5)
 
 
@@ -166,11 +166,11 @@ def test_cli_writes_a_checkpoint_the_jax_pipeline_restores_and_back(tmp_path):
     assert (tmp_path / "jax_run" / "final" / "12").is_dir()
 
     # What `bc_pokemon_jax.py --eval-only --checkpoint` does: restore into a fresh TrainState.
-    config = type("Config", (), dict(learning_rate=1e-4, weight_decay=1e-5, hidden_dim=256, num_actions=10))
+    config = train.TrainConfig()
     state, extras = checkpoint.restore(tmp_path / "jax_run", train.create_train_state(jax.random.key(9), config))
     assert int(state.step) == 12 and extras["kind"] == "final"
     x = frames(4, seed=3)
-    np.testing.assert_allclose(np.asarray(train.policy_logits(state.params, x)), torch_logits(model, x), atol=1e-5)
+    np.testing.assert_allclose(np.asarray(train.policy_fn(state)(x)), torch_logits(model, x), atol=1e-5)
 
     assert convert.main([str(tmp_path / "jax_run"), str(tmp_path / "back.pth")]) == 0
     back = torch.load(tmp_path / "back.pth", weights_only=True)

@@ -7,7 +7,7 @@ import pytest
 from flax import traverse_util
 
 from pokeil_jax import ops
-from pokeil_jax.networks import ImpalaCNN, init_params, param_count
+from pokeil_jax.networks import ImpalaCNN, NetworkSizes, init_params, param_count
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +45,7 @@ def test_parameter_names_and_shapes_are_the_documented_ones(params):
 
 
 def test_other_sizes_change_only_their_layers():
-    params = init_params(jax.random.key(0), num_actions=7, hidden_dim=64, channels=(8, 8, 16))
+    params = init_params(jax.random.key(0), NetworkSizes(num_actions=7, hidden_dim=64, channels=(8, 8, 16)))
     flat = traverse_util.flatten_dict(params, sep="/")
     assert {k: v.shape for k, v in flat.items()} == expected_shapes(7, 64, (8, 8, 16))
 

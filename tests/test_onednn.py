@@ -16,7 +16,7 @@ import pytest
 from jax import lax
 
 from pokeil_jax import onednn, ops, train
-from pokeil_jax.networks import init_params, network_for
+from pokeil_jax.networks import NetworkSizes, init_params, network_for
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -94,7 +94,7 @@ def test_max_pool_matches_xla_values_and_gradients(shape, ties):
 
 
 def test_network_and_train_step_agree_across_kernels():
-    params = init_params(jax.random.key(3), hidden_dim=32)
+    params = init_params(jax.random.key(3), NetworkSizes(hidden_dim=32))
     frames = jax.random.randint(jax.random.key(4), (4, 84, 84, 3), 0, 256).astype(jnp.uint8)
     logits = {impl: jax.jit(network_for(params, kernels=impl).apply)({"params": params}, frames)
               for impl in ("xla", "onednn")}
@@ -103,7 +103,7 @@ def test_network_and_train_step_agree_across_kernels():
     batch = {"observations": frames, "actions": jnp.array([0, 3, 9, 3], jnp.int32)}
     results = {}
     for impl in ("xla", "onednn"):
-        config = train.default_config(hidden_dim=32, learning_rate=1e-3, kernels=impl)
+        config = train.TrainConfig(learning_rate=1e-3, network=NetworkSizes(hidden_dim=32), kernels=impl)
         state = train.create_train_state(jax.random.key(5), config)
         step = jax.jit(train.train_step)
         for _ in range(3):
@@ -116,7 +116,7 @@ def test_network_and_train_step_agree_across_kernels():
 
 
 def test_compiled_step_runs_every_convolution_and_pool_in_onednn():
-    state = train.create_train_state(jax.random.key(0), train.default_config(hidden_dim=32, kernels="onednn"))
+    state = train.create_train_state(jax.random.key(0), train.TrainConfig(network=NetworkSizes(hidden_dim=32), kernels="onednn"))
     batch = {"observations": jnp.zeros((2, 84, 84, 3), jnp.uint8), "actions": jnp.zeros((2,), jnp.int32)}
     text = jax.jit(train.train_step).lower(state, batch).compile().as_text()
     assert text.count(" convolution(") == 0
@@ -163,8 +163,9 @@ def test_four_devices_forced_onednn_still_computes_the_one_device_gradient():
     code = """
 import jax, jax.numpy as jnp, numpy as np
 from pokeil_jax import onednn, train
+from pokeil_jax.networks import NetworkSizes
 assert jax.device_count() == 4 and onednn.resolve_kernels("auto") == "xla"
-config = train.default_config(hidden_dim=32, kernels="onednn")
+config = train.TrainConfig(network=NetworkSizes(hidden_dim=32), kernels="onednn")
 state = train.create_train_state(jax.random.key(0), config)
 rng = np.random.default_rng(0)
 batch = {"observations": rng.integers(0, 256, (8, 84, 84, 3), dtype=np.uint8),
