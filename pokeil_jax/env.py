@@ -25,7 +25,7 @@ from typing import Any
 import gymnasium
 import numpy as np
 
-from pokeil_jax import games
+from pokeil_jax import games, splits
 from pokeil_jax.actions import BUTTONS, NUM_ACTIONS
 from pokeil_jax.emulator import SCREEN_HEIGHT, SCREEN_WIDTH, Emulator, read_rom_header
 
@@ -70,6 +70,7 @@ class PokemonEnv(gymnasium.Env):
         render_mode: str | None = None,
         base_fps: float = 60.0,
         record_video_dir: str | os.PathLike | None = None,
+        split_cache_dir: str | os.PathLike | None = None,
     ):
         if not isinstance(frames_per_step, int) or frames_per_step < 1:
             raise ValueError(f"frames_per_step must be a positive int, got {frames_per_step!r}")
@@ -100,6 +101,7 @@ class PokemonEnv(gymnasium.Env):
         self.render_mode = render_mode
         self.base_fps = float(base_fps)
         self.record_video_dir = Path(record_video_dir) if record_video_dir is not None else None
+        self.split_cache_dir = Path(split_cache_dir) if split_cache_dir is not None else None
 
         self.observation_space = gymnasium.spaces.Box(
             0, 255, (SCREEN_HEIGHT, SCREEN_WIDTH, 3), np.uint8
@@ -128,15 +130,20 @@ class PokemonEnv(gymnasium.Env):
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         """Start an episode of game seed `seed` (drawn from `np_random` when None).
 
-        `options={"snapshot": EnvSnapshot}` starts from a snapshot instead (see `save_state`).
+        `options={"snapshot": EnvSnapshot}` starts from a snapshot instead (see `save_state`);
+        `options={"start_milestone": k}` starts where the game's scripted expert first completes
+        milestone k-1, milestones 0..k-1 done and unrewarded (pokeil_jax.splits; cached on disk).
         """
         super().reset(seed=seed)
         self._flush_video()
         if options and options.get("snapshot") is not None:
             return self.load_state(options["snapshot"])
+        start = splits.check_start_milestone((options or {}).get("start_milestone", 0), self.milestone_names)
         self._seed = int(seed) if seed is not None else int(self.np_random.integers(0, 2**31 - 1))
         self._emu.load_state(self._boot_state)
         self.adapter.begin_episode(self._emu, self._seed)
+        if start:
+            self._emu.load_state(splits.split_state(self, self._seed, start, self.split_cache_dir))
         self._steps = 0
         self._mask = self.adapter.milestone_mask(self._emu)
         info = self._info()

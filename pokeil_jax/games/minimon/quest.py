@@ -139,6 +139,14 @@ BOOT_MAX_FRAMES = 600
 BEGIN_MAX_FRAMES = 60
 
 
+def make_env(**kwargs):
+    """`pokeil/MiniMonQuest-v0`: PokemonEnv on the quest ROM (kwargs as PokemonEnv's)."""
+    from pokeil_jax.env import PokemonEnv
+
+    kwargs.setdefault("rom_path", ROM_PATH)
+    return PokemonEnv(**kwargs)
+
+
 class MiniMonQuestError(RuntimeError):
     """The ROM did not follow the quest's boot protocol (wrong ROM, or a stale build)."""
 
@@ -155,6 +163,12 @@ class MiniMonQuestAdapter(GameAdapter):
     name = "MiniMon Quest"
     milestone_names = MILESTONES
     milestone_rewards = (1.0,) * len(MILESTONES)
+
+    @staticmethod
+    def scripted_expert():
+        from pokeil_jax.games.minimon.quest_planner import MiniMonQuestPlanner
+
+        return MiniMonQuestPlanner()
 
     def boot(self, emu: Emulator) -> None:
         for _ in range(BOOT_MAX_FRAMES):
