@@ -142,13 +142,15 @@ class PokemonEnv(gymnasium.Env):
         self._seed = int(seed) if seed is not None else int(self.np_random.integers(0, 2**31 - 1))
         self._emu.load_state(self._boot_state)
         self.adapter.begin_episode(self._emu, self._seed)
+        self._obs = None
         if start:
-            self._emu.load_state(splits.split_state(self, self._seed, start, self.split_cache_dir))
+            state, self._obs = splits.split_state(self, self._seed, start, self.split_cache_dir)
+            self._emu.load_state(state)
         self._steps = 0
         self._mask = self.adapter.milestone_mask(self._emu)
         info = self._info()
         self._visited = {(info["map"], info["x"], info["y"])}
-        self._obs = self._emu.frame()
+        self._obs = self._emu.frame() if self._obs is None else self._obs
         self._record_frame()
         return self._obs, info
 

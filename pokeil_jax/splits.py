@@ -15,6 +15,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from pokeil_jax.atomic import atomic_write
 
 if TYPE_CHECKING:
@@ -22,7 +24,8 @@ if TYPE_CHECKING:
 
 SPLITS_VERSION = 1
 MAX_EXPERT_STEPS = 20_000
-_MAGIC = b"PKSPLIT1"
+_MAGIC = b"PKSPLIT2"
+_FRAME_SHAPE = (160, 240, 3)
 
 
 class SplitError(ValueError):
@@ -52,25 +55,33 @@ def cache_key(rom_sha1: str, seed: int, k: int, frames_per_step: int, hold_frame
     return hashlib.sha1(text.encode()).hexdigest()
 
 
-def _read(path: Path) -> bytes | None:
-    """The cached emulator state, or None when missing or damaged (wrong magic or checksum)."""
+def _read(path: Path) -> tuple[bytes, np.ndarray] | None:
+    """The cached (emulator state, screen), or None when missing or damaged."""
     try:
         raw = path.read_bytes()
     except OSError:
         return None
-    if len(raw) < 28 or raw[:8] != _MAGIC:
+    if len(raw) < 32 or raw[:8] != _MAGIC:
         return None
     digest, payload = raw[8:28], raw[28:]
-    return payload if hashlib.sha1(payload).digest() == digest else None
+    if hashlib.sha1(payload).digest() != digest:
+        return None
+    n = int.from_bytes(payload[:4], "little")
+    frame = np.frombuffer(payload[4 + n :], np.uint8)
+    if frame.size != np.prod(_FRAME_SHAPE):
+        return None
+    return payload[4 : 4 + n], frame.reshape(_FRAME_SHAPE).copy()
 
 
-def _write(path: Path, state: bytes) -> None:
+def _write(path: Path, state: bytes, frame: np.ndarray) -> None:
+    """The raw emulator state holds no screen, so the split's screen is stored beside it."""
+    payload = len(state).to_bytes(4, "little") + state + np.ascontiguousarray(frame, np.uint8).tobytes()
     with atomic_write(path) as f:
-        f.write(_MAGIC + hashlib.sha1(state).digest() + state)
+        f.write(_MAGIC + hashlib.sha1(payload).digest() + payload)
 
 
-def split_state(env: PokemonEnv, seed: int, k: int, cache_dir: Path | None = None) -> bytes:
-    """The emulator state for (seed, start_milestone k >= 1), from the cache or computed now.
+def split_state(env: PokemonEnv, seed: int, k: int, cache_dir: Path | None = None) -> tuple[bytes, np.ndarray]:
+    """(emulator state, screen) for (seed, start_milestone k >= 1), from the cache or computed now.
 
     Computing plays the adapter's scripted expert from the seed's start with the env's own
     step timing and caches the state of every milestone it completes on the way.
@@ -83,9 +94,9 @@ def split_state(env: PokemonEnv, seed: int, k: int, cache_dir: Path | None = Non
     def path_for(j: int) -> Path:
         return cache_dir / f"{cache_key(sha1, seed, j, env.frames_per_step, env.hold_frames)}.state"
 
-    state = _read(path_for(k))
-    if state is not None:
-        return state
+    cached = _read(path_for(k))
+    if cached is not None:
+        return cached
     make_expert = getattr(env.adapter, "scripted_expert", None)
     if make_expert is None:
         raise SplitError(f"start_milestone needs a scripted expert, and {env.adapter.name} has none; "
@@ -105,8 +116,8 @@ def split_state(env: PokemonEnv, seed: int, k: int, cache_dir: Path | None = Non
         mask = adapter.milestone_mask(emu)
         for j in range(len(env.milestone_names)):
             if mask >> j & 1 and not done >> j & 1 and j + 1 < len(env.milestone_names):
-                here = emu.save_state()
-                _write(path_for(j + 1), here)
+                here = emu.save_state(), emu.frame()
+                _write(path_for(j + 1), *here)
                 if j + 1 == k:
                     return here
         done |= mask
