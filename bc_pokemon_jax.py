@@ -31,8 +31,10 @@ class Args:
     """name of the experiment; runs are `runs/<exp_name>__<seed>__<unix time>`"""
     seed: int = 1
     """seed of parameter init, the batch stream and the train/val split"""
+    env_id: str = "pokeil/MiniMon-v0"
+    """which bundled game to evaluate in: pokeil/MiniMon-v0 or pokeil/MiniMonQuest-v0"""
     rom_path: Optional[str] = None
-    """GBA ROM to evaluate in; default: the bundled MiniMon game (an Emerald ROM gets the Emerald adapter)"""
+    """GBA ROM to evaluate in instead of the env id's bundled game (an Emerald ROM gets the Emerald adapter)"""
     expert_data_dir: str = "expert_data"
     """folder of episode_XXXX.npz demonstrations (see collect_expert_data.py)"""
     total_training_steps: int = 3000
@@ -253,7 +255,7 @@ def main(args: Args) -> dict:
     if is_main:
         if args.compare_expert and final_seeds:
             expert_report = evaluate.evaluate(
-                evaluate.ExpertAgent(lambda: make_expert(args.compare_expert), envs.num_envs), envs, final_seeds,
+                evaluate.ExpertAgent(lambda: make_expert(args.compare_expert, rom_path=args.rom_path), envs.num_envs), envs, final_seeds,
                 max_steps=args.eval_max_steps,
             )
             reports = {f"expert ({args.compare_expert})": expert_report, **reports}
@@ -386,7 +388,7 @@ def evaluate_checkpoint(args: Args) -> dict:
     agent = evaluate.PolicyAgent(train.policy_fn(state), greedy=args.eval_greedy, seed=args.seed)
     reports = {"BC policy": evaluate.evaluate(agent, envs, seeds, max_steps=args.eval_max_steps, progress=True)}
     if args.compare_expert:
-        expert = evaluate.ExpertAgent(lambda: make_expert(args.compare_expert), envs.num_envs)
+        expert = evaluate.ExpertAgent(lambda: make_expert(args.compare_expert, rom_path=args.rom_path), envs.num_envs)
         reports = {f"expert ({args.compare_expert})": evaluate.evaluate(expert, envs, seeds, max_steps=args.eval_max_steps),
                    **reports}
     envs.close()
@@ -420,6 +422,12 @@ def _write_json(path: Path, obj) -> None:
 
 def cli() -> None:
     args = tyro.cli(Args)  # --help answers before the heavy imports below
+    from pokeil_jax import env_ids
+
+    try:
+        args.rom_path = env_ids.rom_path_for(args.env_id, args.rom_path)
+    except env_ids.UnknownEnvIdError as error:
+        sys.exit(f"error: {error}")
     from pokeil_jax.checkpoint import CheckpointError
     from pokeil_jax.data import EpisodeFormatError
     from pokeil_jax.train import NonFiniteLossError

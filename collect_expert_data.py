@@ -26,7 +26,7 @@ import tyro
 @dataclasses.dataclass
 class Args:
     expert: str = "scripted"
-    """who plays: `scripted` (the MiniMon planner), `human` (keyboard), `random`, or an import path `package.module:ClassName`"""
+    """who plays: `scripted` (the game's planner), `human` (keyboard), `random`, or an import path `package.module:ClassName`"""
     num_episodes: int = 20
     """how many new episodes to record"""
     top_up: bool = False
@@ -39,8 +39,10 @@ class Args:
     """folder of episode_XXXX.npz files (created if missing; continued if not empty)"""
     max_steps: int = 10_000
     """steps after which an episode is cut (truncated)"""
+    env_id: str = "pokeil/MiniMon-v0"
+    """which bundled game: pokeil/MiniMon-v0 (six milestones) or pokeil/MiniMonQuest-v0 (the 15-milestone quest)"""
     rom_path: Optional[str] = None
-    """a GBA ROM; default: the bundled MiniMon game"""
+    """a GBA ROM to play instead of the env id's bundled one"""
     num_workers: int = 1
     """processes collecting in parallel (one emulator each); `human` uses 1"""
     action_timeout: float = 30.0
@@ -54,8 +56,10 @@ class Args:
 
 
 def env_kwargs(args: Args) -> dict:
+    from pokeil_jax import env_ids
+
     return dict(
-        rom_path=args.rom_path,
+        rom_path=env_ids.rom_path_for(args.env_id, args.rom_path),
         frames_per_step=args.frames_per_step,
         hold_frames=args.hold_frames,
         max_episode_steps=args.max_steps,
@@ -83,7 +87,8 @@ def collect(args: Args, jobs: list[tuple[int, int]], progress_queue=None, worker
     from pokeil_jax.rollout import episode_metadata, epsilon_chooser, record_episode, to_episode_file
 
     env = PokemonEnv(**env_kwargs(args))
-    expert = make_expert(args.expert, seed=args.seed + 7919 * worker_id, action_timeout=args.action_timeout)
+    expert = make_expert(args.expert, seed=args.seed + 7919 * worker_id, action_timeout=args.action_timeout,
+                         rom_path=env.rom_path)
     out_dir = Path(args.expert_data_dir)
     sha1 = rom_sha1(env.rom_path)
     summaries = []
@@ -139,6 +144,12 @@ def main(args: Args) -> list[dict]:
         sys.exit(f"--epsilon must be in [0, 1], got {args.epsilon}")
     if args.num_episodes < 1 or args.num_workers < 1:
         sys.exit("--num-episodes and --num-workers must be at least 1")
+    from pokeil_jax import env_ids
+
+    try:
+        env_ids.check_env_id(args.env_id)
+    except env_ids.UnknownEnvIdError as error:
+        sys.exit(str(error))
     out_dir = Path(args.expert_data_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     wanted = args.num_episodes

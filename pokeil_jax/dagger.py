@@ -110,7 +110,7 @@ class DaggerLoop:
         round_index = step // self.phase - 1
         beta = args.dagger_beta ** (round_index + 1)
         paths = collect_round(
-            self.env, make_expert(args.dagger_expert), args.dagger_expert,
+            self.env, make_expert(args.dagger_expert, rom_path=args.rom_path), args.dagger_expert,
             train.policy_fn(state), round_index, args.dagger_episodes, beta,
             self.out_dir, rom_sha1(self.env.rom_path), args.seed,
         )

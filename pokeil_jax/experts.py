@@ -169,12 +169,19 @@ def load_expert_class(spec: str) -> Any:
     return expert
 
 
-def make_expert(spec: str, seed: int = 0, action_timeout: float = 30.0) -> Any:
-    """Build an expert from a --expert value."""
+def make_expert(spec: str, seed: int = 0, action_timeout: float = 30.0, rom_path=None) -> Any:
+    """Build an expert from a --expert value; `scripted` is the scripted expert of the game in
+    `rom_path` (default: the bundled MiniMon), as its adapter supplies it."""
     if spec == "scripted":
-        from pokeil_jax.games.minimon.planner import MiniMonPlanner
+        from pokeil_jax import games
+        from pokeil_jax.emulator import read_rom_header
+        from pokeil_jax.env import default_rom_path
 
-        return MiniMonPlanner()
+        rom = rom_path if rom_path is not None else default_rom_path()
+        adapter = games.adapter_for_code(read_rom_header(rom).game_code, str(rom))
+        if getattr(adapter, "scripted_expert", None) is None:
+            raise ExpertError(f"{adapter.name} has no scripted expert; pass --expert human, random or an import path.")
+        return adapter.scripted_expert()
     if spec == "human":
         return HumanKeyboardExpert()
     if spec == "random":

@@ -256,3 +256,29 @@ def test_planner_takes_over_after_random_wandering(env):
         obs, _, _, _, info = env.step(int(rng.integers(0, 10)))
     obs, info, steps, total, terminated = play(env, obs, info)
     assert terminated and info["milestone_count"] == 15
+
+
+# -- env ids -----------------------------------------------------------------------------------------
+
+
+def test_env_ids_pick_the_rom_and_the_scripted_expert():
+    from pokeil_jax import env_ids
+    from pokeil_jax.experts import make_expert
+    from pokeil_jax.games.minimon.planner import MiniMonPlanner
+
+    rom = env_ids.rom_path_for("pokeil/MiniMonQuest-v0")
+    assert Path(rom) == quest.ROM_PATH
+    assert isinstance(make_expert("scripted", rom_path=rom), MiniMonQuestPlanner)
+    assert isinstance(make_expert("scripted", rom_path=env_ids.rom_path_for("pokeil/MiniMon-v0")), MiniMonPlanner)
+    assert env_ids.rom_path_for("pokeil/MiniMonQuest-v0", "other.gba") == "other.gba"
+    with pytest.raises(env_ids.UnknownEnvIdError, match="pokeil/MiniMon-v0, pokeil/MiniMonQuest-v0"):
+        env_ids.rom_path_for("pokeil/MiniMon-v1")
+
+
+def test_collector_rejects_an_unknown_env_id_in_one_line(tmp_path):
+    import collect_expert_data
+
+    args = collect_expert_data.Args(env_id="CartPole-v1", expert_data_dir=str(tmp_path / "d"))
+    with pytest.raises(SystemExit, match="unknown --env-id 'CartPole-v1'; valid ids: pokeil/MiniMon-v0"):
+        collect_expert_data.main(args)
+    assert not (tmp_path / "d").exists()

@@ -131,6 +131,12 @@ class MiniMonAdapter(GameAdapter):
     milestone_names = MILESTONES
     milestone_rewards = (1.0,) * len(MILESTONES)
 
+    @staticmethod
+    def scripted_expert():
+        from pokeil_jax.games.minimon.planner import MiniMonPlanner
+
+        return MiniMonPlanner()
+
     def boot(self, emu: Emulator) -> None:
         """Run from power-on until the game waits for a seed (magic set, mode BOOT)."""
         for _ in range(BOOT_MAX_FRAMES):
