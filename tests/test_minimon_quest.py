@@ -282,3 +282,41 @@ def test_collector_rejects_an_unknown_env_id_in_one_line(tmp_path):
     with pytest.raises(SystemExit, match="unknown --env-id 'CartPole-v1'; valid ids: pokeil/MiniMon-v0"):
         collect_expert_data.main(args)
     assert not (tmp_path / "d").exists()
+
+
+# -- the demo's table and the planner benchmark --------------------------------------------------------
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _report(rates, steps, seeds=(1000, 1001)):
+    names = list(quest.MILESTONES[:2])
+    return {"milestone_names": names, "seeds": list(seeds), "milestone_completion_rate": sum(rates) / len(rates),
+            "per_milestone_rates": dict(zip(names, rates)), "steps_to_milestone": dict(zip(names, steps))}
+
+
+def test_headroom_table_puts_expert_bc_and_dagger_side_by_side(tmp_path):
+    import json
+
+    bc = {"expert (scripted)": _report([1.0, 1.0], [6.0, 14.0]), "BC policy": _report([1.0, 0.5], [7.0, 30.0])}
+    dagger = {"BC policy": _report([1.0, 0.0], [6.5, None])}
+    (tmp_path / "bc.json").write_text(json.dumps(bc))
+    (tmp_path / "dagger.json").write_text(json.dumps(dagger))
+    out = subprocess.run([os.sys.executable, "scripts/quest_headroom_table.py", str(tmp_path / "bc.json"),
+                          str(tmp_path / "dagger.json")], cwd=REPO, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "| HOME_TOWN | 100% / 6 | 100% / 7 | 100% / 6 |" in out.stdout  # 6.5 rounds to even
+    assert "| ROUTE_1 | 100% / 14 | 50% / 30 | 0% / - |" in out.stdout
+    assert "BC 75.0% (75% of the expert)" in out.stdout
+    bad = subprocess.run([os.sys.executable, "scripts/quest_headroom_table.py", str(tmp_path / "nope.json"),
+                          str(tmp_path / "dagger.json")], cwd=REPO, capture_output=True, text=True)
+    assert bad.returncode != 0 and "cannot read the eval report" in bad.stderr and "Traceback" not in bad.stderr
+
+
+@pytest.mark.slow
+def test_planner_benchmark_prints_finish_rate_length_and_splits():
+    out = subprocess.run([os.sys.executable, "benchmarks/quest_planner.py", "--seeds", "0-1"], cwd=REPO,
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "finished 2/2 seeds (100.0%)" in out.stdout
+    assert re.search(r"LEADER_BEATEN\s+2\s+\d+\.\d", out.stdout)
