@@ -101,24 +101,25 @@ class Args:
     """let glibc keep freed memory for reuse: XLA:CPU steps stop page-faulting their buffers in
     anew (~15-20% faster here), and the process keeps its peak heap"""
     kernels: Literal["auto", "xla", "onednn"] = "auto"
-    """who computes the network's convolutions and max-pools: 'onednn' (pokeil_jax/onednn.py, an
-    XLA:CPU custom call, ~1.8x faster train step on CPU; `make setup` builds it), 'xla' (XLA's
-    own), 'auto' (oneDNN when built, on the CPU backend with one device; else XLA)"""
+    """who computes the network's convolutions and max-pools, in training, validation, evaluation
+    and DAgger alike: 'onednn' (pokeil_jax/kernels/onednn.py, an XLA:CPU custom call, ~1.8x
+    faster train step on CPU; `make setup` builds it), 'xla' (XLA's own), 'auto' (oneDNN when
+    built, on the CPU backend with one device; else XLA)"""
 
 
 def main(args: Args) -> dict:
-    from pokeil_jax import train
+    from pokeil_jax import runtime, train
 
     if args.tune_malloc:
-        train.tune_host_malloc()  # process-wide: before JAX allocates its first buffers
+        runtime.tune_host_malloc()  # process-wide: before JAX allocates its first buffers
     import jax
 
     from pokeil_jax import checkpoint as ckpt
-    from pokeil_jax import data, evaluate
+    from pokeil_jax import data, evaluate, vector_env
     from pokeil_jax.experts import make_expert
 
     # ---- processes, seeds -----------------------------------------------------------------------
-    process_index, process_count = train.maybe_initialize_distributed()
+    process_index, process_count = runtime.maybe_initialize_distributed()
     is_main = process_index == 0
     random.seed(args.seed)
     np.random.seed(args.seed)
@@ -160,7 +161,7 @@ def main(args: Args) -> dict:
     # ---- env for evaluation (process 0 evaluates) -----------------------------------------------------------
     envs = None
     if eval_seeds and is_main:
-        envs = evaluate.make_eval_envs(args.eval_num_envs, rom_path=args.rom_path, max_episode_steps=args.eval_max_steps)
+        envs = vector_env.make_eval_envs(args.eval_num_envs, rom_path=args.rom_path, max_episode_steps=args.eval_max_steps)
 
     # ---- train state: fresh, or restored -------------------------------------------------------------
     mesh = train.make_mesh()
@@ -185,7 +186,7 @@ def main(args: Args) -> dict:
     if args.dagger_rounds:
         from pokeil_jax.dagger import DaggerLoop
 
-        dagger_loop = DaggerLoop(args, run_name, train_demos.sources, writer_log=log_scalars)
+        dagger_loop = DaggerLoop(dagger_config(args), run_name, train_demos.sources, writer_log=log_scalars)
     if dagger_loop is not None and start_step:
         train_demos = dagger_loop.training_set(start_step)  # the rounds collected before the resume point
     sampler = data.BatchSampler(train_demos, args.batch_size // process_count, seed=sampler_seed, start_step=start_step)
@@ -225,7 +226,7 @@ def main(args: Args) -> dict:
         if mid_eval and every(args.eval_frequency, done) and not last:
             if is_main:
                 last_eval = run_policy_eval(args, envs, state, eval_seeds[: args.eval_episodes], writer, done).summary()
-            last_eval = agree_across_processes(last_eval, process_count)
+            last_eval = runtime.agree_across_processes(last_eval, ckpt.BEST_METRIC_KEYS)  # process 0 evaluated
             if args.save_best:
                 checkpointer.save_best(done, state, dataclasses.asdict(args), last_eval)
 
@@ -246,7 +247,7 @@ def main(args: Args) -> dict:
         reports["BC policy"] = run_policy_eval(args, envs, state, final_seeds, writer, args.total_training_steps)
         summary = reports["BC policy"].summary()
     if final_seeds:
-        summary = agree_across_processes(summary, process_count)
+        summary = runtime.agree_across_processes(summary, ckpt.BEST_METRIC_KEYS)
     checkpointer.save_final(args.total_training_steps, state, dataclasses.asdict(args), summary,
                             {"sampler_step": args.total_training_steps})
     if args.save_best and summary:
@@ -271,19 +272,6 @@ def main(args: Args) -> dict:
 
 
 # ---- helpers: each a step of the loop above ----------------------------------------------------------
-
-
-def agree_across_processes(summary: dict, process_count: int) -> dict:
-    """Orbax needs every process to save with the same metrics: take process 0's (it evaluated)."""
-    if process_count == 1:
-        return summary
-    from jax.experimental import multihost_utils
-
-    from pokeil_jax.checkpoint import BEST_METRIC_KEYS
-
-    values = np.array([summary.get(k, np.nan) for k in BEST_METRIC_KEYS], np.float32)
-    values = multihost_utils.broadcast_one_to_all(values)
-    return {k: float(v) for k, v in zip(BEST_METRIC_KEYS, values)}
 
 
 def every(period: int, step: int) -> bool:
@@ -311,18 +299,25 @@ def train_config(args: Args):
                        network=NetworkSizes(hidden_dim=args.hidden_dim), kernels=args.kernels)
 
 
+def dagger_config(args: Args):
+    """The DAgger loop's settings, from Args."""
+    from pokeil_jax.dagger import DaggerConfig
+
+    return DaggerConfig(rounds=args.dagger_rounds, episodes=args.dagger_episodes, beta=args.dagger_beta,
+                        expert=args.dagger_expert, max_steps=args.dagger_max_steps,
+                        total_training_steps=args.total_training_steps, expert_data_dir=args.expert_data_dir,
+                        rom_path=args.rom_path, seed=args.seed)
+
+
 def _resolved_kernels(args: Args) -> str:
     """'xla' or 'onednn' for --kernels, with why when 'auto' could not pick oneDNN; exits with the
     fix when --kernels onednn cannot be honoured."""
-    from pokeil_jax import onednn
+    from pokeil_jax import kernels
 
     try:
-        resolved = onednn.resolve_kernels(args.kernels)
-    except (onednn.OneDNNUnavailableError, ValueError) as error:
+        return kernels.describe(args.kernels)
+    except (kernels.onednn.OneDNNUnavailableError, ValueError) as error:
         sys.exit(f"--kernels: {error}")
-    if resolved == "xla" and args.kernels == "auto" and not onednn.available():
-        return f"xla (oneDNN kernels not available: {onednn.unavailable_reason()}; {onednn.BUILD_HINT})"
-    return resolved
 
 
 def run_policy_eval(args, envs, state, seeds, writer, step):
@@ -370,7 +365,7 @@ def print_final_report(args, reports, run_dir, log_path) -> None:
 def evaluate_checkpoint(args: Args) -> dict:
     """--eval-only: restore any checkpoint, judge it (and the expert) on the eval seeds, write a JSON report."""
     from pokeil_jax import checkpoint as ckpt
-    from pokeil_jax import data, evaluate, train
+    from pokeil_jax import data, evaluate, train, vector_env
     from pokeil_jax.experts import make_expert
 
     if not args.checkpoint:
@@ -384,7 +379,7 @@ def evaluate_checkpoint(args: Args) -> dict:
         sys.exit(str(e))
     demo_seeds = data.next_episode_index_and_seed(args.expert_data_dir)[1]
     seeds = pick_eval_seeds(args.eval_seeds, demo_seeds, args.final_eval_episodes)
-    envs = evaluate.make_eval_envs(args.eval_num_envs, rom_path=args.rom_path, max_episode_steps=args.eval_max_steps)
+    envs = vector_env.make_eval_envs(args.eval_num_envs, rom_path=args.rom_path, max_episode_steps=args.eval_max_steps)
     agent = evaluate.PolicyAgent(train.policy_fn(state), greedy=args.eval_greedy, seed=args.seed)
     reports = {"BC policy": evaluate.evaluate(agent, envs, seeds, max_steps=args.eval_max_steps, progress=True)}
     if args.compare_expert:

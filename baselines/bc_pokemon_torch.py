@@ -186,8 +186,9 @@ def make_evaluator(args: Args, device: torch.device):
     if args.eval_episodes == 0:
         return None
     from pokeil_jax import evaluate as evaluation
+    from pokeil_jax.vector_env import make_eval_envs
 
-    envs = evaluation.make_eval_envs(1, rom_path=args.rom_path)
+    envs = make_eval_envs(1, rom_path=args.rom_path)
     seeds = eval_seeds(args.eval_episodes, data.next_episode_index_and_seed(args.expert_data_dir)[1])
 
     def run(policy_net: nn.Module):

@@ -214,13 +214,14 @@ def main(argv=None) -> int:
 
     import bc_pokemon_jax
     from baselines import bc_pokemon_torch as baseline
-    from pokeil_jax import data, evaluate, train
+    from pokeil_jax import data, train
+    from pokeil_jax.vector_env import make_eval_envs
     from pokeil_jax.convert import flax_params_to_torch_state_dict
 
     val_demos, _ = data.load_demos(data_dir / "val", val_fraction=0.0, progress=False)
     demo_seeds = data.next_episode_index_and_seed(data_dir / "train")[1] | data.next_episode_index_and_seed(data_dir / "val")[1]
     eval_seeds = bc_pokemon_jax.pick_eval_seeds(None, demo_seeds, opts.eval_episodes)  # from 1000 up
-    envs = evaluate.make_eval_envs(opts.eval_num_envs, max_episode_steps=opts.eval_max_steps)
+    envs = make_eval_envs(opts.eval_num_envs, max_episode_steps=opts.eval_max_steps)
     rows = []
 
     def add_row(pipeline, seed, logits_fn, seconds, init_gap):

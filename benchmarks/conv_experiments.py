@@ -4,8 +4,8 @@
     python benchmarks/conv_experiments.py --only step     # just the whole-step table
     python benchmarks/conv_experiments.py --smoke         # tiny sizes, every code path once (CI)
 
-The candidates are drop-in replacements for `pokeil_jax.ops` (same signatures, NHWC, HWIO,
-SAME). The winners, now the library's own (`pokeil_jax.ops`, `pokeil_jax.train`):
+The candidates are drop-in replacements for `pokeil_jax.kernels.xla` (same signatures, NHWC, HWIO,
+SAME). The winners, now the library's own (`pokeil_jax.kernels.xla`, `pokeil_jax.train`):
 
     conv2d(x, kernel, bias)   the plain lax conv + bias with autodiff gradients: once the
                               convolutions leave YNNPACK (below), no custom_vjp formulation of the
@@ -13,7 +13,7 @@ SAME). The winners, now the library's own (`pokeil_jax.ops`, `pokeil_jax.train`)
     max_pool_3x3_s2(x)        3x3 stride-2 max-pool whose gradient is a scatter-free custom_vjp
                               (winning tap saved as uint8, gradient assembled per parity phase)
 
-plus one compiler option for the jitted train step on CPU, `train.CPU_COMPILER_OPTIONS`, that keeps
+plus one compiler option for the jitted train step on CPU, `runtime.CPU_COMPILER_OPTIONS`, that keeps
 convolutions out of YNNPACK (XLA:CPU's default library for them in jaxlib 0.10.2): YNNPACK runs
 a kernel gradient (window = the whole image, 3x3 output) 3-8x slower than XLA's Eigen path, and
 the forward of the 32-channel layers ~1.5x slower. benchmarks/README.md records every candidate
@@ -27,7 +27,6 @@ reports the minimum and median over rounds; compare rows of one run, not across 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import functools
 import os
 import platform
@@ -44,14 +43,15 @@ import numpy as np
 from jax import lax
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python benchmarks/...` from anywhere
-from pokeil_jax import ops, train  # noqa: E402
+from pokeil_jax import runtime, train  # noqa: E402
+from pokeil_jax.kernels import XLA, Kernels, resolve_kernels, xla  # noqa: E402
 from pokeil_jax.actions import NUM_ACTIONS  # noqa: E402
 
 _DN = ("NHWC", "HWIO", "NHWC")
 
 #: XLA:CPU options for the jitted train step (now the library's, pokeil_jax/train.py): YNNPACK
 #: keeps dots and reductions, XLA's own (Eigen) path takes the convolutions.
-CPU_COMPILER_OPTIONS = train.CPU_COMPILER_OPTIONS
+CPU_COMPILER_OPTIONS = runtime.CPU_COMPILER_OPTIONS
 
 
 # ================================================================================================
@@ -64,7 +64,7 @@ def _conv(x, kernel):
 
 
 def conv2d_plain(x: jax.Array, kernel: jax.Array, bias: jax.Array) -> jax.Array:
-    """The reference: lax conv + bias, gradients by autodiff (pokeil_jax.ops.conv2d as first written)."""
+    """The reference: lax conv + bias, gradients by autodiff (pokeil_jax.kernels.xla.conv2d as first written)."""
     return _conv(x, kernel) + bias
 
 
@@ -214,13 +214,13 @@ def max_pool_reduce_window(x):
 
 
 def max_pool_slices(x):
-    """pokeil_jax.ops.max_pool_3x3_s2 as first written: running max over 9 strided slices, autodiff."""
-    return ops._pool_with_taps(x)[0]  # the taps are unused here, so jit drops them
+    """pokeil_jax.kernels.xla.max_pool_3x3_s2 as first written: running max over 9 strided slices, autodiff."""
+    return xla._pool_with_taps(x)[0]  # the taps are unused here, so jit drops them
 
 
 #: The winner, now the library's: first-maximum taps recorded in the forward pass, gradient
-#: assembled per parity phase by a custom_vjp (pokeil_jax/ops.py).
-max_pool_3x3_s2 = ops.max_pool_3x3_s2
+#: assembled per parity phase by a custom_vjp (pokeil_jax/kernels/xla.py).
+max_pool_3x3_s2 = xla.max_pool_3x3_s2
 
 POOL_CANDIDATES: dict[str, Callable] = {
     "reduce_window (flax)": max_pool_reduce_window,
@@ -234,25 +234,14 @@ POOL_CANDIDATES: dict[str, Callable] = {
 # ================================================================================================
 
 
-@contextlib.contextmanager
-def network_ops(conv=None, pool=None):
-    """Trace the network with other layer ops: swaps pokeil_jax.ops' functions while inside.
-
-    networks.py looks them up at trace time, so a function jitted (and compiled) inside keeps
-    the candidate after the block ends.
-    """
-    saved = ops.conv2d, ops.max_pool_3x3_s2
-    # The candidates take (x, kernel, bias); the network also passes impl, input_grad and relu.
-    def candidate(x, kernel, bias, relu=False, **_):
+def candidate_kernels(conv=None, pool=None, base: Kernels = XLA) -> Kernels:
+    """The network's layer functions with candidates in place of `base`'s (None keeps `base`'s)."""
+    # The candidates take (x, kernel, bias); the network also passes input_grad and relu.
+    def candidate(x, kernel, bias, input_grad=True, relu=False):
         y = conv(x, kernel, bias)
         return jax.nn.relu(y) if relu else y
 
-    ops.conv2d = candidate if conv else saved[0]
-    ops.max_pool_3x3_s2 = pool or saved[1]
-    try:
-        yield
-    finally:
-        ops.conv2d, ops.max_pool_3x3_s2 = saved
+    return Kernels("candidate", candidate if conv else base.conv2d, pool or base.max_pool_3x3_s2)
 
 
 def interleaved(calls: dict[str, Callable[[], object]], rounds: int, per_round: int = 1) -> dict[str, list[float]]:
@@ -337,13 +326,15 @@ def check_gradients(batch: int = 4, rtol: float = 1e-4) -> list[str]:
                  f"select-and-scatter's (ties to the first maximum) within 1e-6")
 
     # The whole network: loss gradients of the winners vs the plain ops.
+    from pokeil_jax.networks import network_for
+
     state = train.create_train_state(jax.random.key(0), train.TrainConfig())
     obs = jnp.asarray(rng.integers(0, 256, (batch, 84, 84, 3), dtype=np.uint8))
     actions = jnp.asarray(rng.integers(0, NUM_ACTIONS, batch).astype(np.int32))
 
     def grads(conv, pool):
-        with network_ops(conv, pool):
-            return jax.jit(jax.grad(lambda p: train.bc_loss(state.apply_fn({"params": p}, obs), actions)))(state.params)
+        model = network_for(state.params, kernels=candidate_kernels(conv, pool))
+        return jax.jit(jax.grad(lambda p: train.bc_loss(model.apply({"params": p}, obs), actions)))(state.params)
 
     ref = grads(conv2d_plain, max_pool_slices)
     got = grads(conv2d, max_pool_3x3_s2)
@@ -420,7 +411,7 @@ def jax_step_variants(smoke: bool = False) -> dict[str, dict]:
         "I D + first layer on width folded into channels": dict(conv=conv2d_space_to_depth_first,
                                                                  pool=max_pool_3x3_s2,
                                                                  compiler_options=CPU_COMPILER_OPTIONS),
-        "J D + oneDNN convolutions and max-pools (custom calls)": dict(conv=None, pool=max_pool_3x3_s2,
+        "J D + oneDNN convolutions and max-pools (custom calls)": dict(conv=None, pool=None,
                                                         compiler_options=CPU_COMPILER_OPTIONS, kernels="onednn"),
     }
     return rows
@@ -429,21 +420,20 @@ def jax_step_variants(smoke: bool = False) -> dict[str, dict]:
 def make_jax_step(conv=None, pool=None, compiler_options=None, dtype=jnp.float32, batch: int = 64,
                   hidden_dim: int = 256, seed: int = 0, kernels: str = "xla"):
     """(step, state, batch) for pokeil_jax.train.train_step with the given layer ops (conv None:
-    `ops.conv2d` by `kernels`), compiled with the state donated as in `train.jit_train_step`.
+    the conv of `kernels`), compiled with the state donated as in `train.jit_train_step`.
     `step(state, batch) -> (state, metrics)`."""
     from pokeil_jax.networks import NetworkSizes, network_for
 
     config = train.TrainConfig(network=NetworkSizes(hidden_dim=hidden_dim), kernels=kernels)
     state = train.create_train_state(jax.random.key(seed), config)
-    if dtype != jnp.float32:
-        state = state.replace(apply_fn=network_for(state.params, dtype=dtype).apply)
+    network = network_for(state.params, kernels=candidate_kernels(conv, pool, resolve_kernels(kernels)), dtype=dtype)
+    state = state.replace(apply_fn=network.apply)
     rng = np.random.default_rng(seed)
     host_batch = {"observations": rng.integers(0, 256, (batch, 84, 84, 3), dtype=np.uint8),
                   "actions": rng.integers(0, NUM_ACTIONS, batch).astype(np.int32)}
     device_batch = jax.device_put(host_batch)
-    with network_ops(conv, pool):
-        step = jax.jit(train.train_step, donate_argnums=0, compiler_options=compiler_options)
-        step = step.lower(state, device_batch).compile()
+    step = jax.jit(train.train_step, donate_argnums=0, compiler_options=compiler_options)
+    step = step.lower(state, device_batch).compile()
     return step, state, device_batch
 
 
@@ -457,9 +447,8 @@ def gradient_error(dtype, conv=None, pool=None, batch: int = 16) -> float:
     actions = jnp.asarray(rng.integers(0, NUM_ACTIONS, batch).astype(np.int32))
 
     def grads(dt):
-        model = network_for(state.params, dtype=dt)
-        with network_ops(conv, pool):
-            return jax.jit(jax.grad(lambda p: train.bc_loss(model.apply({"params": p}, obs), actions)))(state.params)
+        model = network_for(state.params, kernels=candidate_kernels(conv, pool), dtype=dt)
+        return jax.jit(jax.grad(lambda p: train.bc_loss(model.apply({"params": p}, obs), actions)))(state.params)
 
     ref, got = grads(jnp.float32), grads(dtype)
     diff = sum(float(jnp.sum((g.astype(jnp.float32) - r) ** 2)) for g, r in

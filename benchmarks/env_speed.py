@@ -69,7 +69,7 @@ def vector_steps_per_s(num_envs: int, steps: int, rom_path, pin_cpus: bool = Tru
     evaluator builds them (pokeil_jax.evaluate: pinned round-robin to the CPUs, or not)."""
     import gymnasium
 
-    from pokeil_jax.evaluate import worker_env_factories
+    from pokeil_jax.vector_env import worker_env_factories
 
     envs = gymnasium.vector.AsyncVectorEnv(worker_env_factories(num_envs, pin_cpus, rom_path=rom_path), context="spawn")
     envs.reset(seed=list(range(num_envs)))

@@ -116,7 +116,8 @@ class JaxRunner:
     def __init__(self, seed: int, kernels: str):
         import jax
 
-        from pokeil_jax import onednn, train
+        from pokeil_jax import train
+        from pokeil_jax.kernels import resolve_kernels
 
         self.jax, self.train = jax, train
         self.mesh = train.make_mesh()
@@ -125,7 +126,7 @@ class JaxRunner:
         self.step = train.jit_train_step(self.mesh)  # one compilation per batch shape
         device = jax.devices()[0]
         name = _cpu_name() if device.platform == "cpu" else device.device_kind
-        resolved = onednn.resolve_kernels(kernels)
+        resolved = resolve_kernels(kernels).name
         self.device = (f"{device.platform}: {name}, {jax.device_count()} device(s) (jax {jax.__version__}), "
                        f"convs: {resolved}")
 

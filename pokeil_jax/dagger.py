@@ -9,6 +9,7 @@ scripted MiniMon planner can be asked from any state, which is what this needs.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Callable
 
@@ -39,6 +40,19 @@ def round_seeds(round_index: int, episodes: int) -> list[int]:
     return [DAGGER_SEED_BASE + 1000 * round_index + i for i in range(episodes)]
 
 
+def _episode_rounds(out_dir: Path) -> list[tuple[Path, int]]:
+    """(path, dagger_round from its metadata) of every episode in `out_dir`, in file order."""
+    if not out_dir.is_dir() or not any(out_dir.glob("episode_*.npz")):
+        return []
+    return [(p, int(data.read_metadata(p)["dagger_round"])) for p in data.episode_paths(out_dir)]
+
+
+def episodes_of_rounds(out_dir: str | Path, rounds: int) -> list[Path]:
+    """The DAgger episodes in `out_dir` of rounds 0..rounds-1, by the `dagger_round` in each
+    episode's metadata (file numbers say nothing about rounds), in file order."""
+    return [path for path, round_index in _episode_rounds(Path(out_dir)) if round_index < rounds]
+
+
 def collect_round(
     env,
     expert,
@@ -51,12 +65,17 @@ def collect_round(
     rom_sha1: str,
     seed: int,
 ) -> list[Path]:
-    """Roll out `episodes` learner/expert mixtures, write them as episode files in `out_dir`.
+    """Roll out `episodes` learner/expert mixtures, write them as episode files in `out_dir`,
+    numbered after the ones already there, `dagger_round` in their metadata.
 
     Deterministic given (the learner's parameters, round_index, seed): a resumed run re-collects
-    the same episodes. Returns the written paths.
+    the same episodes, replacing what a killed run left of this round. Returns the written paths.
     """
     out_dir = Path(out_dir)
+    for path, earlier_run_round in _episode_rounds(out_dir):
+        if earlier_run_round >= round_index:  # left by a run that was killed and resumed before it
+            path.unlink()
+    first_index = data.next_episode_index_and_seed(out_dir)[0]
     rng = np.random.default_rng([seed, round_index, 2])
     choose = learner_chooser(logits_fn, beta, rng)
     paths = []
@@ -64,39 +83,59 @@ def collect_round(
         episode = record_episode(env, expert, game_seed, choose)
         metadata = episode_metadata(env, rom_sha1, f"dagger:{expert_name}", game_seed, 0.0, episode,
                                     dagger_round=round_index, dagger_beta=beta)
-        path = out_dir / f"episode_{round_index * 1000 + i + 1:04d}.npz"
+        path = out_dir / f"episode_{first_index + i:04d}.npz"
         data.write_episode(path, to_episode_file(episode, metadata))
         paths.append(path)
     return paths
+
+
+@dataclasses.dataclass(frozen=True)
+class DaggerConfig:
+    """What the DAgger loop needs to know (bc_pokemon_jax.py fills it from its --dagger-* flags)."""
+
+    rounds: int
+    """rounds of learner play; training is split into rounds+1 equal phases"""
+    episodes: int
+    """episodes the learner plays per round"""
+    beta: float
+    """round r (0-based) presses the expert's own action with probability beta**(r+1)"""
+    expert: str
+    """expert that labels every visited state (`experts.make_expert` spec; must answer from any state)"""
+    max_steps: int
+    """DAgger episodes are cut after this many steps"""
+    total_training_steps: int
+    expert_data_dir: str
+    """the demonstrations' folder: DAgger episodes go to <expert_data_dir>/dagger/<run_name>/"""
+    rom_path: str | None = None
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.rounds < 1 or self.episodes < 1 or not 0 <= self.beta <= 1:
+            raise ValueError("dagger rounds and episodes must be >= 1 and beta in [0, 1], got "
+                             f"rounds={self.rounds}, episodes={self.episodes}, beta={self.beta}")
 
 
 class DaggerLoop:
     """The DAgger side of the loop: when a training phase ends, the learner plays and the
     expert labels; the training set grows by those episodes."""
 
-    def __init__(self, args, run_name: str, demo_paths, writer_log):
-        """`args`: the script's Args (dagger_*, total_training_steps, expert_data_dir, rom_path, seed);
-        `writer_log(writer, scalars, step)` logs scalars."""
-        if args.dagger_rounds < 1 or args.dagger_episodes < 1 or not 0 <= args.dagger_beta <= 1:
-            raise ValueError("dagger_rounds and dagger_episodes must be >= 1 and dagger_beta in [0, 1]")
-        self.args = args
+    def __init__(self, config: DaggerConfig, run_name: str, demo_paths, writer_log):
+        """`writer_log(writer, scalars, step)` logs scalars."""
+        self.config = config
         self.log = writer_log
-        self.phase = max(1, args.total_training_steps // (args.dagger_rounds + 1))
+        self.phase = max(1, config.total_training_steps // (config.rounds + 1))
         self.demo_paths = list(demo_paths)
-        self.out_dir = Path(args.expert_data_dir) / "dagger" / run_name
-        self.cache_dir = data.default_cache_dir(args.expert_data_dir)
+        self.out_dir = Path(config.expert_data_dir) / "dagger" / run_name
+        self.cache_dir = data.default_cache_dir(config.expert_data_dir)
         self.env = None
 
     def round_ends_at(self, step: int) -> bool:
-        return step % self.phase == 0 and 1 <= step // self.phase <= self.args.dagger_rounds
+        return step % self.phase == 0 and 1 <= step // self.phase <= self.config.rounds
 
     def training_set(self, step: int):
         """Demonstrations plus the DAgger episodes of the rounds that ended by `step`."""
-        rounds_done = min(step // self.phase, self.args.dagger_rounds)
-        extra = []
-        if self.out_dir.is_dir():
-            extra = [p for p in data.episode_paths(self.out_dir)
-                     if (int(p.stem.split("_")[1]) - 1) // 1000 < rounds_done]
+        rounds_done = min(step // self.phase, self.config.rounds)
+        extra = episodes_of_rounds(self.out_dir, rounds_done)
         return data.build_cache(self.demo_paths + extra, self.cache_dir, progress=False)
 
     def collect(self, step: int, state, writer):
@@ -104,15 +143,15 @@ class DaggerLoop:
         from pokeil_jax.env import PokemonEnv, rom_sha1
         from pokeil_jax.experts import make_expert
 
-        args = self.args
+        config = self.config
         if self.env is None:
-            self.env = PokemonEnv(rom_path=args.rom_path, max_episode_steps=args.dagger_max_steps)
+            self.env = PokemonEnv(rom_path=config.rom_path, max_episode_steps=config.max_steps)
         round_index = step // self.phase - 1
-        beta = args.dagger_beta ** (round_index + 1)
+        beta = config.beta ** (round_index + 1)
         paths = collect_round(
-            self.env, make_expert(args.dagger_expert, rom_path=args.rom_path), args.dagger_expert,
-            train.policy_fn(state), round_index, args.dagger_episodes, beta,
-            self.out_dir, rom_sha1(self.env.rom_path), args.seed,
+            self.env, make_expert(config.expert, rom_path=config.rom_path), config.expert,
+            train.policy_fn(state), round_index, config.episodes, beta,
+            self.out_dir, rom_sha1(self.env.rom_path), config.seed,
         )
         reached = [data.read_metadata(p)["terminated"] for p in paths]
         demos = self.training_set(step)

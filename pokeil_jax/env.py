@@ -1,7 +1,8 @@
 """`PokemonEnv`: a Gymnasium env over a GBA game running in mGBA.
 
 The env is game-agnostic: it reads the ROM header's game code and gets a `GameAdapter`
-(pokeil_jax.games) that knows the game's RAM. By default it runs the bundled MiniMon game.
+(pokeil_jax.games) that knows the game's RAM. By default it runs the default game's bundled ROM
+(`games.default_rom_path()`: MiniMon).
 
 Observation: the screen, uint8 (160, 240, 3) RGB.
 Action: Discrete(10), buttons in the order A, B, START, SELECT, UP, DOWN, LEFT, RIGHT, L, R.
@@ -30,13 +31,6 @@ from pokeil_jax.actions import BUTTONS, NUM_ACTIONS
 from pokeil_jax.emulator import SCREEN_HEIGHT, SCREEN_WIDTH, Emulator, read_rom_header
 
 REWARD_MODES = ("sparse", "dense")
-
-
-def default_rom_path() -> Path:
-    """The bundled MiniMon ROM."""
-    from pokeil_jax.games.minimon import ROM_PATH
-
-    return Path(ROM_PATH)
 
 
 def rom_sha1(rom_path: str | os.PathLike) -> str:
@@ -89,7 +83,7 @@ class PokemonEnv(gymnasium.Env):
         if base_fps <= 0:
             raise ValueError(f"base_fps must be positive, got {base_fps!r}")
 
-        self.rom_path = Path(rom_path) if rom_path is not None else default_rom_path()
+        self.rom_path = Path(rom_path) if rom_path is not None else games.default_rom_path()
         header = read_rom_header(self.rom_path)  # a clear RomError for a missing or non-GBA file
         self.adapter = games.adapter_for_code(header.game_code, str(self.rom_path))
         self.game_code = header.game_code

@@ -185,58 +185,6 @@ def save_report_json(reports: dict[str, EvalReport], path: str | os.PathLike, ex
     return path
 
 
-def worker_cpus(num_envs: int) -> list[int | None]:
-    """The CPU each of `num_envs` env worker processes is pinned to: round-robin over the CPUs
-    this process may use; None each where the OS cannot pin (not Linux)."""
-    if not hasattr(os, "sched_setaffinity"):
-        return [None] * num_envs
-    cpus = sorted(os.sched_getaffinity(0))
-    return [cpus[i % len(cpus)] for i in range(num_envs)]
-
-
-class PinnedEnvFactory:
-    """Builds a PokemonEnv in a vector-env worker after pinning that process to one CPU.
-
-    Why pin: each worker steps ~1 ms and then sleeps on its pipe, so Linux often wakes both
-    workers of a 2-core machine on the same core; measured, 2 unpinned workers gave 0.99-1.74x
-    one worker's steps/s, pinned ones 1.92-2.06x (benchmarks/env_speed.py).
-    """
-
-    def __init__(self, cpu: int | None, env_kwargs: dict):
-        self.cpu, self.env_kwargs = cpu, env_kwargs
-        self.creator_pid = os.getpid()
-
-    def __call__(self):
-        from pokeil_jax.env import PokemonEnv
-
-        # Only in a worker: AsyncVectorEnv also calls the first factory in the parent (to read
-        # the spaces), and a pinned parent would hand its one CPU to every process it starts.
-        if self.cpu is not None and os.getpid() != self.creator_pid:
-            os.sched_setaffinity(0, {self.cpu})
-        return PokemonEnv(**self.env_kwargs)
-
-
-def worker_env_factories(num_envs: int, pin_cpus: bool = True, **env_kwargs) -> list[PinnedEnvFactory]:
-    """One PokemonEnv factory per vector-env worker process, each pinned to its `worker_cpus`
-    CPU (none pinned when `pin_cpus` is False)."""
-    cpus = worker_cpus(num_envs) if pin_cpus else [None] * num_envs
-    return [PinnedEnvFactory(cpu, env_kwargs) for cpu in cpus]
-
-
-def make_eval_envs(num_envs: int, pin_cpus: bool = True, **env_kwargs) -> gymnasium.vector.VectorEnv:
-    """A vector env of `num_envs` PokemonEnvs with autoreset disabled (the evaluator resets by seed).
-
-    With more than one env, each runs in its own process, pinned round-robin to this process's
-    CPUs (`worker_cpus`) unless `pin_cpus` is False; one env runs in this process, unpinned.
-    """
-    mode = gymnasium.vector.AutoresetMode.DISABLED
-    if num_envs == 1:
-        return gymnasium.vector.SyncVectorEnv([PinnedEnvFactory(None, env_kwargs)], autoreset_mode=mode)
-    fns = worker_env_factories(num_envs, pin_cpus, **env_kwargs)
-    # spawn, not fork: the parent may hold JAX's threads, which fork does not survive.
-    return gymnasium.vector.AsyncVectorEnv(fns, context="spawn", autoreset_mode=mode)
-
-
 def unbatch_info(infos: dict[str, Any], index: int) -> dict[str, Any]:
     """Env `index`'s info dict from a vector env's batched info."""
     out = {}

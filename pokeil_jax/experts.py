@@ -1,7 +1,8 @@
 """Experts: anything with `reset()` and `get_action(obs, info) -> int`.
 
-- `scripted`: a planner for the bundled MiniMon game that reads only the RAM state in `info`
-  (see pokeil_jax.games.minimon.planner). It is queryable from any state, so DAgger can use it.
+- `scripted`: the scripted expert of the game being run, from its adapter
+  (`GameAdapter.scripted_expert`; MiniMon's is a planner over the RAM state in `info`). It is
+  queryable from any state, so DAgger can use it. A game without one raises a clear error.
 - `human`: a pygame window; you play with the keyboard and every key press is one step.
 - `random`: uniform random buttons (a floor for comparisons).
 - `package.module:ClassName`: your own agent (an LLM code agent, say), constructed with no
@@ -170,18 +171,15 @@ def load_expert_class(spec: str) -> Any:
 
 
 def make_expert(spec: str, seed: int = 0, action_timeout: float = 30.0, rom_path=None) -> Any:
-    """Build an expert from a --expert value; `scripted` is the scripted expert of the game in
-    `rom_path` (default: the bundled MiniMon), as its adapter supplies it."""
+    """Build an expert from a --expert value for the game in `rom_path` (default: the bundled
+    game). Raises ExpertError naming the game and the other choices where "scripted" has none."""
     if spec == "scripted":
         from pokeil_jax import games
-        from pokeil_jax.emulator import read_rom_header
-        from pokeil_jax.env import default_rom_path
 
-        rom = rom_path if rom_path is not None else default_rom_path()
-        adapter = games.adapter_for_code(read_rom_header(rom).game_code, str(rom))
-        if getattr(adapter, "scripted_expert", None) is None:
-            raise ExpertError(f"{adapter.name} has no scripted expert; pass --expert human, random or an import path.")
-        return adapter.scripted_expert()
+        try:
+            return games.adapter_for_rom(rom_path).scripted_expert()
+        except games.NoScriptedExpertError as error:
+            raise ExpertError(str(error)) from None
     if spec == "human":
         return HumanKeyboardExpert()
     if spec == "random":

@@ -33,7 +33,7 @@ Initialisation follows torch.nn.Conv2d / nn.Linear defaults (kernel and bias uni
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import flax
 import flax.linen as nn
@@ -41,10 +41,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from pokeil_jax import ops
 from pokeil_jax.actions import NUM_ACTIONS
-from pokeil_jax import onednn
-from pokeil_jax.onednn import resolve_kernels
+from pokeil_jax.kernels import XLA, Kernels
 from pokeil_jax.preprocessing import NETWORK_INPUT_SHAPE
 
 
@@ -86,13 +84,13 @@ def _torch_default_bias_init(fan_in: int):
 
 
 class Conv(nn.Module):
-    """3x3 SAME conv via `ops.conv2d`; params `kernel` (3, 3, in, out) and `bias` (out,), float32.
-    `kernels` is a resolved "xla" or "onednn"; `input_grad=False` marks the first layer;
-    `relu=True` returns relu(conv) (fused into the convolution by oneDNN)."""
+    """3x3 SAME conv by `conv2d` (a `Kernels.conv2d`); params `kernel` (3, 3, in, out) and
+    `bias` (out,), float32. `input_grad=False` marks the first layer; `relu=True` returns
+    relu(conv) (fused into the convolution by oneDNN)."""
 
     features: int
+    conv2d: Callable
     dtype: Any = jnp.float32
-    kernels: str = "xla"
     input_grad: bool = True
     relu: bool = False
 
@@ -105,21 +103,20 @@ class Conv(nn.Module):
         bias = self.param(
             "bias", _torch_default_bias_init(9 * in_features), (self.features,), jnp.float32
         )
-        return ops.conv2d(x, kernel.astype(self.dtype), bias.astype(self.dtype),
-                          impl=self.kernels, input_grad=self.input_grad, relu=self.relu)
+        return self.conv2d(x, kernel.astype(self.dtype), bias.astype(self.dtype), self.input_grad, self.relu)
 
 
 class ResidualBlock(nn.Module):
     """x + Conv_1(relu(Conv_0(relu(x)))); keeps shape (B, H, W, C)."""
 
+    kernels: Kernels
     dtype: Any = jnp.float32
-    kernels: str = "xla"
 
     @nn.compact
     def __call__(self, x):
         channels = x.shape[-1]
-        y = Conv(channels, self.dtype, self.kernels, relu=True, name="Conv_0")(nn.relu(x))
-        y = Conv(channels, self.dtype, self.kernels, name="Conv_1")(y)
+        y = Conv(channels, self.kernels.conv2d, self.dtype, relu=True, name="Conv_0")(nn.relu(x))
+        y = Conv(channels, self.kernels.conv2d, self.dtype, name="Conv_1")(y)
         return x + y
 
 
@@ -127,16 +124,16 @@ class ConvSequence(nn.Module):
     """Conv_0 -> max-pool 3x3 s2 -> ResidualBlock_0 -> ResidualBlock_1: (B, H, W, C) -> (B, ceil(H/2), ceil(W/2), features)."""
 
     features: int
+    kernels: Kernels
     dtype: Any = jnp.float32
-    kernels: str = "xla"
     input_grad: bool = True
 
     @nn.compact
     def __call__(self, x):
-        x = Conv(self.features, self.dtype, self.kernels, self.input_grad, name="Conv_0")(x)
-        x = onednn.max_pool_3x3_s2(x) if self.kernels == "onednn" else ops.max_pool_3x3_s2(x)
-        x = ResidualBlock(self.dtype, self.kernels, name="ResidualBlock_0")(x)
-        return ResidualBlock(self.dtype, self.kernels, name="ResidualBlock_1")(x)
+        x = Conv(self.features, self.kernels.conv2d, self.dtype, self.input_grad, name="Conv_0")(x)
+        x = self.kernels.max_pool_3x3_s2(x)
+        x = ResidualBlock(self.kernels, self.dtype, name="ResidualBlock_0")(x)
+        return ResidualBlock(self.kernels, self.dtype, name="ResidualBlock_1")(x)
 
 
 class ImpalaCNN(nn.Module):
@@ -144,14 +141,13 @@ class ImpalaCNN(nn.Module):
 
     `dtype` is the compute dtype of the convolutions and dense layers (float32 by default,
     bfloat16 for experiments); parameters are always float32 and the logits come back float32.
-    `kernels` ("auto", "xla" or "onednn") picks who computes the convolutions, resolved when
-    the network is traced by `pokeil_jax.onednn.resolve_kernels` ("auto": oneDNN on a
-    single CPU device when its extension is built, else XLA). Same function either way.
+    `kernels` computes the convolutions and max-pools (`pokeil_jax.kernels.resolve_kernels`:
+    XLA's own by default, or oneDNN's); same function either way.
     """
 
     sizes: NetworkSizes = NetworkSizes()
+    kernels: Kernels = XLA
     dtype: Any = jnp.float32
-    kernels: str = "auto"
 
     @nn.compact
     def __call__(self, observations):
@@ -161,11 +157,10 @@ class ImpalaCNN(nn.Module):
                 f"pokeil_jax.preprocessing.preprocess_frames, got {observations.dtype} "
                 f"{observations.shape}"
             )
-        kernels = resolve_kernels(self.kernels, self.dtype)
         x = observations.astype(self.dtype) / jnp.array(255.0, self.dtype)
         for index, features in enumerate(self.sizes.channels):
             # The frames are data: the first layer needs no input gradient.
-            x = ConvSequence(features, self.dtype, kernels, input_grad=index > 0,
+            x = ConvSequence(features, self.kernels, self.dtype, input_grad=index > 0,
                              name=f"ConvSequence_{index}")(x)
         x = nn.relu(x.reshape(x.shape[0], -1))
         x = self._dense(self.sizes.hidden_dim, x.shape[-1], "Dense_0")(x)
@@ -206,10 +201,10 @@ def init_params(rng: jax.Array, sizes: NetworkSizes = NetworkSizes()) -> dict:
     return flax.traverse_util.unflatten_dict(params)
 
 
-def network_for(params, dtype: Any = jnp.float32, kernels: str = "auto") -> ImpalaCNN:
-    """The ImpalaCNN (computing in `dtype`, convolutions by `kernels`) whose parameter tree is
+def network_for(params, kernels: Kernels = XLA, dtype: Any = jnp.float32) -> ImpalaCNN:
+    """The ImpalaCNN (layers by `kernels`, computing in `dtype`) whose parameter tree is
     `params` (`NetworkSizes.of(params)`)."""
-    return ImpalaCNN(NetworkSizes.of(params), dtype=dtype, kernels=kernels)
+    return ImpalaCNN(NetworkSizes.of(params), kernels=kernels, dtype=dtype)
 
 
 def param_count(params) -> int:

@@ -97,11 +97,13 @@ def split_state(env: PokemonEnv, seed: int, k: int, cache_dir: Path | None = Non
     cached = _read(path_for(k))
     if cached is not None:
         return cached
-    make_expert = getattr(env.adapter, "scripted_expert", None)
-    if make_expert is None:
+    from pokeil_jax.games import NoScriptedExpertError
+
+    try:
+        expert = env.adapter.scripted_expert()
+    except NoScriptedExpertError:
         raise SplitError(f"start_milestone needs a scripted expert, and {env.adapter.name} has none; "
-                         f"use start_milestone=0.")
-    expert = make_expert()
+                         f"use start_milestone=0.") from None
     expert.reset()
     emu, adapter = env._emu, env.adapter
     emu.load_state(env._boot_state)

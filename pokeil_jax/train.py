@@ -13,7 +13,7 @@ the data-parallel split lives in the shardings that `jit_train_step` declares (p
 replicated, batch split on axis 0), and XLA inserts the gradient all-reduce. This replaces the
 seed design's `jax.pmap`, which JAX 0.8.0 put in maintenance mode (it is now itself built on
 jit and shard_map): the same code runs on one CPU, several local devices, or several processes
-(`maybe_initialize_distributed`), and no leading device axis is added to the state or batch.
+(`pokeil_jax.runtime.maybe_initialize_distributed`), and no leading device axis is added to the state or batch.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-import os
 from typing import Callable
 
 import flax.training.train_state
@@ -32,15 +31,12 @@ import optax
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
+from pokeil_jax.kernels import resolve_kernels
+from pokeil_jax.runtime import compiler_options
 from pokeil_jax.losses import accuracy, bc_loss, bc_metrics
 from pokeil_jax.networks import NetworkSizes, init_params, network_for
 
 DATA_AXIS = "data"
-
-#: Environment variables read by `maybe_initialize_distributed` (JAX itself reads the first).
-COORDINATOR_ADDRESS_VAR = "JAX_COORDINATOR_ADDRESS"
-NUM_PROCESSES_VAR = "JAX_NUM_PROCESSES"
-PROCESS_ID_VAR = "JAX_PROCESS_ID"
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -72,7 +68,7 @@ class TrainConfig:
     weight_decay: float = 1e-5
     network: NetworkSizes = NetworkSizes()
     kernels: str = "auto"
-    """who computes the convolutions and pools: "auto", "xla" or "onednn" (`pokeil_jax.onednn`)"""
+    """who computes the convolutions and pools: "auto", "xla" or "onednn" (`pokeil_jax.kernels`)"""
 
 
 def create_train_state(rng: jax.Array, config: TrainConfig) -> TrainState:
@@ -87,7 +83,7 @@ def create_train_state(rng: jax.Array, config: TrainConfig) -> TrainState:
     tx = optax.inject_hyperparams(optax.adamw)(
         learning_rate=config.learning_rate, weight_decay=config.weight_decay
     )
-    model = network_for(params, kernels=config.kernels)
+    model = network_for(params, kernels=resolve_kernels(config.kernels))
     state = TrainState.create(apply_fn=model.apply, params=params, tx=tx, rng=state_rng)
     return state.replace(step=jnp.zeros((), jnp.int32))  # an array from the start: one trace, one checkpoint format
 
@@ -115,19 +111,6 @@ def train_step(state: TrainState, batch: dict) -> tuple[TrainState, dict]:
         "step": state.step,
     }
     return state, metrics
-
-
-#: XLA:CPU options for the network's jitted functions. jaxlib 0.10 sends every convolution with
-#: more than 16 features to YNNPACK, which runs this network's kernel gradients 3-8x slower than
-#: XLA's own (Eigen) convolutions (benchmarks/README.md); YNNPACK keeps the dots and reductions.
-CPU_COMPILER_OPTIONS = {
-    "xla_cpu_experimental_ynn_fusion_type": "LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT,LIBRARY_FUSION_TYPE_REDUCE",
-}
-
-
-def compiler_options(backend: str | None = None) -> dict | None:
-    """The compiler options `jax.jit` should get for `backend` (default: JAX's default backend)."""
-    return CPU_COMPILER_OPTIONS if (backend or jax.default_backend()) == "cpu" else None
 
 
 def _jit_on_first_call(fn):
@@ -250,65 +233,3 @@ def jit_train_step(mesh: Mesh):
         donate_argnums=0,
         compiler_options=compiler_options(mesh.devices.flat[0].platform),
     )
-
-
-# glibc's mallopt parameters (malloc.h).
-_M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_MAX, _M_ARENA_MAX = -1, -2, -4, -8
-
-
-def tune_host_malloc() -> bool:
-    """Make glibc keep freed memory for reuse instead of handing it back to the kernel.
-
-    XLA:CPU allocates a step's temporary buffers at every execution; above glibc's mmap
-    threshold each one is a fresh mapping, so every step page-faults a few hundred MB in again
-    (measured: ~20% of a batch-64 train step here, benchmarks/README.md). With one arena, no
-    mmap for large blocks, no trimming and a 256 MB top pad, the same pages are reused. The
-    cost is that the process keeps its peak heap (RSS does not shrink after a large transient).
-    Process-wide, so a launcher calls it, before JAX allocates. Returns False (and does
-    nothing) where the C library is not glibc.
-    """
-    import ctypes
-    import ctypes.util
-
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):
-        return False
-    settings = ((_M_ARENA_MAX, 1), (_M_MMAP_MAX, 0), (_M_TRIM_THRESHOLD, 2**31 - 1), (_M_TOP_PAD, 256 << 20))
-    return all(mallopt(parameter, value) == 1 for parameter, value in settings)
-
-
-def maybe_initialize_distributed() -> tuple[int, int]:
-    """Join a multi-process run if JAX_COORDINATOR_ADDRESS, JAX_NUM_PROCESSES and
-    JAX_PROCESS_ID are set; returns (process_index, process_count), (0, 1) when none is set.
-
-    Call it first in `main`, before anything touches JAX devices. CPU collectives go through
-    gloo (the default CPU client has none across processes); GPUs use their own (NCCL).
-    `tests/test_train.py::test_two_processes_on_localhost_compute_the_single_process_step`
-    runs two processes this way on localhost. Example by hand:
-    `JAX_COORDINATOR_ADDRESS=127.0.0.1:12345 JAX_NUM_PROCESSES=2 JAX_PROCESS_ID=0 python ...`
-    and the same with JAX_PROCESS_ID=1 in a second shell.
-    """
-    names = (COORDINATOR_ADDRESS_VAR, NUM_PROCESSES_VAR, PROCESS_ID_VAR)
-    present = [name for name in names if os.environ.get(name)]
-    if not present:
-        return 0, 1
-    if len(present) != len(names):
-        missing = [name for name in names if name not in present]
-        raise ValueError(f"{', '.join(present)} set but {', '.join(missing)} not: set all three or none")
-    try:
-        num_processes = int(os.environ[NUM_PROCESSES_VAR])
-        process_id = int(os.environ[PROCESS_ID_VAR])
-    except ValueError as error:
-        raise ValueError(f"{NUM_PROCESSES_VAR} and {PROCESS_ID_VAR} must be integers: {error}") from None
-    if not 0 <= process_id < num_processes:
-        raise ValueError(f"{PROCESS_ID_VAR}={process_id} must be in [0, {NUM_PROCESSES_VAR}={num_processes})")
-    if not jax.distributed.is_initialized():
-        jax.config.update("jax_cpu_collectives_implementation", "gloo")
-        jax.distributed.initialize(
-            coordinator_address=os.environ[COORDINATOR_ADDRESS_VAR],
-            num_processes=num_processes,
-            process_id=process_id,
-        )
-    return jax.process_index(), jax.process_count()

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what pokeil-jax needs and is a no-op when it is all there.
 #   scripts/setup.sh            runtime: libmgba0.10 (Debian), .venv with requirements.txt + dev tools,
-#                               and the oneDNN CPU kernels (g++, libdnnl-dev; pokeil_jax/onednn.py)
+#                               and the oneDNN CPU kernels (g++, libdnnl-dev; pokeil_jax/kernels/onednn.py)
 #   scripts/setup.sh baseline   also PyTorch for the baseline (requirements-baseline.txt)
 #   scripts/setup.sh toolchain  also the ARM cross-compiler, to rebuild the bundled ROM
 set -euo pipefail
@@ -53,5 +53,5 @@ fi
 case "${1:-}" in baseline) install_reqs requirements-baseline.txt ;; esac
 # Build the oneDNN kernels when missing or stale (a few seconds); without them everything still
 # runs, on XLA's own kernels.
-"$VENV/bin/python" -m pokeil_jax.onednn build --if-stale --quiet \
+"$VENV/bin/python" -m pokeil_jax.kernels.onednn build --if-stale --quiet \
   || echo "setup: oneDNN kernels not built (see above); training falls back to XLA's kernels" >&2

@@ -83,3 +83,33 @@ def test_divergence_stops_with_a_clear_error_and_keeps_good_checkpoints(tmp_path
 def test_eval_seeds_avoid_demo_seeds():
     assert script.pick_eval_seeds(None, {1000, 1002}, 4) == [1001, 1003, 1004, 1005]
     assert script.pick_eval_seeds([5, 6], {5}, 10) == [5, 6]  # explicit seeds are the user's call
+
+
+@pytest.mark.parametrize("kernels", ["xla", "onednn"])
+def test_eval_only_evaluates_with_the_kernels_asked_for(tmp_path, monkeypatch, kernels):
+    from pokeil_jax import evaluate, vector_env
+    from pokeil_jax.kernels import onednn
+
+    if kernels == "onednn" and not onednn.available():
+        pytest.skip("oneDNN kernels not built")
+    args = args_for(tmp_path, tmp_path / "no_demos", eval_only=True, checkpoint=str(tmp_path / "run"),
+                    hidden_dim=8, kernels=kernels, compare_expert="", final_eval_episodes=2)
+    with ckpt.Checkpointer(tmp_path / "run") as saver:
+        saver.save_final(1, train.create_train_state(jax.random.key(0), script.train_config(args)), {}, {})
+    programs = []
+
+    class NoEnvs:
+        num_envs = 1
+
+        def close(self):
+            pass
+
+    def spy_evaluate(agent, envs, seeds, **_):
+        programs.append(jax.jit(agent.logits_fn).lower(np.zeros((1, 84, 84, 3), np.uint8)).as_text())
+        return evaluate.EvalReport(("DONE",), list(seeds), [0.0] * len(seeds), [1] * len(seeds), [[False]] * len(seeds))
+
+    monkeypatch.setattr(vector_env, "make_eval_envs", lambda *a, **k: NoEnvs())
+    monkeypatch.setattr(evaluate, "evaluate", spy_evaluate)
+    script.main(args)
+    assert len(programs) == 1
+    assert ("pokeil_conv_forward" in programs[0]) == (kernels == "onednn"), f"eval-only ignored --kernels {kernels}"

@@ -1,7 +1,7 @@
 """benchmarks/train_throughput.py and benchmarks/conv_experiments.py: --smoke runs print every
 column and row; the experiment's candidate convolutions match the plain one (values and gradients).
 (The pool and the CPU compiler options the experiments chose are tested with the library:
-tests/test_ops.py, tests/test_train.py.)"""
+tests/test_kernels_xla.py, tests/test_train.py.)"""
 
 import re
 import subprocess

@@ -197,3 +197,11 @@ def test_async_vector_env_steps_two_emulators():
     obs, rewards, term, trunc, infos = envs.step(np.array([7, 6]))
     assert obs.shape == (2, 160, 240, 3) and rewards.shape == (2,)
     envs.close()
+
+
+def test_the_default_rom_comes_from_the_default_games_adapter():
+    from pokeil_jax import games
+    from pokeil_jax.games.minimon import ROM_PATH, MiniMonAdapter
+
+    assert games.default_rom_path() == ROM_PATH
+    assert isinstance(games.adapter_for_rom(None), MiniMonAdapter)

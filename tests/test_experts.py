@@ -67,3 +67,23 @@ def test_random_expert_is_seeded():
     seq1 = [r1.get_action(OBS, {}) for _ in range(50)]
     seq2 = [r2.get_action(OBS, {}) for _ in range(50)]
     assert seq1 == seq2 and len(set(seq1)) > 5 and a[0] == seq1[0]
+
+
+def header_only_rom(path, game_code: str):
+    """A 192-byte file with a valid GBA cartridge header for `game_code` (no game in it)."""
+    header = bytearray(0xC0)
+    header[0xA0:0xAC] = b"HEADER ONLY\0"
+    header[0xAC:0xB0] = game_code.encode()
+    header[0xB2] = 0x96
+    header[0xBD] = (-(sum(header[0xA0:0xBD]) + 0x19)) & 0xFF
+    path.write_bytes(bytes(header))
+    return path
+
+
+def test_scripted_asks_the_adapter_of_the_game_being_run(tmp_path):
+    from pokeil_jax.games.minimon.planner import MiniMonPlanner
+
+    assert isinstance(make_expert("scripted"), MiniMonPlanner)  # the bundled game's
+    emerald = header_only_rom(tmp_path / "emerald_header.gba", "BPEE")
+    with pytest.raises(ExpertError, match=r"Pokémon Emerald has no scripted expert.*'human', 'random'.*package\.module:Class"):
+        make_expert("scripted", rom_path=emerald)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from flax import traverse_util
 
-from pokeil_jax import ops
+from pokeil_jax.kernels import xla
 from pokeil_jax.networks import ImpalaCNN, NetworkSizes, init_params, param_count
 
 
@@ -63,13 +63,13 @@ def test_logits_shape_dtype_and_batch_independence(params):
 
 def test_forward_matches_a_hand_written_composition_of_ops(params):
     def conv(x, p):
-        return ops.conv2d(x, p["kernel"], p["bias"])
+        return xla.conv2d(x, p["kernel"], p["bias"])
 
     def reference(p, observations):
         x = observations.astype(jnp.float32) / 255.0
         for seq in range(3):
             s = p[f"ConvSequence_{seq}"]
-            x = ops.max_pool_3x3_s2(conv(x, s["Conv_0"]))
+            x = xla.max_pool_3x3_s2(conv(x, s["Conv_0"]))
             for block in range(2):
                 b = s[f"ResidualBlock_{block}"]
                 x = x + conv(jax.nn.relu(conv(jax.nn.relu(x), b["Conv_0"])), b["Conv_1"])
@@ -88,7 +88,7 @@ def test_input_scaled_to_unit_range(params):
     model = ImpalaCNN()
     white = jnp.full((1, 84, 84, 3), 255, jnp.uint8)
     conv = params["ConvSequence_0"]["Conv_0"]
-    first_layer = ops.conv2d(jnp.ones((1, 84, 84, 3)), conv["kernel"], conv["bias"])
+    first_layer = xla.conv2d(jnp.ones((1, 84, 84, 3)), conv["kernel"], conv["bias"])
     _, state = model.apply({"params": params}, white, capture_intermediates=True)
     captured = state["intermediates"]["ConvSequence_0"]["Conv_0"]["__call__"][0]
     np.testing.assert_allclose(captured, first_layer, rtol=1e-6, atol=1e-6)

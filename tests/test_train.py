@@ -147,22 +147,6 @@ def test_jitted_step_donates_the_old_state():
     assert not new.params["Dense_0"]["kernel"].is_deleted()
 
 
-def test_maybe_initialize_distributed_reads_all_three_variables(monkeypatch):
-    for name in (train.COORDINATOR_ADDRESS_VAR, train.NUM_PROCESSES_VAR, train.PROCESS_ID_VAR):
-        monkeypatch.delenv(name, raising=False)
-    assert train.maybe_initialize_distributed() == (0, 1)
-    monkeypatch.setenv(train.COORDINATOR_ADDRESS_VAR, "127.0.0.1:1")
-    with pytest.raises(ValueError, match="JAX_NUM_PROCESSES, JAX_PROCESS_ID not"):
-        train.maybe_initialize_distributed()
-    monkeypatch.setenv(train.NUM_PROCESSES_VAR, "2")
-    monkeypatch.setenv(train.PROCESS_ID_VAR, "2")
-    with pytest.raises(ValueError, match=r"JAX_PROCESS_ID=2 must be in \[0, JAX_NUM_PROCESSES=2\)"):
-        train.maybe_initialize_distributed()
-    monkeypatch.setenv(train.PROCESS_ID_VAR, "one")
-    with pytest.raises(ValueError, match="must be integers"):
-        train.maybe_initialize_distributed()
-
-
 # --- several devices and processes: run in subprocesses (the device count is fixed at import) ---
 
 SHARDED_VS_SINGLE = """
@@ -243,8 +227,8 @@ def test_four_device_mesh_matches_one_device():
 MULTI_PROCESS_WORKER = """
 import json, sys
 sys.path.insert(0, "tests")
-from pokeil_jax import train
-process_index, process_count = train.maybe_initialize_distributed()
+from pokeil_jax import runtime, train
+process_index, process_count = runtime.maybe_initialize_distributed()
 import jax, numpy as np
 from test_train import CONFIG, make_batch
 
@@ -358,21 +342,6 @@ def test_cpu_train_step_keeps_convolutions_out_of_ynnpack():
     if in_ynn == 0:
         pytest.skip("this jaxlib keeps convolutions out of YNNPACK by default")
     assert total == 44 and in_ynn > 0  # the parser above does find YNNPACK convolutions
-
-
-def test_compiler_options_only_on_cpu():
-    assert train.compiler_options("cpu") == train.CPU_COMPILER_OPTIONS
-    assert train.compiler_options("gpu") is None and train.compiler_options("tpu") is None
-
-
-def test_tune_host_malloc_sets_glibc_options_in_a_fresh_process():
-    code = "from pokeil_jax import train; print(train.tune_host_malloc())"
-    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stderr
-    import platform
-
-    expected = "True" if platform.libc_ver()[0] == "glibc" else "False"
-    assert result.stdout.strip() == expected
 
 
 def test_default_config_holds_the_scripts_defaults():

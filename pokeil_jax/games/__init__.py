@@ -1,17 +1,22 @@
-"""Game adapters: what a game's RAM means (info, milestones, episode start), apart from the env.
+"""Game adapters: what a game's RAM means (info, milestones, episode start), where its ROM is
+and who can play it, apart from the env and the experts.
 
-The env knows nothing about any particular game. It reads the ROM header's game code and asks
-`adapter_for_code` for the adapter that understands that game. Adding a game means adding an
-adapter module and one line in `_ADAPTERS`.
+The env and the experts know nothing about any particular game. The env reads the ROM header's
+game code and asks `adapter_for_code` for the adapter that understands that game; without a ROM
+it runs `default_rom_path()`, the default game's bundled ROM; `--expert scripted` asks the
+adapter of the game being run for its `scripted_expert()`. Adding a game means adding an adapter
+module and one line in `_ADAPTERS`.
 """
 
 from __future__ import annotations
 
 import abc
 import importlib
+import os
+from pathlib import Path
 from typing import Any
 
-from pokeil_jax.emulator import Emulator
+from pokeil_jax.emulator import Emulator, read_rom_header
 
 
 class GameAdapter(abc.ABC):
@@ -41,6 +46,17 @@ class GameAdapter(abc.ABC):
         """JSON-serialisable game state. Must hold at least:
         x, y, map, facing, mode (str), milestones ({name: bool}), milestone_count, frame_count."""
 
+    #: The game's ROM shipped with the project, or None when the user must bring it (--rom-path).
+    bundled_rom: Path | None = None
+
+    def scripted_expert(self) -> Any:
+        """A new scripted expert for this game (`reset()`, `get_action(obs, info) -> int`),
+        answerable from any state. Raises NoScriptedExpertError where the game has none."""
+        raise NoScriptedExpertError(
+            f"{self.name} has no scripted expert. Choose another --expert: 'human', 'random' or "
+            f"your own 'package.module:Class'."
+        )
+
 
 # game code in the cartridge header -> "module:Class"
 _ADAPTERS = {
@@ -50,8 +66,16 @@ _ADAPTERS = {
 }
 
 
+#: The game the env runs when no ROM is given: the bundled MiniMon.
+DEFAULT_GAME_CODE = "MNMN"
+
+
 class UnknownGameError(ValueError):
     """A ROM whose game code no adapter handles."""
+
+
+class NoScriptedExpertError(ValueError):
+    """`--expert scripted` for a game whose adapter has no scripted expert."""
 
 
 def adapter_for_code(game_code: str, rom_path: str = "") -> GameAdapter:
@@ -65,3 +89,15 @@ def adapter_for_code(game_code: str, rom_path: str = "") -> GameAdapter:
         )
     module_name, class_name = target.split(":")
     return getattr(importlib.import_module(module_name), class_name)()
+
+
+def default_rom_path() -> Path:
+    """The default game's bundled ROM (what the env runs when given no ROM)."""
+    return adapter_for_code(DEFAULT_GAME_CODE).bundled_rom
+
+
+def adapter_for_rom(rom_path: str | os.PathLike | None = None) -> GameAdapter:
+    """The adapter of the game in `rom_path` (default: the bundled game), from its header's game
+    code; a clear RomError / UnknownGameError naming the file otherwise."""
+    rom_path = Path(rom_path) if rom_path is not None else default_rom_path()
+    return adapter_for_code(read_rom_header(rom_path).game_code, str(rom_path))

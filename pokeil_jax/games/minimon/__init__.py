@@ -130,9 +130,10 @@ class MiniMonAdapter(GameAdapter):
     name = "MiniMon"
     milestone_names = MILESTONES
     milestone_rewards = (1.0,) * len(MILESTONES)
+    bundled_rom = ROM_PATH
 
-    @staticmethod
-    def scripted_expert():
+    def scripted_expert(self):
+        """The BFS planner over the live tile map (pokeil_jax.games.minimon.planner)."""
         from pokeil_jax.games.minimon.planner import MiniMonPlanner
 
         return MiniMonPlanner()

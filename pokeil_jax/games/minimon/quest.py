@@ -163,9 +163,10 @@ class MiniMonQuestAdapter(GameAdapter):
     name = "MiniMon Quest"
     milestone_names = MILESTONES
     milestone_rewards = (1.0,) * len(MILESTONES)
+    bundled_rom = ROM_PATH
 
-    @staticmethod
-    def scripted_expert():
+    def scripted_expert(self):
+        """The planner over the live tile map and the story (quest_planner.py)."""
         from pokeil_jax.games.minimon.quest_planner import MiniMonQuestPlanner
 
         return MiniMonQuestPlanner()

@@ -1,11 +1,10 @@
-"""pokeil_jax.onednn: the oneDNN convolution and max-pool kernels against XLA's, and when they
+"""Tests for pokeil_jax/kernels/onednn.py: the oneDNN convolution and max-pool kernels against XLA's, and when they
 are chosen. Skipped where the extension is not built, unless POKEIL_REQUIRE_ONEDNN=1 (CI sets
 it: there a missing build is a failure, not a skip)."""
 
 import os
 import subprocess
 import sys
-import types
 from pathlib import Path
 
 import flax.linen as nn
@@ -13,9 +12,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from jax import lax
 
-from pokeil_jax import onednn, ops, train
+from pokeil_jax import train
+from pokeil_jax.kernels import onednn, resolve_kernels, xla
 from pokeil_jax.networks import NetworkSizes, init_params, network_for
 
 REPO = Path(__file__).resolve().parents[1]
@@ -27,7 +26,7 @@ if not onednn.available():
 
 
 def xla_conv(x, kernel, bias, relu=False):
-    return ops.conv2d(x, kernel, bias, impl="xla", relu=relu)
+    return xla.conv2d(x, kernel, bias, relu=relu)
 
 
 def values_and_grads(conv, x, kernel, bias, g):
@@ -89,14 +88,14 @@ def test_max_pool_matches_xla_values_and_gradients(shape, ties):
     np.testing.assert_array_equal(y, y_ref)
     g = jax.random.normal(jax.random.key(1), y.shape)
     grad = jax.grad(lambda a: jnp.sum(onednn.max_pool_3x3_s2(a) * g))(x)
-    grad_ref = jax.grad(lambda a: jnp.sum(ops.max_pool_3x3_s2(a) * g))(x)
+    grad_ref = jax.grad(lambda a: jnp.sum(xla.max_pool_3x3_s2(a) * g))(x)
     np.testing.assert_allclose(grad, grad_ref, rtol=0, atol=1e-6)
 
 
 def test_network_and_train_step_agree_across_kernels():
     params = init_params(jax.random.key(3), NetworkSizes(hidden_dim=32))
     frames = jax.random.randint(jax.random.key(4), (4, 84, 84, 3), 0, 256).astype(jnp.uint8)
-    logits = {impl: jax.jit(network_for(params, kernels=impl).apply)({"params": params}, frames)
+    logits = {impl: jax.jit(network_for(params, kernels=resolve_kernels(impl)).apply)({"params": params}, frames)
               for impl in ("xla", "onednn")}
     np.testing.assert_allclose(logits["onednn"], logits["xla"], rtol=1e-5, atol=1e-5)
 
@@ -127,23 +126,6 @@ def test_compiled_step_runs_every_convolution_and_pool_in_onednn():
     assert text.count('custom_call_target="pokeil_pool_backward"') == 3
 
 
-def test_resolve_kernels_rules(monkeypatch):
-    assert onednn.resolve_kernels("xla") == "xla"
-    assert onednn.resolve_kernels("onednn") == "onednn"
-    assert onednn.resolve_kernels("auto") == ("onednn" if jax.device_count() == 1 else "xla")
-    assert onednn.resolve_kernels("auto", jnp.bfloat16) == "xla"
-    with pytest.raises(ValueError, match="float32 only"):
-        onednn.resolve_kernels("onednn", jnp.bfloat16)
-    with pytest.raises(ValueError, match="one of"):
-        onednn.resolve_kernels("cudnn")
-    monkeypatch.setattr(onednn, "_load", lambda: "not built (test)")
-    assert onednn.resolve_kernels("auto") == "xla"
-    with pytest.raises(onednn.OneDNNUnavailableError, match="python -m pokeil_jax.onednn build"):
-        onednn.resolve_kernels("onednn")
-    with pytest.raises(onednn.OneDNNUnavailableError, match="not built"):
-        onednn.conv2d(jnp.zeros((1, 3, 3, 1)), jnp.zeros((3, 3, 1, 1)), jnp.zeros((1,)))
-
-
 def test_a_library_from_another_source_is_not_loaded(tmp_path, monkeypatch):
     # The stamp names the source hash and jaxlib version the library was built from.
     stamp = tmp_path / "lib.so.stamp"
@@ -162,9 +144,10 @@ def test_four_devices_forced_onednn_still_computes_the_one_device_gradient():
     # No SPMD rule: XLA gathers the custom calls' inputs. Slower than data parallel, but correct.
     code = """
 import jax, jax.numpy as jnp, numpy as np
-from pokeil_jax import onednn, train
+from pokeil_jax import train
+from pokeil_jax.kernels import resolve_kernels
 from pokeil_jax.networks import NetworkSizes
-assert jax.device_count() == 4 and onednn.resolve_kernels("auto") == "xla"
+assert jax.device_count() == 4 and resolve_kernels("auto").name == "xla"
 config = train.TrainConfig(network=NetworkSizes(hidden_dim=32), kernels="onednn")
 state = train.create_train_state(jax.random.key(0), config)
 rng = np.random.default_rng(0)
@@ -183,7 +166,7 @@ print("ok")
 
 
 def test_check_command_reports_agreement():
-    result = subprocess.run([sys.executable, "-m", "pokeil_jax.onednn", "check"], capture_output=True,
+    result = subprocess.run([sys.executable, "-m", "pokeil_jax.kernels.onednn", "check"], capture_output=True,
                             text=True, env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "available" in result.stdout and "max relative error" in result.stdout

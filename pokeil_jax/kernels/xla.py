@@ -1,8 +1,8 @@
-"""The two layer primitives of the ImpalaCNN, as small pure functions (NHWC).
+"""The ImpalaCNN's two layer primitives in XLA's own operations (NHWC), any backend and dtype.
 
-`conv2d` is a 3x3 SAME convolution and `max_pool_3x3_s2` a 3x3 stride-2 SAME max-pool. They
-are kept apart from the network so they can be optimised behind the same signatures;
-`tests/test_ops.py` pins their values and gradients against Flax/XLA.
+`conv2d` is a 3x3 SAME convolution and `max_pool_3x3_s2` a 3x3 stride-2 SAME max-pool, with
+the signatures every kernel set shares (`pokeil_jax.kernels.Kernels`);
+`tests/test_kernels_xla.py` pins their values and gradients against Flax/XLA.
 
 Why the pool is not `lax.reduce_window`: the gradient of reduce_window max lowers to XLA's
 select-and-scatter, which is slow on CPU (~100 ms vs ~9 ms here for the 84x84x16 layer at batch
@@ -21,25 +21,16 @@ from jax import lax
 _CONV_DIMENSIONS = ("NHWC", "HWIO", "NHWC")
 
 
-def conv2d(
-    x: jax.Array, kernel: jax.Array, bias: jax.Array, *, impl: str = "xla", input_grad: bool = True,
-    relu: bool = False,
-) -> jax.Array:
-    """3x3 SAME convolution, stride 1: (B, H, W, I) x (3, 3, I, O) + (O,) -> (B, H, W, O).
+def conv2d(x: jax.Array, kernel: jax.Array, bias: jax.Array, input_grad: bool = True,
+           relu: bool = False) -> jax.Array:
+    """3x3 SAME convolution, stride 1: (B, H, W, I) x (3, 3, I, O) + (O,) -> (B, H, W, O), by
+    `lax.conv_general_dilated`.
 
     Computes in the dtype of `x`; the caller casts the kernel and bias (the network does).
-    `impl` is "xla" (`lax.conv_general_dilated`) or "onednn" (`pokeil_jax.onednn`, float32
-    on CPU; resolve "auto" with `onednn.resolve_kernels` first). `input_grad=False` says
-    nobody needs the gradient with respect to `x` (the network's first layer): oneDNN then skips
-    it; XLA drops it by itself. `relu=True` returns relu(conv + bias) (oneDNN fuses it into the
-    convolution; XLA fuses it with the bias add).
+    `input_grad=False` says nobody needs the gradient with respect to `x` (the network's first
+    layer): XLA drops it by itself. `relu=True` returns relu(conv + bias) (XLA fuses it with
+    the bias add).
     """
-    if impl == "onednn":
-        from pokeil_jax import onednn
-
-        return onednn.conv2d(x, kernel, bias, input_grad, relu)
-    if impl != "xla":
-        raise ValueError(f"conv2d impl must be 'xla' or 'onednn' (resolved), got {impl!r}")
     y = lax.conv_general_dilated(
         x, kernel, window_strides=(1, 1), padding="SAME", dimension_numbers=_CONV_DIMENSIONS
     )

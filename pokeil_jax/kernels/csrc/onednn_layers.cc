@@ -1,19 +1,23 @@
-// 2-D convolution (stride 1, SAME padding, NHWC activations, HWIO kernels) for XLA:CPU,
-// computed by oneDNN and exposed as XLA FFI handlers. pokeil_jax/onednn.py wraps them
-// in a jax.custom_vjp; benchmarks/README.md says why (XLA:CPU's own convolution gradients run
-// at about half of oneDNN's speed on this kind of CPU).
+// The ImpalaCNN's 3x3 convolution (stride 1, SAME padding, NHWC activations, HWIO kernels) and
+// 3x3 stride-2 max-pool for XLA:CPU, computed by oneDNN and exposed as XLA FFI handlers.
+// pokeil_jax/kernels/onednn.py wraps them in jax.custom_vjps; benchmarks/README.md says why
+// (XLA:CPU's own convolution gradients run at about half of oneDNN's speed on this kind of CPU).
 //
 // Handlers (all float32; the buffers XLA passes are dense row-major):
 //   pokeil_conv_forward           (x[N,H,W,C], w[KH,KW,C,O], b[O])  -> y[N,H,W,O]
 //                                 (attribute relu: y = max(conv + b, 0), fused)
 //   pokeil_conv_backward          (x, w, dy[N,H,W,O])               -> dx, dw, db
 //   pokeil_conv_backward_weights  (x, w, dy)                        -> dw, db   (no dx: first layer)
+//   pokeil_pool_forward           (x[N,H,W,C])                      -> y[N,ceil(H/2),ceil(W/2),C], workspace
+//   pokeil_pool_backward          (dy, workspace)                   -> dx[N,H,W,C]
+// and the plain C function pokeil_pool_workspace_bytes(n, h, w, c): the workspace's size.
 //
 // oneDNN primitives are built once per shape and cached; each call wraps XLA's buffers in
-// oneDNN memory objects without copying (only the tiny kernels are reordered to oneDNN's
-// preferred blocked layout when it picks one). Builds against the oneDNN 2.x C++ API (Debian
-// bookworm: libdnnl-dev 2.6) and the 3.x one (PyPI: onednn-devel-cpu-gomp 2023.2 = oneDNN 3.2,
-// whose brgemm gradient kernels are faster on AVX-512).
+// oneDNN memory objects without copying, except the small kernels when oneDNN picks a blocked
+// layout for them: those are copied by a gather over a precomputed offset table (no reorder
+// primitive). Builds against the oneDNN 2.x C++ API (Debian bookworm: libdnnl-dev 2.6) and the
+// 3.x one (PyPI: onednn-devel-cpu-gomp 2023.2 = oneDNN 3.2, whose brgemm gradient kernels are
+// faster on AVX-512).
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include <cstdint>
@@ -239,8 +243,8 @@ memory Scratchpad(const memory::desc& md, int slot) {
   return memory(md, CpuEngine(), buffer.data());
 }
 
-// The kernel in the layout `want`: XLA's HWIO buffer itself, or a reordered copy in `storage`
-// (zero where the layout pads).
+// The kernel in the layout `want`: XLA's HWIO buffer itself, or a copy gathered into `storage`
+// by `offsets` (zero where the layout pads).
 memory WeightsIn(const ConvPrimitives& p, const memory::desc& want,
                  const std::vector<int64_t>& offsets, const float* hwio,
                  std::vector<float>& storage) {

@@ -2,18 +2,18 @@
 
 Why: XLA:CPU (jaxlib 0.10) runs this network's convolution gradients at about half of
 oneDNN's speed, and the whole train step at 0.4-0.65x PyTorch's, which calls oneDNN
-(benchmarks/README.md). `pokeil_jax/csrc/onednn_layers.cc` wraps oneDNN's forward, input-gradient
-and kernel-gradient convolutions as FFI handlers; `conv2d` here is a `jax.custom_vjp` over them
-with the same signature and values as `pokeil_jax.ops.conv2d`'s XLA path (float32, NHWC, HWIO,
-stride 1, SAME padding). They are jit-compiled into the same single XLA program as the rest of
-the step.
+(benchmarks/README.md). `csrc/onednn_layers.cc` wraps oneDNN's forward, input-gradient and
+kernel-gradient convolutions and its max-pool as FFI handlers; `conv2d` and `max_pool_3x3_s2`
+here are `jax.custom_vjp`s over them with the signatures and values of `pokeil_jax.kernels.xla`'s
+(float32, NHWC, HWIO, stride 1, SAME padding). They are jit-compiled into the same single XLA
+program as the rest of the step.
 
 The extension is built from source on the user's machine (it links the system's oneDNN):
 
-    python -m pokeil_jax.onednn build     # g++ + Debian's libdnnl-dev; `make setup` does it
-    python -m pokeil_jax.onednn check     # built? loadable? agrees with XLA?
+    python -m pokeil_jax.kernels.onednn build     # g++ + Debian's libdnnl-dev; `make setup` does it
+    python -m pokeil_jax.kernels.onednn check     # built? loadable? agrees with XLA?
 
-Where it is not built, `resolve_kernels("auto")` picks XLA's convolutions and nothing else
+Where it is not built, `pokeil_jax.kernels.resolve_kernels("auto")` picks XLA's and nothing else
 changes. Only the CPU backend has the handlers; on GPU "auto" is XLA (cuDNN).
 """
 
@@ -33,6 +33,7 @@ import jax
 import jax.numpy as jnp
 
 from pokeil_jax.atomic import atomic_write, write_text_atomic
+from pokeil_jax.kernels.xla import conv2d as xla_conv2d
 
 SOURCE = Path(__file__).resolve().parent / "csrc" / "onednn_layers.cc"
 # Not a *.so in the package itself: Python would take that for an extension module.
@@ -41,17 +42,16 @@ LIBRARY = SOURCE.parent / "build" / "libpokeil_onednn.so"
 #: library built from an older source or for another jaxlib is never loaded.
 STAMP = LIBRARY.with_suffix(".so.stamp")
 
-KERNELS = ("auto", "xla", "onednn")
 _TARGETS = ("pokeil_conv_forward", "pokeil_conv_backward", "pokeil_conv_backward_weights",
             "pokeil_pool_forward", "pokeil_pool_backward")
 BUILD_HINT = (
-    "build it with `python -m pokeil_jax.onednn build` (needs g++ and oneDNN 2.x headers: "
-    "`apt-get install g++ libdnnl-dev`; `make setup` does both)"
+    "build it with `python -m pokeil_jax.kernels.onednn build` (needs g++ and the oneDNN 2.x or 3.x "
+    "headers: `apt-get install g++ libdnnl-dev`; `make setup` does both)"
 )
 
 
 class OneDNNUnavailableError(RuntimeError):
-    """kernels="onednn" was asked for, but the extension is not built or cannot load."""
+    """The oneDNN kernels were asked for, but the extension is not built or cannot load."""
 
 
 def _fingerprint() -> str:
@@ -126,32 +126,6 @@ def unavailable_reason() -> str | None:
     return _load()
 
 
-def resolve_kernels(kernels: str, dtype=jnp.float32) -> str:
-    """"xla" or "onednn" for a requested `kernels` ("auto", "xla" or "onednn").
-
-    "auto" is "onednn" when the extension is available, JAX's default backend is the CPU, there
-    is one device (the handlers have no SPMD partitioning rule: under a multi-device sharding
-    XLA gathers their inputs, correct but not data-parallel) and the compute dtype is float32;
-    otherwise "xla". An explicit "onednn" that cannot be honoured raises, naming the fix.
-    """
-    if kernels not in KERNELS:
-        raise ValueError(f"kernels must be one of {KERNELS}, got {kernels!r}")
-    if kernels == "xla":
-        return "xla"
-    float32 = jnp.dtype(dtype) == jnp.float32
-    if kernels == "onednn":
-        if not available():
-            raise OneDNNUnavailableError(f"kernels='onednn': {unavailable_reason()}; {BUILD_HINT}")
-        if not float32:
-            raise ValueError(f"kernels='onednn' computes in float32 only, not {jnp.dtype(dtype)}")
-        if jax.default_backend() != "cpu":
-            raise ValueError(f"kernels='onednn' runs on the CPU backend, not {jax.default_backend()}")
-        return "onednn"
-    if float32 and jax.default_backend() == "cpu" and jax.device_count() == 1 and available():
-        return "onednn"
-    return "xla"
-
-
 def _shape(like) -> jax.ShapeDtypeStruct:
     return jax.ShapeDtypeStruct(like.shape, like.dtype)
 
@@ -217,7 +191,7 @@ def _pool_forward(x):
 @jax.custom_vjp
 def max_pool_3x3_s2(x: jax.Array) -> jax.Array:
     """3x3 max-pool, stride 2, SAME padding, float32, by oneDNN: the values of
-    `pokeil_jax.ops.max_pool_3x3_s2`; the gradient goes to one maximum of each window (oneDNN's
+    `pokeil_jax.kernels.xla.max_pool_3x3_s2`; the gradient goes to one maximum of each window (oneDNN's
     workspace records which)."""
     return _pool_forward(x)[0]
 
@@ -241,22 +215,17 @@ def _check() -> int:
     if reason is not None:
         print(f"oneDNN convolutions: NOT available: {reason}; {BUILD_HINT}")
         return 1
-    from pokeil_jax import ops
-
     keys = jax.random.split(jax.random.key(0), 4)
     x = jax.random.normal(keys[0], (4, 21, 21, 32))
     kernel = jax.random.normal(keys[1], (3, 3, 32, 16)) * 0.1
     bias = jax.random.normal(keys[2], (16,))
     g = jax.random.normal(keys[3], (4, 21, 21, 16))
 
-    def xla(x, kernel, bias):
-        return ops.conv2d(x, kernel, bias, impl="xla")
-
     def grads(f):
         return jax.jit(jax.grad(lambda *a: jnp.sum(f(*a) * g), argnums=(0, 1, 2)))(x, kernel, bias)
 
     worst = 0.0
-    for ours, theirs in zip((conv2d(x, kernel, bias), *grads(conv2d)), (xla(x, kernel, bias), *grads(xla))):
+    for ours, theirs in zip((conv2d(x, kernel, bias), *grads(conv2d)), (xla_conv2d(x, kernel, bias), *grads(xla_conv2d))):
         worst = max(worst, float(jnp.max(jnp.abs(ours - theirs)) / jnp.max(jnp.abs(theirs))))
     print(f"oneDNN convolutions: available ({LIBRARY}); values and gradients vs XLA: "
           f"max relative error {worst:.1e}")
@@ -265,7 +234,7 @@ def _check() -> int:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m pokeil_jax.onednn",
+        prog="python -m pokeil_jax.kernels.onednn",
         description="Build or check the oneDNN convolution extension (XLA:CPU custom call).",
     )
     parser.add_argument("command", choices=("build", "check"),
