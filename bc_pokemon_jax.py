@@ -38,8 +38,10 @@ class Args:
     """name of the experiment; runs are `runs/<exp_name>__<seed>__<unix time>`"""
     seed: int = 1
     """seed of parameter init, the batch stream and the train/val split"""
+    env_id: str = "pokeil/MiniMon-v0"
+    """which bundled game to evaluate in: pokeil/MiniMon-v0 or pokeil/MiniMonQuest-v0"""
     rom_path: Optional[str] = None
-    """GBA ROM to evaluate in; default: the bundled MiniMon game (an Emerald ROM gets the Emerald adapter)"""
+    """GBA ROM to evaluate in instead of the env id's bundled game (an Emerald ROM gets the Emerald adapter)"""
     expert_data_dir: str = "expert_data"
     """folder of episode_XXXX.npz demonstrations (see collect_expert_data.py)"""
     minari_dataset: Optional[str] = None
@@ -735,6 +737,12 @@ def cli() -> None:
     expert, a folder another process writes), 2 bad usage."""
     args = tyro.cli(Args)  # --help answers before the heavy imports below
     from pokeil_jax import cli as errors
+    from pokeil_jax import env_ids
+
+    try:
+        args.rom_path = env_ids.rom_path_for(args.env_id, args.rom_path)
+    except env_ids.UnknownEnvIdError as error:
+        errors.fail(str(error), errors.USAGE)
     from pokeil_jax.checkpoint import CheckpointError
     from pokeil_jax.data import EpisodeFormatError
     from pokeil_jax.data.lock import FolderLockedError

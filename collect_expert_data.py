@@ -28,7 +28,7 @@ import tyro
 @dataclasses.dataclass
 class Args:
     expert: str = "scripted"
-    """who plays: `scripted` (the MiniMon planner), `human` (keyboard), `random`, or an import path `package.module:ClassName`"""
+    """who plays: `scripted` (the game's planner), `human` (keyboard), `random`, or an import path `package.module:ClassName`"""
     num_episodes: int = 20
     """how many new episodes to record"""
     top_up: bool = False
@@ -41,8 +41,10 @@ class Args:
     """folder of episode_XXXX.npz files (created if missing; continued if not empty)"""
     max_steps: int = 10_000
     """steps after which an episode is cut (truncated)"""
+    env_id: str = "pokeil/MiniMon-v0"
+    """which bundled game: pokeil/MiniMon-v0 (six milestones) or pokeil/MiniMonQuest-v0 (the 15-milestone quest)"""
     rom_path: Optional[str] = None
-    """a GBA ROM; default: the bundled MiniMon game"""
+    """a GBA ROM to play instead of the env id's bundled one"""
     initial_state: Optional[str] = None
     """start every episode from this save state (mGBA .ss0-.ss9 or a raw .state of the same game) instead of the game's own start; the seed then reseeds the game's randomness"""
     num_workers: int = 1
@@ -58,8 +60,10 @@ class Args:
 
 
 def env_kwargs(args: Args) -> dict:
+    from pokeil_jax import env_ids
+
     return dict(
-        rom_path=args.rom_path,
+        rom_path=env_ids.rom_path_for(args.env_id, args.rom_path),
         frames_per_step=args.frames_per_step,
         hold_frames=args.hold_frames,
         max_episode_steps=args.max_steps,
@@ -75,6 +79,12 @@ def check_args(args: Args) -> None:
     from pokeil_jax.experts import ExpertError, make_expert
     from pokeil_jax.games import UnknownGameError
 
+    from pokeil_jax import env_ids
+
+    try:
+        env_ids.check_env_id(args.env_id)
+    except env_ids.UnknownEnvIdError as error:
+        raise UsageError(str(error)) from None
     require(args.num_episodes >= 1, f"--num-episodes must be at least 1, got {args.num_episodes}")
     require(args.num_workers >= 1, f"--num-workers must be at least 1, got {args.num_workers}")
     require(0 <= args.epsilon <= 1, f"--epsilon must be a probability in [0, 1], got {args.epsilon}")
@@ -94,14 +104,15 @@ def check_args(args: Args) -> None:
             raise UsageError(f"--rom-path: {error}") from None
     if args.expert not in ("human", "random"):
         try:  # imports and builds the user's class once here, so a typo fails before any folder exists
-            make_expert(args.expert, action_timeout=args.action_timeout, rom_path=args.rom_path)
+            make_expert(args.expert, action_timeout=args.action_timeout,
+                        rom_path=env_ids.rom_path_for(args.env_id, args.rom_path))
         except ExpertError as error:
             raise UsageError(f"--expert: {error}") from None
     if args.initial_state:
         from pokeil_jax.savestates import StateFileError, check_for_rom
 
         try:
-            check_for_rom(args.initial_state, args.rom_path)
+            check_for_rom(args.initial_state, env_ids.rom_path_for(args.env_id, args.rom_path))
         except (StateFileError, RomError) as error:
             raise UsageError(f"--initial-state: {error}") from None
 
@@ -156,7 +167,7 @@ def collect(args: Args, seeds: list[int], progress_queue=None, worker_id: int = 
 
     env = PokemonEnv(**env_kwargs(args))
     expert = make_expert(args.expert, seed=args.seed + 7919 * worker_id, action_timeout=args.action_timeout,
-                         rom_path=args.rom_path)
+                         rom_path=env.rom_path)
     out_dir = Path(args.expert_data_dir)
     staging = out_dir / f".staging-{os.getpid()}"
     sha1 = rom_sha1(env.rom_path)

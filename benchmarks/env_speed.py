@@ -1,6 +1,6 @@
 """Env speed against raw emulation, measured in the same run.
 
-    python benchmarks/env_speed.py [--steps 3000] [--repeats 5] [--rom-path PATH]
+    python benchmarks/env_speed.py [--steps 3000] [--repeats 5] [--env-id pokeil/MiniMonQuest-v0] [--rom-path PATH]
 
 Prints the raw emulator frame rate (mGBA's run_frame in a loop with full rendering, same ROM,
 same seed, the same button presses held for the same frames as the env's steps), the env's
@@ -12,6 +12,10 @@ pinned to CPUs as pokeil_jax.evaluate runs them, and for reference the same unpi
 independent env loops in 2 processes (what the cores allow without lockstep).
 The idle rate (the game standing still) is printed too: it is much higher than play, because
 the game halts in VBlankIntrWait whenever it has nothing to do.
+Last, the collector (rollout.record_episode, as collect_expert_data.py runs it) with the game's
+scripted planner, against bare env.step replaying the very same actions on the same seeds:
+ratio = collector steps/s / bare steps/s (target >= 0.5: the planner and the recording cost at
+most what the env itself costs).
 """
 
 from __future__ import annotations
@@ -98,21 +102,52 @@ def independent_steps_per_s(num_procs: int, steps: int, rom_path) -> float:
         return sum(pool.map(_independent_loop, [(rom_path, seed, steps) for seed in range(num_procs)]))
 
 
+def collector_vs_bare_steps_per_s(rom_path, min_steps: int) -> tuple[float, float, int]:
+    """(collector steps/s with the scripted planner, bare env.step steps/s on the same actions,
+    steps) over whole planner episodes of seeds 0, 1, ... until `min_steps` are done."""
+    from pokeil_jax.experts import make_expert
+    from pokeil_jax.rollout import record_episode
+
+    env = PokemonEnv(rom_path=rom_path)
+    expert = make_expert("scripted", rom_path=env.rom_path)
+    collect_time = bare_time = 0.0
+    steps, seed = 0, 0
+    while steps < min_steps:
+        start = time.perf_counter()
+        episode = record_episode(env, expert, seed)
+        collect_time += time.perf_counter() - start
+        env.reset(seed=seed)
+        start = time.perf_counter()
+        for action in episode["executed_actions"]:
+            env.step(int(action))
+        bare_time += time.perf_counter() - start
+        steps += len(episode["executed_actions"])
+        seed += 1
+    env.close()
+    return steps / collect_time, steps / bare_time, steps
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=positive_int, default=3000, help="env steps per measurement")
-    parser.add_argument("--rom-path", default=None, help="a GBA ROM (default: the bundled MiniMon)")
+    parser.add_argument("--env-id", default="pokeil/MiniMon-v0", help="the bundled game to measure")
+    parser.add_argument("--rom-path", default=None, help="a ROM instead of the env id's bundled one")
     parser.add_argument("--repeats", type=positive_int, default=5, help="alternating 1- and 2-process vector env measurements")
     args = parser.parse_args()
-    if args.rom_path is not None:
-        from pokeil_jax.emulator import RomError
-        from pokeil_jax.env import check_rom
-        from pokeil_jax.games import UnknownGameError
+    from pokeil_jax import env_ids
 
-        try:
-            check_rom(args.rom_path)
-        except (RomError, UnknownGameError) as error:
-            parser.error(f"--rom-path: {error}")
+    try:
+        args.rom_path = env_ids.rom_path_for(args.env_id, args.rom_path)
+    except env_ids.UnknownEnvIdError as error:
+        parser.error(str(error))
+    from pokeil_jax.emulator import RomError
+    from pokeil_jax.env import check_rom
+    from pokeil_jax.games import UnknownGameError
+
+    try:
+        check_rom(args.rom_path)
+    except (RomError, UnknownGameError) as error:
+        parser.error(f"--rom-path: {error}")
     load_before = os.getloadavg()[0]
 
     env = PokemonEnv(rom_path=args.rom_path)
@@ -151,6 +186,11 @@ def main():
           f"(above {os.cpu_count()}: other work shared the cores, and scaling cannot be judged)")
     print(f"{'2 independent env loops':34s} {loops:10.0f} steps/s  ({loops / sps:.2f}x one env.step loop: "
           f"what the cores give without the vector env's lockstep)")
+    collect, bare, steps = collector_vs_bare_steps_per_s(args.rom_path, args.steps // 3)
+    print(f"{'bare env.step, planner actions':34s} {bare:10.0f} steps/s  ({steps} steps of whole planner episodes)")
+    print(f"{'collector + scripted planner':34s} {collect:10.0f} steps/s")
+    print(f"{'ratio collector/bare':34s} {collect / bare:10.2f}   (target >= 0.50)  "
+          f"{'OK' if collect / bare >= 0.5 else 'BELOW TARGET'}")
 
 
 if __name__ == "__main__":

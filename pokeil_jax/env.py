@@ -34,7 +34,7 @@ from typing import Any
 import gymnasium
 import numpy as np
 
-from pokeil_jax import games, savestates
+from pokeil_jax import games, savestates, splits
 from pokeil_jax.actions import BUTTONS, NUM_ACTIONS
 from pokeil_jax.atomic import atomic_write
 from pokeil_jax.emulator import SCREEN_HEIGHT, SCREEN_WIDTH, Emulator, read_rom_header
@@ -85,6 +85,7 @@ class PokemonEnv(gymnasium.Env):
         base_fps: float = 60.0,
         record_video_dir: str | os.PathLike | None = None,
         initial_state: str | os.PathLike | None = None,
+        split_cache_dir: str | os.PathLike | None = None,
     ):
         if not isinstance(frames_per_step, int) or frames_per_step < 1:
             raise ValueError(f"frames_per_step must be a positive int, got {frames_per_step!r}")
@@ -117,6 +118,7 @@ class PokemonEnv(gymnasium.Env):
         self.base_fps = float(base_fps)
         self.record_video_dir = Path(record_video_dir) if record_video_dir is not None else None
         self.seed_space = int(self.adapter.seed_space)
+        self.split_cache_dir = Path(split_cache_dir) if split_cache_dir is not None else None
 
         self.observation_space = gymnasium.spaces.Box(
             0, 255, (SCREEN_HEIGHT, SCREEN_WIDTH, 3), np.uint8
@@ -155,7 +157,9 @@ class PokemonEnv(gymnasium.Env):
         options: `{"snapshot": EnvSnapshot}` restores a snapshot (see `save_state`);
         `{"state": PATH}` starts from a save-state file (default: the env's `initial_state`),
         where an explicit `seed` reseeds the game's randomness (`adapter.reseed`) and None keeps
-        the state's own; anything else goes to the game's start (`adapter.start_options`).
+        the state's own; `{"start_milestone": k}` starts where the game's scripted expert first
+        completes milestone k-1, milestones 0..k-1 done and unrewarded (pokeil_jax.splits;
+        cached on disk); anything else goes to the game's start (`adapter.start_options`).
         Milestones the start's RAM (or a PokéAgent `NAME_milestones.json` beside a state) shows
         done count as done, without reward.
         """
@@ -166,13 +170,19 @@ class PokemonEnv(gymnasium.Env):
             return self.load_state(options["snapshot"])
         options.pop("snapshot", None)
         state_path = options.pop("state", None) or self.initial_state
+        start = splits.check_start_milestone(options.pop("start_milestone", 0), self.milestone_names)
         self._seed = int(seed) if seed is not None else int(self.np_random.integers(0, 2**31 - 1))
         if state_path is not None:
-            if options:
-                raise ValueError(f"reset options {sorted(options)} do not apply when starting from a state file ({state_path})")
+            if options or start:
+                extra = sorted(options) + (["start_milestone"] if start else [])
+                raise ValueError(f"reset options {extra} do not apply when starting from a state file ({state_path})")
             self._start_from_file(state_path, self._seed if seed is not None else None)
         else:
             self._start_episode(self._seed, self.adapter.start_options(options))
+            if start:
+                state, self._obs = splits.split_state(self, self._seed, start, self.split_cache_dir)
+                self._emu.load_state(state)
+                self._mask = self.adapter.milestone_mask(self._emu)
         self._steps = 0
         self._milestone_steps = {i: 0 for i in range(len(self.milestone_names)) if self._mask >> i & 1}
         info = self._info()

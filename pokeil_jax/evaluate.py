@@ -73,17 +73,8 @@ class EvalReport:
     episodic_returns: list[float]
     episode_lengths: list[int]
     milestones_reached: list[list[bool]]  # per episode, per milestone
-    # per episode, per milestone: the step it was first reached (0: at the start), None if never
+    # per episode, per milestone: the step it was first reached (None: never), the speedrun split
     milestone_steps: list[list[int | None]] = dataclasses.field(default_factory=list)
-
-    @property
-    def mean_steps_to_milestone(self) -> dict[str, float | None]:
-        """The speedrun split: mean first-reached step per milestone over the episodes that reached it."""
-        out = {}
-        for k, name in enumerate(self.milestone_names):
-            steps = [ep[k] for ep in self.milestone_steps if ep[k] is not None]
-            out[name] = float(np.mean(steps)) if steps else None
-        return out
 
     @property
     def mean_return(self) -> float:
@@ -97,6 +88,16 @@ class EvalReport:
     def per_milestone_rates(self) -> dict[str, float]:
         reached = np.asarray(self.milestones_reached, np.float64).reshape(len(self.seeds), -1)
         return dict(zip(self.milestone_names, map(float, reached.mean(axis=0))))
+
+    @property
+    def steps_to_milestone(self) -> dict[str, float]:
+        """Mean step at which each milestone is first reached, over the episodes that reach it
+        (NaN when none does)."""
+        out = {}
+        for j, name in enumerate(self.milestone_names):
+            at = [steps[j] for steps in self.milestone_steps if steps[j] is not None]
+            out[name] = float(np.mean(at)) if at else float("nan")
+        return out
 
     @property
     def milestone_completion_rate(self) -> float:
@@ -119,7 +120,7 @@ class EvalReport:
             "eval/episode_length": self.mean_length,
             "eval/success_rate": self.success_rate,
             **{f"eval/milestone/{k}": v for k, v in self.per_milestone_rates.items()},
-            **{f"eval/steps_to/{k}": v for k, v in self.mean_steps_to_milestone.items() if v is not None},
+            **{f"eval/steps_to/{k}": v for k, v in self.steps_to_milestone.items() if v == v},
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -130,7 +131,7 @@ class EvalReport:
             "std_return": self.std_return,
             "milestone_completion_rate": self.milestone_completion_rate,
             "per_milestone_rates": self.per_milestone_rates,
-            "mean_steps_to_milestone": self.mean_steps_to_milestone,
+            "steps_to_milestone": {k: (v if v == v else None) for k, v in self.steps_to_milestone.items()},
             "mean_episode_length": self.mean_length,
             "success_rate": self.success_rate,
         }
@@ -162,6 +163,10 @@ def format_table(reports: dict[str, EvalReport]) -> str:
         ("success rate", lambda r: f"{r.success_rate:.1%}"),
         ("episode length", lambda r: f"{r.mean_length:.1f}"),
     ] + [(f"  {m}", (lambda m: lambda r: f"{r.per_milestone_rates[m]:.0%}")(m)) for m in first.milestone_names]
+    if all(r.milestone_steps for r in reports.values()):
+        rows += [("steps to milestone", lambda r: "")]
+        rows += [(f"  {m}", (lambda m: lambda r: "-" if r.steps_to_milestone[m] != r.steps_to_milestone[m]
+                              else f"{r.steps_to_milestone[m]:.0f}")(m)) for m in first.milestone_names]
     width = max(len(label) for label, _ in rows) + 2
     colw = max(14, *(len(n) + 2 for n in names))
     lines = ["".ljust(width) + "".join(n.rjust(colw) for n in names)]
@@ -210,11 +215,17 @@ def evaluate(
     seeds = [int(s) for s in seeds]
     n = envs.num_envs
     milestone_names = tuple(envs.get_attr("milestone_names")[0])
-    results: dict[int, tuple] = {}  # by position in `seeds`: return, length, reached, first steps
+    results: dict[int, tuple[float, int, list[bool], list]] = {}  # by position in `seeds`
     queue = list(range(len(seeds)))
     current: list[int | None] = [None] * n
     returns = np.zeros(n)
     lengths = np.zeros(n, int)
+    firsts: list[list[int | None]] = [[None] * len(milestone_names) for _ in range(n)]
+
+    def note_milestones(i: int, info: dict, step: int) -> None:
+        for j, m in enumerate(milestone_names):
+            if firsts[i][j] is None and info["milestones"][m]:
+                firsts[i][j] = step
 
     first = [queue.pop(0) if queue else None for _ in range(n)]
     start_mask = np.array([s is not None for s in first])
@@ -222,6 +233,7 @@ def evaluate(
     info_list = [unbatch_info(infos, i) for i in range(n)]
     current = first
     for i in range(n):
+        note_milestones(i, info_list[i], 0)
         if current[i] is not None:
             agent.reset(i)
     recording = record_frames is not None
@@ -249,12 +261,13 @@ def evaluate(
             if not active[i]:  # an idle env's episode may end too; reset it to keep it steppable
                 reset_mask[i] = bool(terminated[i] or truncated[i])
                 continue
+            note_milestones(i, info_list[i], int(lengths[i]))
             cut = max_steps is not None and lengths[i] >= max_steps
             if not (terminated[i] or truncated[i] or cut):
                 continue
             reached = [bool(info_list[i]["milestones"][m]) for m in milestone_names]
-            first_steps = info_list[i].get("milestone_steps", {})
-            steps = [first_steps.get(m) for m in milestone_names]
+            recorded = info_list[i].get("milestone_steps")  # the env's own split, when it keeps one
+            steps = [recorded.get(m) for m in milestone_names] if recorded is not None else firsts[i]
             results[current[i]] = (float(returns[i]), int(lengths[i]), reached, steps)
             if i == 0:
                 recording = False
@@ -275,6 +288,8 @@ def evaluate(
             obs = np.where(reset_mask[:, None, None, None], new_obs, obs)
             for i in np.flatnonzero(reset_mask):
                 info_list[i] = unbatch_info(new_infos, int(i))
+                firsts[i] = [None] * len(milestone_names)
+                note_milestones(int(i), info_list[i], 0)
                 if active[i]:
                     agent.reset(int(i))
     if bar is not None:

@@ -74,6 +74,9 @@ def test_each_seed_is_one_episode_with_known_outcome(num_envs):
     assert report.episode_lengths == [s + 2 for s in seeds]
     assert report.episodic_returns == [2.0] * 5
     assert report.success_rate == 1.0 and report.milestone_completion_rate == 1.0
+    # FIRST on the first step, SECOND on the last: the speedrun splits, per episode and as means
+    assert report.milestone_steps == [[1, s + 2] for s in seeds]
+    assert report.steps_to_milestone == {"FIRST": 1.0, "SECOND": float(np.mean([s + 2 for s in seeds]))}
 
 
 def test_failing_agent_and_max_steps_cut():
@@ -81,6 +84,13 @@ def test_failing_agent_and_max_steps_cut():
     assert report.episode_lengths == [4, 4]
     assert report.episodic_returns == [0.0, 0.0]
     assert report.milestone_completion_rate == 0.0 and report.success_rate == 0.0
+    assert report.milestone_steps == [[None, None]] * 2
+    steps = report.steps_to_milestone
+    assert all(v != v for v in steps.values())  # NaN: no episode reached them
+    assert "eval/steps_to/FIRST" not in report.summary()
+    table = format_table({"policy": report, "expert": evaluate(ExpertAgent(lambda: Always(1), 2), make_envs(2), [3, 10])})
+    assert "steps to milestone" in table
+    assert table.splitlines()[-1].split()[1:] == ["-", "8"]  # SECOND: never / at (3+2 + 10+2)/2 = 8.5
 
 
 def test_metrics_and_table_and_json(tmp_path):
@@ -106,10 +116,10 @@ def test_steps_to_each_milestone_from_the_env_split():
     envs = gymnasium.vector.SyncVectorEnv([SplitEnv, SplitEnv], autoreset_mode=gymnasium.vector.AutoresetMode.DISABLED)
     report = evaluate(ExpertAgent(lambda: Always(1), 2), envs, [0, 3, 1])
     assert report.milestone_steps == [[1, None]] * 3
-    assert report.mean_steps_to_milestone == {"FIRST": 1.0, "SECOND": None}
+    assert report.steps_to_milestone["FIRST"] == 1.0 and np.isnan(report.steps_to_milestone["SECOND"])
     assert report.summary()["eval/steps_to/FIRST"] == 1.0 and "eval/steps_to/SECOND" not in report.summary()
     r = EvalReport(("FIRST",), [1, 2], [1.0, 0.0], [5, 9], [[True], [False]], [[4], [None]])
-    assert r.mean_steps_to_milestone == {"FIRST": 4.0} and r.to_dict()["mean_steps_to_milestone"] == {"FIRST": 4.0}
+    assert r.steps_to_milestone == {"FIRST": 4.0} and r.to_dict()["steps_to_milestone"] == {"FIRST": 4.0}
 
 
 def test_policy_agent_preprocesses_and_batches():

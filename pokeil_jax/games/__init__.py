@@ -81,6 +81,7 @@ class GameAdapter(abc.ABC):
 # game code in the cartridge header -> "module:Class"
 _ADAPTERS = {
     "MNMN": "pokeil_jax.games.minimon:MiniMonAdapter",
+    "MNMQ": "pokeil_jax.games.minimon.quest:MiniMonQuestAdapter",
     "BPEE": "pokeil_jax.games.emerald:EmeraldAdapter",
 }
 

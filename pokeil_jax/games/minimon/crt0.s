@@ -10,9 +10,14 @@ _start:
     @ 0x04-0x9F: the Nintendo logo area, left zero. mGBA boots without a BIOS and does
     @ not check it, and we must not ship Nintendo's logo.
     .fill   156, 1, 0
+    .ifdef QUEST                    @ MiniMon Quest (assembled with --defsym QUEST=1)
+    .ascii  "MINIMONQUEST"          @ 0xA0: title, 12 bytes
+    .ascii  "MNMQ"                  @ 0xAC: game code
+    .else
     .ascii  "MINIMON"               @ 0xA0: title, 12 bytes
     .fill   5, 1, 0
     .ascii  "MNMN"                  @ 0xAC: game code
+    .endif
     .ascii  "PJ"                    @ 0xB0: maker code (pokeil-jax)
     .byte   0x96                    @ 0xB2: fixed value
     .byte   0                       @ 0xB3: main unit code
@@ -21,7 +26,11 @@ _start:
     .byte   0                       @ 0xBC: software version
     @ 0xBD: complement check, -(sum of bytes 0xA0..0xBC + 0x19) mod 256. Recompute it
     @ if any header byte above changes (tests/test_minimon.py checks it).
+    .ifdef QUEST
+    .byte   0xD5
+    .else
     .byte   0x6A
+    .endif
     .fill   2, 1, 0                 @ 0xBE-0xBF: reserved
 
 reset:

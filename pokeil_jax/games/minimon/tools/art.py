@@ -598,24 +598,34 @@ MAPS = [
 OUTDOOR = {"TOWN", "ROUTE", "NEXT_TOWN"}
 
 
-def map_cells(name, rows):
-    """[(image, palette name, kind)] for each cell of a map, rows of 15."""
-    assert len(rows) == 10 and all(len(r) == 15 for r in rows), name
+def map_cells(name, rows, outdoor=None, lab=None, extra=None):
+    """[(image, palette name, kind)] for each cell of a map (rows of equal length).
+
+    `outdoor` / `lab` default to the classic maps' names; `extra` maps more symbols to a
+    function (x, y) -> (image, palette name, kind), tried first (the quest's tiles).
+    """
+    height, width = len(rows), len(rows[0])
+    assert all(len(r) == width for r in rows), name
+    outdoor = name in OUTDOOR if outdoor is None else outdoor
+    lab = name == "LAB" if lab is None else lab
+    extra = extra or {}
     cells = []
-    floor_in = tile_floor() if name == "LAB" else wood_floor()
-    pal_in = "lab_in" if name == "LAB" else "house_in"
+    floor_in = tile_floor() if lab else wood_floor()
+    pal_in = "lab_in" if lab else "house_in"
 
     def sym(x, y):
-        return rows[y][x] if 0 <= x < 15 and 0 <= y < 10 else " "
+        return rows[y][x] if 0 <= x < width and 0 <= y < height else " "
 
     roof_pal = {"r": "house", "R": "lab", "c": "cedar"}
     wall_pal = {"o": "house", "w": "house", "d": "house", "W": "lab", "O": "lab", "E": "lab",
                 "i": "cedar", "n": "cedar"}
-    for y in range(10):
+    for y in range(height):
         row = []
-        for x in range(15):
+        for x in range(width):
             s = sym(x, y)
-            if name in OUTDOOR:
+            if s in extra:
+                row.append(extra[s](x, y))
+            elif outdoor:
                 if s in roof_pal:
                     same = lambda c: c in roof_pal and roof_pal[c] == roof_pal[s]
                     img = roof(not same(sym(x, y - 1)), not same(sym(x, y + 1)),

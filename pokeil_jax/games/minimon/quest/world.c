@@ -1,0 +1,649 @@
+/* MiniMon Quest's overworld: the seeded world, maps of any size with a scrolling camera,
+   the seeded MAZE, NPCs, walking, tall grass, warps, talking, milestones. */
+#include "game.h"
+#include "assets.h"
+
+typedef struct {
+    u8 map, x, y, to_map, to_x, to_y, to_facing;
+} Warp;
+
+/* Doors and exits (the MAZE's two are seeded: see maze_warp). */
+static const Warp warps[] = {
+    {MAP_HOUSE, 7, 9, MAP_HOME_TOWN, 4, 5, FACE_DOWN},
+    {MAP_HOME_TOWN, 4, 4, MAP_HOUSE, 7, 8, FACE_UP},
+    {MAP_HOME_TOWN, 11, 4, MAP_LAB, 7, 8, FACE_UP},
+    {MAP_LAB, 7, 9, MAP_HOME_TOWN, 11, 5, FACE_DOWN},
+    {MAP_HOME_TOWN, 7, 0, MAP_ROUTE_1, 7, 8, FACE_UP},
+    {MAP_ROUTE_1, 7, 9, MAP_HOME_TOWN, 7, 1, FACE_DOWN},
+    {MAP_ROUTE_1, 7, 0, MAP_OAK_TOWN, 7, 8, FACE_UP},
+    {MAP_OAK_TOWN, 7, 9, MAP_ROUTE_1, 7, 1, FACE_DOWN},
+    {MAP_OAK_TOWN, 0, 5, MAP_ROUTE_2, 13, 5, FACE_LEFT},
+    {MAP_ROUTE_2, 14, 5, MAP_OAK_TOWN, 1, 5, FACE_RIGHT},
+    {MAP_ROUTE_2, 7, 0, MAP_PINE_CITY, 7, 8, FACE_UP},
+    {MAP_PINE_CITY, 7, 9, MAP_ROUTE_2, 7, 1, FACE_DOWN},
+    {MAP_PINE_CITY, 7, 0, MAP_ROUTE_3, 7, 8, FACE_UP},
+    {MAP_ROUTE_3, 7, 9, MAP_PINE_CITY, 7, 1, FACE_DOWN},
+    {MAP_ROUTE_4, 7, 0, MAP_STONE_CITY, 7, 8, FACE_UP},
+    {MAP_STONE_CITY, 7, 9, MAP_ROUTE_4, 7, 1, FACE_DOWN},
+    {MAP_STONE_CITY, 7, 3, MAP_GYM, 7, 8, FACE_UP},
+    {MAP_GYM, 7, 9, MAP_STONE_CITY, 7, 4, FACE_DOWN},
+};
+#define WARP_COUNT (sizeof(warps) / sizeof(warps[0]))
+
+/* The milestone a first arrival on each map completes (0xFF: none). */
+static const u8 arrival_milestone[MAP_COUNT] = {
+    0xFF, MS_HOME_TOWN, 0xFF, MS_ROUTE_1, MS_OAK_TOWN, MS_ROUTE_2, MS_PINE_CITY, MS_ROUTE_3,
+    MS_MAZE, MS_MAZE_EXIT, MS_STONE_CITY, MS_GYM_ENTERED,
+};
+
+/* Seeded choices (README "MiniMon Quest": seeds). */
+static const u8 house_starts[4][2] = {{3, 3}, {11, 2}, {3, 7}, {11, 7}};
+static const u8 professor_spots[4][2] = {{4, 4}, {10, 4}, {3, 8}, {11, 8}};
+static const u8 rival_spots[4][2] = {{3, 4}, {6, 4}, {9, 6}, {12, 6}};
+static const u8 item_spots[4][2] = {{2, 2}, {12, 2}, {2, 8}, {12, 8}};
+static const u8 clerk_spots[3][2] = {{9, 4}, {10, 4}, {11, 4}};
+static const u8 bridge_columns[3] = {3, 7, 11};
+#define BRIDGE_ROW 4
+#define GATE_X 7
+#define GATE_Y 0
+#define CUT_X 7
+#define CUT_Y 1
+#define ENCOUNTER_PERCENT 15
+#define ITEM_MONEY 60
+
+enum NpcKind { NPC_MOM, NPC_PROFESSOR, NPC_RIVAL, NPC_GUARD, NPC_NURSE, NPC_CLERK, NPC_RANGER, NPC_LEADER, NPC_ITEM };
+typedef struct {
+    u8 x, y, kind, pal;
+} Npc;
+#define NPC_MAX 4
+
+static const s8 DX[4] = {0, 0, -1, 1};
+static const s8 DY[4] = {1, -1, 0, 0};
+static const u8 OPPOSITE[4] = {FACE_UP, FACE_DOWN, FACE_RIGHT, FACE_LEFT};
+
+static u8 map_mt[TILES_MAX] __attribute__((section(".ewram")));  /* current map's metatiles */
+static u8 maze_mt[TILES_MAX] __attribute__((section(".ewram"))); /* the seeded MAZE */
+static u8 npc_facing[NPC_MAX];
+static u8 step_parity;
+static u8 warp_map, warp_x, warp_y, warp_facing, warp_blackout;
+static u8 pending_kind, pending_species, pending_hp, pending_attack;
+static u32 map_generation = 1, drawn_generation;
+static u16 drawn_col = 0xFFFF, drawn_row = 0xFFFF;
+
+static int has(u32 flag) { return (ST.flags & flag) != 0; }
+static void milestone(int m) { ST.milestones |= 1u << m; }
+
+/* ---- maps and NPCs ------------------------------------------------------------------------ */
+
+static int npcs_here(Npc *out) {
+    int n = 0;
+    switch (ST.map_id) {
+    case MAP_HOUSE:
+        out[n++] = (Npc){10, 4, NPC_MOM, OBJPAL_MOM};
+        break;
+    case MAP_LAB:
+        if (ST.starter_id != STARTER_NONE) out[n++] = (Npc){7, 3, NPC_PROFESSOR, OBJPAL_PROFESSOR};
+        break;
+    case MAP_ROUTE_1:
+        if (ST.starter_id == STARTER_NONE)
+            out[n++] = (Npc){ST.professor_x, ST.professor_y, NPC_PROFESSOR, OBJPAL_PROFESSOR};
+        break;
+    case MAP_OAK_TOWN:
+        out[n++] = (Npc){11, 4, NPC_NURSE, OBJPAL_NURSE};
+        out[n++] = (Npc){ST.rival_x, ST.rival_y, NPC_RIVAL, OBJPAL_TRAINER};
+        out[n++] = (Npc){1, has(FLAG_GUARD_MOVED) ? 4 : 5, NPC_GUARD, OBJPAL_GUARD};
+        break;
+    case MAP_ROUTE_2:
+        if (!has(FLAG_ITEM_TAKEN)) out[n++] = (Npc){ST.item_x, ST.item_y, NPC_ITEM, OBJPAL_MON_FLAMIN};
+        break;
+    case MAP_PINE_CITY:
+        out[n++] = (Npc){3, 4, NPC_NURSE, OBJPAL_NURSE};
+        out[n++] = (Npc){ST.clerk_x, ST.clerk_y, NPC_CLERK, OBJPAL_PROFESSOR};
+        out[n++] = (Npc){has(FLAG_TASK_GIVEN) ? 6 : 7, 1, NPC_RANGER, OBJPAL_RANGER};
+        break;
+    case MAP_STONE_CITY:
+        out[n++] = (Npc){3, 7, NPC_NURSE, OBJPAL_NURSE};
+        break;
+    case MAP_GYM:
+        out[n++] = (Npc){7, 2, NPC_LEADER, OBJPAL_LEADER};
+        break;
+    default:
+        break;
+    }
+    return n;
+}
+
+/* The current map's metatiles from its base data and the story so far; ST.tiles from them. */
+static void rebuild_map(void) {
+    int map = ST.map_id;
+    if (map == MAP_MAZE) {
+        ST.map_w = MAZE_W;
+        ST.map_h = MAZE_H;
+        memcpy(map_mt, maze_mt, MAZE_W * MAZE_H);
+    } else {
+        ST.map_w = quest_map_width[map];
+        ST.map_h = quest_map_height[map];
+        memcpy(map_mt, &quest_map_data[quest_map_offset[map]], ST.map_w * ST.map_h);
+    }
+    int w = ST.map_w;
+    if (map == MAP_ROUTE_1)
+        map_mt[GATE_Y * w + GATE_X] = ST.starter_id != STARTER_NONE ? MT_GATE_OPEN : MT_GATE_CLOSED;
+    if (map == MAP_ROUTE_3) {
+        for (int i = 0; i < 3; i++)
+            if (bridge_columns[i] != ST.bridge_x) map_mt[BRIDGE_ROW * w + bridge_columns[i]] = MT_BOULDER;
+        map_mt[CUT_Y * w + CUT_X] = has(FLAG_TREE_CUT) ? MT_CUT_STUMP : MT_CUT_TREE;
+    }
+    int n = ST.map_w * ST.map_h;
+    for (int i = 0; i < n; i++) ST.tiles[i] = metatile_kinds[map_mt[i]];
+    for (int i = n; i < TILES_MAX; i++) ST.tiles[i] = TILE_WALL;
+    Npc npc[NPC_MAX];
+    int count = npcs_here(npc);
+    for (int i = 0; i < count; i++)
+        ST.tiles[npc[i].y * w + npc[i].x] = npc[i].kind == NPC_ITEM ? TILE_ITEM : TILE_NPC;
+    map_generation++;
+}
+
+static void load_map(int map) {
+    ST.map_id = (u8)map;
+    for (int i = 0; i < NPC_MAX; i++) npc_facing[i] = FACE_DOWN;
+    if (map == MAP_PINE_CITY && has(FLAG_TASK_GIVEN)) npc_facing[2] = FACE_RIGHT;
+    rebuild_map();
+}
+
+/* A perfect maze by a seeded depth-first search over MAZE_CELLS_W x MAZE_CELLS_H cells, with
+   seeded patches of tall grass, an entrance at the bottom and an exit at the top. */
+static void generate_maze(u32 seed) {
+    static u8 visited[MAZE_CELLS_W * MAZE_CELLS_H];
+    static u16 stack[MAZE_CELLS_W * MAZE_CELLS_H];
+    u32 r = hash32(seed, 20) | 1;
+    for (int i = 0; i < MAZE_W * MAZE_H; i++) maze_mt[i] = MT_MAZE_WALL;
+    for (int i = 0; i < MAZE_CELLS_W * MAZE_CELLS_H; i++) visited[i] = 0;
+    int top = 0;
+    int start = (int)pick(hash32(seed, 21), MAZE_CELLS_W * MAZE_CELLS_H);
+    stack[top++] = (u16)start;
+    visited[start] = 1;
+    while (top) {
+        int c = stack[top - 1], cx = c % MAZE_CELLS_W, cy = c / MAZE_CELLS_W;
+        maze_mt[(2 * cy + 1) * MAZE_W + 2 * cx + 1] = MT_MAZE_FLOOR;
+        int options[4], count = 0;
+        for (int d = 0; d < 4; d++) {
+            int nx = cx + DX[d], ny = cy + DY[d];
+            if (nx < 0 || nx >= MAZE_CELLS_W || ny < 0 || ny >= MAZE_CELLS_H) continue;
+            if (!visited[ny * MAZE_CELLS_W + nx]) options[count++] = d;
+        }
+        if (!count) {
+            top--;
+            continue;
+        }
+        r ^= r << 13;
+        r ^= r >> 17;
+        r ^= r << 5;
+        int d = options[pick(r, (u32)count)];
+        int nx = cx + DX[d], ny = cy + DY[d];
+        maze_mt[(2 * cy + 1 + DY[d]) * MAZE_W + 2 * cx + 1 + DX[d]] = MT_MAZE_FLOOR;
+        visited[ny * MAZE_CELLS_W + nx] = 1;
+        stack[top++] = (u16)(ny * MAZE_CELLS_W + nx);
+    }
+    for (int i = 0; i < MAZE_W * MAZE_H; i++) {
+        if (maze_mt[i] != MT_MAZE_FLOOR) continue;
+        r ^= r << 13;
+        r ^= r >> 17;
+        r ^= r << 5;
+        if (pick(r, 16) == 0) maze_mt[i] = MT_MAZE_GRASS;
+    }
+    ST.maze_entry_x = (u8)(2 * pick(hash32(seed, 22), MAZE_CELLS_W) + 1);
+    ST.maze_exit_x = (u8)(2 * pick(hash32(seed, 23), MAZE_CELLS_W) + 1);
+    maze_mt[(MAZE_H - 1) * MAZE_W + ST.maze_entry_x] = MT_MAZE_EXIT;
+    maze_mt[ST.maze_exit_x] = MT_MAZE_EXIT;
+    maze_mt[(MAZE_H - 2) * MAZE_W + ST.maze_entry_x] = MT_MAZE_FLOOR; /* no battle on arrival */
+    maze_mt[MAZE_W + ST.maze_exit_x] = MT_MAZE_FLOOR;
+}
+
+void world_new_game(u32 seed) {
+    u32 i = pick(hash32(seed, 1), 4);
+    ST.heal_map = MAP_HOUSE;
+    ST.heal_x = house_starts[i][0];
+    ST.heal_y = house_starts[i][1];
+    i = pick(hash32(seed, 2), 4);
+    ST.professor_x = professor_spots[i][0];
+    ST.professor_y = professor_spots[i][1];
+    i = pick(hash32(seed, 3), 4);
+    ST.rival_x = rival_spots[i][0];
+    ST.rival_y = rival_spots[i][1];
+    i = pick(hash32(seed, 4), 4);
+    ST.item_x = item_spots[i][0];
+    ST.item_y = item_spots[i][1];
+    i = pick(hash32(seed, 5), 3);
+    ST.clerk_x = clerk_spots[i][0];
+    ST.clerk_y = clerk_spots[i][1];
+    ST.bridge_x = bridge_columns[pick(hash32(seed, 6), 3)];
+    ST.rival_species = (u8)pick(hash32(seed, 7), 7);
+    ST.leader_species = (u8)pick(hash32(seed, 8), 7);
+    ST.rng = hash32(seed, 9) | 1; /* xorshift must not be 0 */
+    generate_maze(seed);
+    ST.player_max_hp = 40;
+    ST.player_hp = 40;
+    ST.money = 0;
+    ST.items = 0;
+    ST.flags = 0;
+    ST.starter_id = STARTER_NONE;
+    ST.milestones = 0;
+    ST.player_x = ST.heal_x;
+    ST.player_y = ST.heal_y;
+    ST.facing = FACE_DOWN;
+    ST.walking = 0;
+    ST.walk_progress = 0;
+    load_map(MAP_HOUSE);
+    ST.mode = MODE_OVERWORLD;
+}
+
+/* ---- camera and drawing ---------------------------------------------------------------------- */
+
+static int clamp(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
+
+static void update_camera(void) {
+    int p = ST.walking ? ST.walk_progress : 0;
+    int px = ST.player_x * 16 + DX[ST.facing] * p;
+    int py = ST.player_y * 16 + DY[ST.facing] * p;
+    ST.camera_x = (u16)clamp(px - 112, 0, ST.map_w * 16 - 240);
+    ST.camera_y = (u16)clamp(py - 72, 0, ST.map_h * 16 - 160);
+}
+
+/* Redraw the visible window of metatiles (16x11, wrapping in the 32x32 BG) when the camera
+   crosses a tile boundary or the map changed; the scroll registers do the rest. */
+void world_redraw(void) {
+    update_camera();
+    u16 col = ST.camera_x >> 4, row = ST.camera_y >> 4;
+    if (col == drawn_col && row == drawn_row && drawn_generation == map_generation) return;
+    drawn_col = col;
+    drawn_row = row;
+    drawn_generation = map_generation;
+    for (int my = row; my < row + 11; my++) {
+        for (int mx = col; mx < col + 16; mx++) {
+            u16 *dst = &bg_map[((2 * my) & 31) * 32 + ((2 * mx) & 31)];
+            if (mx >= ST.map_w || my >= ST.map_h) {
+                dst[0] = dst[1] = dst[32] = dst[33] = 0;
+                continue;
+            }
+            const u16 *e = &metatile_entries[map_mt[my * ST.map_w + mx] * 4];
+            dst[0] = e[0];
+            dst[1] = e[1];
+            dst[32] = e[2];
+            dst[33] = e[3];
+        }
+    }
+    bg_dirty = 1;
+}
+
+/* Called in VBlank right after video_present: the battle screen is never scrolled. */
+void world_scroll_registers(void) {
+    int battle = ST.mode == MODE_BATTLE || ST.mode == MODE_BOOT;
+    REG_BG1HOFS = battle ? 0 : ST.camera_x;
+    REG_BG1VOFS = battle ? 0 : ST.camera_y;
+}
+
+/* ---- walking ------------------------------------------------------------------------------------ */
+
+static int held_direction(void) {
+    if (keys_held & KEY_DOWN) return FACE_DOWN;
+    if (keys_held & KEY_UP) return FACE_UP;
+    if (keys_held & KEY_LEFT) return FACE_LEFT;
+    if (keys_held & KEY_RIGHT) return FACE_RIGHT;
+    return -1;
+}
+
+static int tile_at(int x, int y) {
+    if (x < 0 || x >= ST.map_w || y < 0 || y >= ST.map_h) return TILE_WALL;
+    return ST.tiles[y * ST.map_w + x];
+}
+
+static int walkable(int x, int y) {
+    int k = tile_at(x, y);
+    return k == TILE_FLOOR || k == TILE_DOOR || k == TILE_GRASS;
+}
+
+static void start_warp(int map, int x, int y, int facing, int blackout) {
+    warp_map = (u8)map;
+    warp_x = (u8)x;
+    warp_y = (u8)y;
+    warp_facing = (u8)facing;
+    warp_blackout = (u8)blackout;
+    ST.mode = MODE_WARP;
+    ST.warp_timer = 0;
+}
+
+static int maze_warp(void) {
+    if (ST.map_id == MAP_ROUTE_3 && ST.player_x == 7 && ST.player_y == 0) {
+        start_warp(MAP_MAZE, ST.maze_entry_x, MAZE_H - 2, FACE_UP, 0);
+    } else if (ST.map_id == MAP_ROUTE_4 && ST.player_x == 7 && ST.player_y == 9) {
+        start_warp(MAP_MAZE, ST.maze_exit_x, 1, FACE_DOWN, 0);
+    } else if (ST.map_id == MAP_MAZE && ST.player_y == MAZE_H - 1) {
+        start_warp(MAP_ROUTE_3, 7, 1, FACE_DOWN, 0);
+    } else if (ST.map_id == MAP_MAZE && ST.player_y == 0) {
+        start_warp(MAP_ROUTE_4, 7, 8, FACE_UP, 0);
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
+static void wild_encounter(void) {
+    pending_kind = BK_WILD;
+    pending_species = (u8)pick(rng_next(), 7);
+    pending_hp = (u8)(12 + pick(rng_next(), 9));    /* 12..20 */
+    pending_attack = (u8)(2 + pick(rng_next(), 3)); /* 2..4 */
+    ST.wild_battles++;
+    battle_start(pending_kind, pending_species, pending_hp, pending_attack);
+}
+
+static void try_walk(int dir);
+
+static void walk_step(void) {
+    if (++ST.walk_progress < 16) return;
+    ST.player_x = (u8)(ST.player_x + DX[ST.facing]);
+    ST.player_y = (u8)(ST.player_y + DY[ST.facing]);
+    ST.walking = 0;
+    ST.walk_progress = 0;
+    step_parity ^= 1;
+    if (maze_warp()) return;
+    for (unsigned i = 0; i < WARP_COUNT; i++) {
+        const Warp *w = &warps[i];
+        if (w->map == ST.map_id && w->x == ST.player_x && w->y == ST.player_y) {
+            start_warp(w->to_map, w->to_x, w->to_y, w->to_facing, 0);
+            return;
+        }
+    }
+    if (tile_at(ST.player_x, ST.player_y) == TILE_GRASS && ST.starter_id != STARTER_NONE &&
+        pick(rng_next(), 100) < ENCOUNTER_PERCENT) {
+        wild_encounter();
+        return;
+    }
+    int dir = held_direction();
+    if (dir >= 0) try_walk(dir);
+}
+
+static void try_walk(int dir) {
+    ST.facing = (u8)dir;
+    if (!walkable(ST.player_x + DX[dir], ST.player_y + DY[dir])) return;
+    ST.walking = 1;
+    ST.walk_progress = 0;
+    walk_step();
+}
+
+/* ---- talking -------------------------------------------------------------------------------------- */
+
+static const Page mom_text[] = {{"MOM: Good morning, dear!", "PROF. HAZEL is on ROUTE 1."}};
+static const Page prof_intro[] = {
+    {"PROF. HAZEL: There you are!", "The world is full of MINIMON."},
+    {"Choose one of these three", "to take on your journey!"},
+};
+static const Page prof_rival[] = {{"PROF. HAZEL: Your rival BLAZE", "waits for you in OAK TOWN."}};
+static const Page prof_pass[] = {
+    {"PROF. HAZEL: You beat BLAZE!", "You are ready to travel."},
+    {"You received a PASS!", "Show it to the OAK TOWN guard."},
+};
+static const Page prof_later[] = {{"PROF. HAZEL: The gym is in", "STONE CITY, past the forest."}};
+static const Page rival_challenge[] = {{"BLAZE: Finally! Let me see", "your MINIMON. Let's battle!"}};
+static const Page rival_lost[] = {{"BLAZE: You're good! PROF.", "HAZEL has something for you."}};
+static const Page rival_later[] = {{"BLAZE: Next time I'll win!", ""}};
+static const Page guard_no[] = {{"GUARD: Nobody passes west", "without PROF. HAZEL's PASS!"}};
+static const Page guard_yes[] = {{"GUARD: A PASS! All right,", "go ahead to ROUTE 2."}};
+static const Page guard_later[] = {{"GUARD: Safe travels!", ""}};
+static const Page nurse_text[] = {{"NURSE: Your MINIMON is", "fully healed! Come again."}};
+static const Page clerk_text[] = {{"CLERK: Welcome to the shop!", "What would you like?"}};
+static const Page ranger_task[] = {
+    {"RANGER: The forest north of", "ROUTE 3 is overgrown."},
+    {"Buy a SAW at the shop and", "cut your way through!"},
+};
+static const Page ranger_later[] = {{"RANGER: The shop sells SAWs.", "Mind the tall grass!"}};
+static const Page leader_challenge[] = {{"LEADER ROXY: So you made it", "through the forest. Battle!"}};
+static const Page leader_later[] = {{"LEADER ROXY: You earned that", "STONE BADGE. Well done!"}};
+static const Page leader_lost[] = {{"You received the STONE BADGE!", "Your quest is complete!"}};
+static const Page tree_cut[] = {{"You cut the small tree", "with your SAW!"}};
+static const Page tree_blocked[] = {{"A small tree blocks the way.", "A SAW could cut it."}};
+static const Page item_found[] = {{"You found $60 in the", "item ball!"}};
+static const Page boulder_text[] = {{"A huge boulder blocks the", "bridge. Try another one."}};
+static const Page gate_locked[] = {{"The gate is shut. Choose a", "MINIMON from PROF. HAZEL!"}};
+static const Page blackout[] = {{"You blacked out!", "You hurry back to heal."}};
+static const Page sign_home[] = {{"LEAF TOWN", "North: ROUTE 1"}};
+static const Page sign_route1[] = {{"ROUTE 1", "North: OAK TOWN"}};
+static const Page sign_oak[] = {{"OAK TOWN", "West: ROUTE 2, PINE CITY"}};
+static const Page sign_pine[] = {{"PINE CITY", "North: ROUTE 3, the forest"}};
+static const Page sign_route4[] = {{"ROUTE 4", "North: STONE CITY"}};
+static const Page sign_stone[] = {{"STONE CITY", "The GYM is up north."}};
+
+static void open_battle(int kind, int species, int hp, int attack, const Page *intro) {
+    pending_kind = (u8)kind;
+    pending_species = (u8)species;
+    pending_hp = (u8)hp;
+    pending_attack = (u8)attack;
+    dialog_open(kind == BK_RIVAL ? DLG_TRAINER_CHALLENGE : DLG_LEADER_CHALLENGE, intro, 1, END_BATTLE);
+}
+
+static void talk(const Npc *npc) {
+    switch (npc->kind) {
+    case NPC_MOM:
+        dialog_open(DLG_MOM, mom_text, 1, END_OVERWORLD);
+        break;
+    case NPC_PROFESSOR:
+        if (ST.starter_id == STARTER_NONE) {
+            dialog_open(DLG_PROF_INTRO, prof_intro, 2, END_CHOICE);
+        } else if (!has(FLAG_RIVAL_BEATEN)) {
+            dialog_open(DLG_PROF, prof_rival, 1, END_OVERWORLD);
+        } else if (!(ST.items & ITEM_PASS)) {
+            ST.items |= ITEM_PASS;
+            milestone(MS_GOT_PASS);
+            dialog_open(DLG_RECEIVED, prof_pass, 2, END_OVERWORLD);
+        } else {
+            dialog_open(DLG_PROF, prof_later, 1, END_OVERWORLD);
+        }
+        break;
+    case NPC_RIVAL:
+        if (has(FLAG_RIVAL_BEATEN))
+            dialog_open(DLG_TRAINER_LATER, rival_later, 1, END_OVERWORLD);
+        else
+            open_battle(BK_RIVAL, ST.rival_species, 24, 4, rival_challenge);
+        break;
+    case NPC_GUARD:
+        if (has(FLAG_GUARD_MOVED))
+            dialog_open(DLG_GUARD, guard_later, 1, END_OVERWORLD);
+        else if (ST.items & ITEM_PASS)
+            dialog_open(DLG_GUARD, guard_yes, 1, END_STEP_ASIDE);
+        else
+            dialog_open(DLG_GUARD, guard_no, 1, END_OVERWORLD);
+        break;
+    case NPC_NURSE:
+        ST.player_hp = ST.player_max_hp;
+        ST.heal_map = ST.map_id;
+        ST.heal_x = ST.player_x;
+        ST.heal_y = ST.player_y;
+        dialog_open(DLG_NURSE, nurse_text, 1, END_OVERWORLD);
+        break;
+    case NPC_CLERK:
+        dialog_open(DLG_CLERK, clerk_text, 1, END_OPEN_SHOP);
+        break;
+    case NPC_RANGER:
+        if (has(FLAG_TASK_GIVEN)) {
+            dialog_open(DLG_TASK, ranger_later, 1, END_OVERWORLD);
+        } else {
+            milestone(MS_TASK_GIVEN);
+            dialog_open(DLG_TASK, ranger_task, 2, END_STEP_ASIDE);
+        }
+        break;
+    case NPC_LEADER:
+        if (has(FLAG_LEADER_BEATEN))
+            dialog_open(DLG_TRAINER_LATER, leader_later, 1, END_OVERWORLD);
+        else
+            open_battle(BK_LEADER, ST.leader_species, 36, 5, leader_challenge);
+        break;
+    case NPC_ITEM:
+        ST.flags |= FLAG_ITEM_TAKEN;
+        ST.money = (u16)(ST.money + ITEM_MONEY);
+        dialog_open(DLG_ITEM, item_found, 1, END_OVERWORLD);
+        break;
+    }
+}
+
+static const Page *sign_for_map(void) {
+    switch (ST.map_id) {
+    case MAP_HOME_TOWN: return sign_home;
+    case MAP_ROUTE_1: return sign_route1;
+    case MAP_OAK_TOWN: return sign_oak;
+    case MAP_PINE_CITY: return sign_pine;
+    case MAP_ROUTE_4: return sign_route4;
+    default: return sign_stone;
+    }
+}
+
+static void interact(void) {
+    int fx = ST.player_x + DX[ST.facing], fy = ST.player_y + DY[ST.facing];
+    if (fx < 0 || fx >= ST.map_w || fy < 0 || fy >= ST.map_h) return;
+    Npc npc[NPC_MAX];
+    int count = npcs_here(npc);
+    for (int i = 0; i < count; i++) {
+        if (npc[i].x == fx && npc[i].y == fy) {
+            npc_facing[i] = OPPOSITE[ST.facing];
+            talk(&npc[i]);
+            return;
+        }
+    }
+    switch (tile_at(fx, fy)) {
+    case TILE_GATE: dialog_open(DLG_GATE_LOCKED, gate_locked, 1, END_OVERWORLD); break;
+    case TILE_SIGN: dialog_open(DLG_SIGN, sign_for_map(), 1, END_OVERWORLD); break;
+    case TILE_BOULDER: dialog_open(DLG_SIGN, boulder_text, 1, END_OVERWORLD); break;
+    case TILE_CUT_TREE:
+        if (ST.items & ITEM_SAW) {
+            ST.flags |= FLAG_TREE_CUT;
+            rebuild_map();
+            dialog_open(DLG_TREE, tree_cut, 1, END_OVERWORLD);
+        } else {
+            dialog_open(DLG_TREE, tree_blocked, 1, END_OVERWORLD);
+        }
+        break;
+    default: break;
+    }
+}
+
+void overworld_update(void) {
+    if (ST.walking) {
+        walk_step();
+        return;
+    }
+    int dir = held_direction();
+    if (dir >= 0) {
+        try_walk(dir);
+    } else if (keys_pressed & KEY_A) {
+        interact();
+    } else if (keys_pressed & KEY_START) {
+        menu_open();
+    }
+}
+
+/* ---- warps ----------------------------------------------------------------------------------------- */
+
+#define WARP_FRAMES 6
+#define WARP_SWITCH 3
+static const u8 warp_fade[WARP_FRAMES + 1] = {0, 6, 11, 16, 11, 6, 0};
+
+void warp_update(void) {
+    int t = ++ST.warp_timer;
+    fade_level = warp_fade[t];
+    if (t == WARP_SWITCH) {
+        ST.player_x = warp_x;
+        ST.player_y = warp_y;
+        ST.facing = warp_facing;
+        load_map(warp_map);
+        if (warp_blackout) ST.player_hp = ST.player_max_hp;
+        if (arrival_milestone[warp_map] != 0xFF) milestone(arrival_milestone[warp_map]);
+        warp_blackout = 0;
+    }
+    if (t >= WARP_FRAMES) {
+        ST.warp_timer = 0;
+        ST.mode = MODE_OVERWORLD;
+    }
+}
+
+/* ---- after dialogs and battles --------------------------------------------------------------------- */
+
+void world_dialog_finished(u8 end) {
+    ST.mode = MODE_OVERWORLD;
+    switch (end) {
+    case END_CHOICE:
+        choice_open();
+        break;
+    case END_BATTLE:
+        battle_start(pending_kind, pending_species, pending_hp, pending_attack);
+        break;
+    case END_STEP_ASIDE:
+        if (ST.map_id == MAP_OAK_TOWN) ST.flags |= FLAG_GUARD_MOVED;
+        if (ST.map_id == MAP_PINE_CITY) {
+            ST.flags |= FLAG_TASK_GIVEN;
+            npc_facing[2] = FACE_RIGHT;
+        }
+        break;
+    case END_BLACKOUT:
+        start_warp(ST.heal_map, ST.heal_x, ST.heal_y, FACE_DOWN, 1);
+        break;
+    case END_MENU:
+        ST.mode = MODE_START_MENU;
+        break;
+    case END_SHOP:
+    case END_OPEN_SHOP:
+        shop_open();
+        break;
+    default:
+        break;
+    }
+    rebuild_map(); /* the story may have moved someone: the professor, the guard, an item */
+}
+
+void world_after_battle(int won) {
+    map_generation++; /* the battle screen drew over the map */
+    ST.mode = MODE_OVERWORLD;
+    if (!won) {
+        ST.money = (u16)(ST.money / 2);
+        dialog_open(DLG_BLACKOUT, blackout, 1, END_BLACKOUT);
+    } else if (ST.battle_kind == BK_RIVAL) {
+        ST.flags |= FLAG_RIVAL_BEATEN;
+        dialog_open(DLG_TRAINER_LOST, rival_lost, 1, END_OVERWORLD);
+    } else if (ST.battle_kind == BK_LEADER) {
+        ST.flags |= FLAG_LEADER_BEATEN;
+        dialog_open(DLG_QUEST_DONE, leader_lost, 1, END_OVERWORLD);
+    }
+}
+
+/* ---- sprites ------------------------------------------------------------------------------------------ */
+
+static void draw_human(int x, int y, int facing, int stepping, int parity, int pal) {
+    if (x <= -16 || x >= 240 || y <= -16 || y >= 160) return;
+    u16 tile;
+    int flip = 0;
+    if (facing == FACE_DOWN || facing == FACE_UP) {
+        int down = facing == FACE_DOWN;
+        tile = stepping ? (down ? OBJ_HUMAN_DOWN_STEP : OBJ_HUMAN_UP_STEP) : (down ? OBJ_HUMAN_DOWN : OBJ_HUMAN_UP);
+        flip = stepping && parity;
+    } else {
+        tile = stepping ? OBJ_HUMAN_SIDE_STEP : OBJ_HUMAN_SIDE;
+        flip = facing == FACE_LEFT;
+    }
+    obj_square16(x, y, tile, pal, 1, flip);
+}
+
+void world_sprites(void) {
+    if (ST.starter_id != STARTER_NONE) obj_square16(0, 0, OBJ_BALL, OBJPAL_MON_FLAMIN + ST.starter_id, 1, 0);
+    update_camera();
+    int cx = ST.camera_x, cy = ST.camera_y;
+    int p = ST.walking ? ST.walk_progress : 0;
+    int px = ST.player_x * 16 + DX[ST.facing] * p - cx;
+    int py = ST.player_y * 16 + DY[ST.facing] * p - cy;
+    draw_human(px, py, ST.facing, ST.walking && p >= 4 && p < 12, step_parity, OBJPAL_PLAYER);
+    Npc npc[NPC_MAX];
+    int count = npcs_here(npc);
+    for (int i = 0; i < count; i++) {
+        int x = npc[i].x * 16 - cx, y = npc[i].y * 16 - cy;
+        if (npc[i].kind == NPC_ITEM)
+            obj_square16(x, y, OBJ_BALL, npc[i].pal, 1, 0);
+        else
+            draw_human(x, y, npc_facing[i], 0, 0, npc[i].pal);
+    }
+}

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The headroom measurement on MiniMon Quest (pokeil/MiniMonQuest-v0), end to end:
+#   1. collect demonstrations with the quest's scripted planner (tops up $DATA to DEMO_EPISODES),
+#   2. train BC alone, and BC + online DAgger, with the same budget,
+#   3. judge the expert, BC and BC + DAgger on the same unseen seeds and print one table per
+#      milestone: completion rate and steps to the milestone (scripts/quest_headroom_table.py).
+# Environment overrides: DEMO_EPISODES, DEMO_STEPS, DEMO_DAGGER_ROUNDS, DEMO_EVAL_EPISODES,
+# DEMO_MAX_STEPS, DEMO_DATA.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=.venv/bin/python
+export SDL_VIDEODRIVER=${SDL_VIDEODRIVER:-dummy}
+ENV_ID=pokeil/MiniMonQuest-v0
+DATA=${DEMO_DATA:-expert_data_quest}
+EPISODES=${DEMO_EPISODES:-30}
+STEPS=${DEMO_STEPS:-2000}
+DAGGER_ROUNDS=${DEMO_DAGGER_ROUNDS:-3}
+EVAL_EPISODES=${DEMO_EVAL_EPISODES:-50}
+MAX_STEPS=${DEMO_MAX_STEPS:-1500}
+COMMON=(--env-id "$ENV_ID" --expert-data-dir "$DATA" --total-training-steps "$STEPS" --learning-rate 5e-4
+        --eval-frequency 0 --final-eval-episodes "$EVAL_EPISODES" --eval-max-steps "$MAX_STEPS" --eval-num-envs 2)
+
+echo "== 1/3 expert demonstrations: $EPISODES quest episodes of the scripted planner in $DATA/"
+$PY collect_expert_data.py --env-id "$ENV_ID" --expert scripted --num-episodes "$EPISODES" --top-up \
+    --num-workers 2 --expert-data-dir "$DATA"
+$PY -m pokeil_jax.data inspect "$DATA"
+
+echo "== 2/3 BC alone: $STEPS steps (the expert is judged on the same seeds)"
+$PY bc_pokemon_jax.py --exp-name demo_quest_bc "${COMMON[@]}" --dagger-rounds 0
+
+echo "== 2/3 BC + DAgger: $STEPS steps, $DAGGER_ROUNDS rounds of 6 learner episodes"
+$PY bc_pokemon_jax.py --exp-name demo_quest_dagger "${COMMON[@]}" --compare-expert '' \
+    --dagger-rounds "$DAGGER_ROUNDS" --dagger-episodes 6 --dagger-max-steps "$MAX_STEPS"
+
+echo "== 3/3 expert vs BC vs BC + DAgger on $EVAL_EPISODES unseen seeds"
+$PY scripts/quest_headroom_table.py \
+    "$(ls -td runs/demo_quest_bc__*/ | head -1)final_eval.json" \
+    "$(ls -td runs/demo_quest_dagger__*/ | head -1)final_eval.json"

@@ -1,0 +1,48 @@
+"""One markdown table from the quest demo's two final_eval.json reports: expert, BC alone and
+BC + DAgger, per milestone (completion rate, mean steps to it) on the same seeds.
+
+    python scripts/quest_headroom_table.py runs/demo_quest_bc__.../final_eval.json runs/demo_quest_dagger__.../final_eval.json
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+
+def load(path: str) -> dict:
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError) as error:
+        sys.exit(f"cannot read the eval report {path}: {error}; run scripts/demo_quest.sh first")
+
+
+def main() -> None:
+    if len(sys.argv) != 3:
+        sys.exit(__doc__.strip().splitlines()[-1].strip())
+    bc, dagger = load(sys.argv[1]), load(sys.argv[2])
+    expert = next((v for k, v in bc.items() if k.startswith("expert")), None)
+    if expert is None or "BC policy" not in bc or "BC policy" not in dagger:
+        sys.exit(f"{sys.argv[1]} needs an expert and a BC policy report, {sys.argv[2]} a BC policy report")
+    columns = {"expert": expert, "BC": bc["BC policy"], "BC + DAgger": dagger["BC policy"]}
+    if columns["BC"]["seeds"] != columns["BC + DAgger"]["seeds"]:
+        sys.exit("the two runs were judged on different seeds; rerun with the same --eval-seeds")
+    names = expert["milestone_names"]
+    ex = expert["milestone_completion_rate"]
+    print(f"{len(expert['seeds'])} unseen seeds; milestone completion: " + ", ".join(
+        f"{k} {v['milestone_completion_rate']:.1%} ({v['milestone_completion_rate'] / ex:.0%} of the expert)"
+        for k, v in columns.items()))
+    print()
+    print("| milestone | " + " | ".join(f"{k} reached / steps" for k in columns) + " |")
+    print("|---|" + "---|" * len(columns))
+    for name in names:
+        cells = []
+        for report in columns.values():
+            steps = report.get("steps_to_milestone", {}).get(name)
+            cells.append(f"{report['per_milestone_rates'][name]:.0%} / {'-' if steps is None else f'{steps:.0f}'}")
+        print(f"| {name} | " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,322 @@
+"""MiniMon Quest (pokeil/MiniMonQuest-v0) in the real emulator: ROM, RAM contract, seeds, the
+maze, battles and types, the SAW gate, split states, the scripted planner."""
+
+import os
+import re
+import shutil
+import struct
+import subprocess
+from pathlib import Path
+
+os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+
+import gymnasium
+from gymnasium.utils.env_checker import check_env
+import numpy as np
+import pytest
+
+import pokeil_jax  # noqa: F401  (registers the envs)
+from pokeil_jax import splits
+from pokeil_jax.emulator import read_rom_header
+from pokeil_jax.env import PokemonEnv, rom_sha1
+from pokeil_jax.games import adapter_for_code
+from pokeil_jax.games.minimon import quest
+from pokeil_jax.games.minimon.quest_planner import (
+    A, DOWN, LEFT, RIGHT, UP, MiniMonQuestPlanner, bfs_first_step, next_map)
+
+GAME_DIR = Path(quest.__file__).parent
+
+
+@pytest.fixture(scope="module")
+def split_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("splits")
+
+
+@pytest.fixture(scope="module")
+def env(split_dir):
+    e = PokemonEnv(rom_path=quest.ROM_PATH, max_episode_steps=4000, split_cache_dir=split_dir)
+    yield e
+    e.close()
+
+
+def play(env, obs, info, planner=None, limit=4000, until=None):
+    planner = planner or MiniMonQuestPlanner()
+    total, steps, terminated = 0.0, 0, False
+    for steps in range(1, limit + 1):
+        obs, reward, terminated, truncated, info = env.step(planner.get_action(obs, info))
+        total += reward
+        if terminated or truncated or (until is not None and until(info)):
+            break
+    return obs, info, steps, total, terminated
+
+
+# -- ROM and layout -------------------------------------------------------------------------------
+
+
+def test_rom_header_names_the_quest():
+    header = read_rom_header(quest.ROM_PATH)
+    assert (header.title, header.game_code, header.maker_code) == ("MINIMONQUEST", "MNMQ", "PJ")
+    raw = quest.ROM_PATH.read_bytes()[:0xC0]
+    assert (sum(raw[0xA0:0xBD]) + 0x19 + raw[0xBD]) % 256 == 0
+    assert raw[0x04:0xA0] == bytes(0x9C)
+    assert adapter_for_code("MNMQ").name == "MiniMon Quest"
+
+
+def test_python_layout_matches_quest_state_h():
+    text = (GAME_DIR / "quest" / "state.h").read_text()
+    asserted = {n: int(v, 0) for n, v in re.findall(r"_Static_assert\(offsetof\(MiniMonState,\s*(\w+)\)\s*==\s*(\w+)", text)}
+    assert asserted == {name: offset for name, offset, _ in quest.LAYOUT}
+    assert int(re.search(r"sizeof\(MiniMonState\)\s*==\s*(\w+)", text).group(1), 0) == quest.STATE_SIZE
+    sizes = {"u8": 1, "u16": 2, "u32": 4}
+    body = re.search(r"typedef struct[^{]*\{(.*?)\}\s*MiniMonState;", text, re.S).group(1)
+    c_sizes = {name: sizes[t] * (eval(n, {"TILES_MAX": quest.TILES_MAX}) if n else 1)
+               for t, name, n in re.findall(r"^\s*(u8|u16|u32)\s+(\w+)(?:\[([^\]]+)\])?;", body, re.M)}
+    for name, _, fmt in quest.LAYOUT:
+        assert struct.calcsize("<" + fmt) == c_sizes[name], name
+    assert int(re.search(r"QUEST_LAYOUT_VERSION (\d+)", text).group(1)) == quest.LAYOUT_VERSION
+    assert int(re.search(r"MINIMON_MAGIC\s+(0x[0-9A-Fa-f]+)", text).group(1), 0) == quest.MAGIC
+    maze = {k: int(v) for k, v in re.findall(r"#define MAZE_CELLS_(W|H) (\d+)", text)}
+    assert (2 * maze["W"] + 1, 2 * maze["H"] + 1) == (quest.MAZE_W, quest.MAZE_H)
+    for prefix, names in (("MODE_", quest.MODES), ("MS_", quest.MILESTONES), ("MAP_", quest.MAP_NAMES)):
+        values = {m[0]: int(m[1]) for m in re.findall(rf"\b{prefix}(\w+) = (\d+)", text)}
+        assert [values[n.upper()] for n in names] == list(range(len(names))), prefix
+
+
+@pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None or shutil.which("make") is None,
+                    reason="arm-none-eabi-gcc not installed; CI runs make rom-check")
+def test_both_roms_rebuild_byte_identical(tmp_path):
+    build = tmp_path / "build"
+    result = subprocess.run(["make", "-s", "-C", str(GAME_DIR), f"BUILD={build}", "all"],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (build / "minimon_quest.gba").read_bytes() == quest.ROM_PATH.read_bytes(), (
+        "minimon_quest.gba is stale: run make -C pokeil_jax/games/minimon install and commit it")
+    assert (build / "minimon.gba").read_bytes() == (GAME_DIR / "minimon.gba").read_bytes()
+
+
+# -- the env -----------------------------------------------------------------------------------------
+
+
+def test_registered_and_passes_the_gymnasium_env_checker():
+    e = gymnasium.make("pokeil/MiniMonQuest-v0")
+    try:
+        assert e.unwrapped.adapter.name == "MiniMon Quest"
+        assert len(e.unwrapped.milestone_names) == 15
+        check_env(e.unwrapped, skip_render_check=True)
+    finally:
+        e.close()
+
+
+def test_same_seed_and_actions_repeat_exactly_other_seeds_differ(env):
+    actions = [DOWN, DOWN, RIGHT, DOWN, LEFT, DOWN, DOWN, DOWN, A, DOWN, UP, UP]
+
+    def run(seed):
+        obs, info = env.reset(seed=seed)
+        frames, infos = [obs], [info]
+        for a in actions:
+            obs, _, _, _, info = env.step(a)
+            frames.append(obs)
+            infos.append(info)
+        return frames, infos
+
+    f1, i1 = run(11)
+    f2, i2 = run(11)
+    for a, b in zip(f1, f2):
+        np.testing.assert_array_equal(a, b)
+    assert i1 == i2
+    f3, i3 = run(12)
+    assert any(not np.array_equal(a, b) for a, b in zip(f1, f3)) or i1 != i3
+
+
+def test_seeded_choices_vary_and_stay_in_range(env):
+    keys = ("professor_xy", "rival_xy", "item_xy", "clerk_xy", "bridge_x", "maze_entry_x", "maze_exit_x")
+    worlds = []
+    for seed in range(24):
+        info = env.reset(seed=seed)[1]
+        worlds.append({k: info[k] for k in keys})
+        assert info["bridge_x"] in (3, 7, 11)
+        assert info["maze_entry_x"] % 2 == 1 and info["maze_exit_x"] % 2 == 1
+        assert (info["player_hp"], info["money"], info["starter"]) == (40, 0, None)
+    for key in keys:
+        assert len({str(w[key]) for w in worlds}) > 1, f"{key} never changes with the seed"
+
+
+# -- maze, battles, gate -------------------------------------------------------------------------
+
+
+def test_maze_is_larger_than_the_screen_scrolls_and_depends_on_the_seed(env):
+    mazes = []
+    for seed in (0, 1):
+        obs, info = env.reset(seed=seed, options={"start_milestone": 11})  # just entered the MAZE
+        assert info["map_name"] == "MAZE" and info["map_size"] == (quest.MAZE_W, quest.MAZE_H)
+        mazes.append(info["tiles"])
+        cameras = {info["camera"]}
+        obs, info, *_ = play(env, obs, info, limit=40)
+        cameras.add(info["camera"])
+        assert len(cameras) > 1, "the camera never moved in the maze"
+    assert mazes[0] != mazes[1]
+
+
+def _to_battle_command(env, seed):
+    """From the rival's town, let the planner play until a battle waits for a command."""
+    obs, info = env.reset(seed=seed, options={"start_milestone": 4})
+    return play(env, obs, info, until=lambda i: i["mode"] == "battle" and i["battle_phase"] == "command")
+
+
+def test_type_chart_the_move_that_beats_the_shown_type_hits_hardest(env):
+    obs, info, *_ = _to_battle_command(env, 0)
+    assert info["mode"] == "battle" and info["enemy_type"] in quest.TYPES
+    start = env.save_state()
+    damage = {}
+    for move, (rows, cols) in enumerate(((UP, LEFT), (UP, RIGHT), (DOWN, LEFT), (DOWN, RIGHT))):
+        env.load_state(start)
+        for a in (rows, cols, A):
+            obs, _, _, _, info = env.step(a)
+        assert info["battle_phase"] == "player_msg"
+        damage[quest.MOVES[move]] = start_hp(env, start) - info["enemy_hp"]
+    best = {"GRASS": "EMBER", "FIRE": "BUBBLE", "WATER": "LEAF"}[env.load_state(start)[1]["enemy_type"]]
+    assert damage[best] >= 10 and damage["TACKLE"] in (5, 6, 7)
+    assert all(d <= 3 for m, d in damage.items() if m not in (best, "TACKLE")), damage
+
+
+def start_hp(env, snapshot):
+    return env.load_state(snapshot)[1]["enemy_hp"]
+
+
+def test_tree_needs_the_saw(env):
+    obs, info = env.reset(seed=2, options={"start_milestone": 10})  # just arrived on ROUTE 3, SAW bought
+    assert info["map_name"] == "ROUTE_3" and info["items"]["SAW"]
+    assert info["tiles"][1][7] == "C"
+    obs, info, *_ = play(env, obs, info, until=lambda i: i["flags"]["tree_cut"])
+    assert info["flags"]["tree_cut"] and info["tiles"][1][7] == "."
+
+
+# -- splits ----------------------------------------------------------------------------------------
+
+
+def test_start_milestone_starts_after_the_split_without_its_rewards(env, split_dir):
+    obs, info = env.reset(seed=5, options={"start_milestone": 6})
+    assert info["milestone_count"] == 6 and info["step"] == 0
+    assert [info["milestones"][m] for m in quest.MILESTONES] == [True] * 6 + [False] * 9
+    files = list(split_dir.glob("*.state"))
+    assert len(files) >= 6  # every split the expert passed on the way is cached
+    obs2, info2 = env.reset(seed=5, options={"start_milestone": 6})  # from the cache now
+    np.testing.assert_array_equal(obs, obs2)
+    obs, reward, *_ = env.step(A)
+    assert reward in (0.0, 1.0)
+
+
+def test_damaged_split_cache_is_recomputed(env, split_dir):
+    obs, info = env.reset(seed=7, options={"start_milestone": 2})
+    key = splits.cache_key(rom_sha1(env.rom_path), 7, 2, env.frames_per_step, env.hold_frames)
+    path = split_dir / f"{key}.state"
+    assert path.exists()
+    path.write_bytes(path.read_bytes()[:100])
+    obs2, info2 = env.reset(seed=7, options={"start_milestone": 2})
+    np.testing.assert_array_equal(obs, obs2)
+    assert info2["milestone_count"] == 2
+
+
+@pytest.mark.parametrize("bad", [-1, 15, 2.0, "3", True])
+def test_out_of_range_start_milestone_lists_the_valid_ones(env, bad):
+    with pytest.raises(splits.SplitError, match=r"0\.\.14.*1 \(after HOME_TOWN\).*14 \(after GYM_ENTERED\)"):
+        env.reset(seed=0, options={"start_milestone": bad})
+
+
+# -- the planner -----------------------------------------------------------------------------------
+
+
+def test_bfs_walks_grass_and_enters_only_goal_doors():
+    tiles = ["#####",
+             "#.,D#",
+             "#,#.#",
+             "#...#",
+             "##D##"]  # fmt: skip
+    assert bfs_first_step(tiles, (1, 1), [(2, 4)]) == DOWN
+    assert bfs_first_step(tiles, (1, 1), [(3, 1)]) == RIGHT
+    assert bfs_first_step(["#.#"], (1, 0), [(0, 0)]) is None
+    assert next_map("HOUSE", "GYM") == "HOME_TOWN" and next_map("GYM", "LAB") == "STONE_CITY"
+    assert next_map("ROUTE_4", "PINE_CITY") == "MAZE"
+
+
+@pytest.mark.slow
+def test_planner_plays_the_whole_quest(env):
+    obs, info = env.reset(seed=0)
+    obs, info, steps, total, terminated = play(env, obs, info)
+    assert terminated and all(info["milestones"].values())
+    assert total == pytest.approx(15.0)
+    assert 400 < steps < 3000
+
+
+@pytest.mark.slow
+def test_planner_takes_over_after_random_wandering(env):
+    rng = np.random.default_rng(0)
+    obs, info = env.reset(seed=3, options={"start_milestone": 9})
+    for _ in range(150):
+        obs, _, _, _, info = env.step(int(rng.integers(0, 10)))
+    obs, info, steps, total, terminated = play(env, obs, info)
+    assert terminated and info["milestone_count"] == 15
+
+
+# -- env ids -----------------------------------------------------------------------------------------
+
+
+def test_env_ids_pick_the_rom_and_the_scripted_expert():
+    from pokeil_jax import env_ids
+    from pokeil_jax.experts import make_expert
+    from pokeil_jax.games.minimon.planner import MiniMonPlanner
+
+    rom = env_ids.rom_path_for("pokeil/MiniMonQuest-v0")
+    assert Path(rom) == quest.ROM_PATH
+    assert isinstance(make_expert("scripted", rom_path=rom), MiniMonQuestPlanner)
+    assert isinstance(make_expert("scripted", rom_path=env_ids.rom_path_for("pokeil/MiniMon-v0")), MiniMonPlanner)
+    assert env_ids.rom_path_for("pokeil/MiniMonQuest-v0", "other.gba") == "other.gba"
+    with pytest.raises(env_ids.UnknownEnvIdError, match="pokeil/MiniMon-v0, pokeil/MiniMonQuest-v0"):
+        env_ids.rom_path_for("pokeil/MiniMon-v1")
+
+
+def test_collector_rejects_an_unknown_env_id_in_one_line(tmp_path):
+    import collect_expert_data
+
+    args = collect_expert_data.Args(env_id="CartPole-v1", expert_data_dir=str(tmp_path / "d"))
+    with pytest.raises(SystemExit, match="unknown --env-id 'CartPole-v1'; valid ids: pokeil/MiniMon-v0"):
+        collect_expert_data.main(args)
+    assert not (tmp_path / "d").exists()
+
+
+# -- the demo's table and the planner benchmark --------------------------------------------------------
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _report(rates, steps, seeds=(1000, 1001)):
+    names = list(quest.MILESTONES[:2])
+    return {"milestone_names": names, "seeds": list(seeds), "milestone_completion_rate": sum(rates) / len(rates),
+            "per_milestone_rates": dict(zip(names, rates)), "steps_to_milestone": dict(zip(names, steps))}
+
+
+def test_headroom_table_puts_expert_bc_and_dagger_side_by_side(tmp_path):
+    import json
+
+    bc = {"expert (scripted)": _report([1.0, 1.0], [6.0, 14.0]), "BC policy": _report([1.0, 0.5], [7.0, 30.0])}
+    dagger = {"BC policy": _report([1.0, 0.0], [6.5, None])}
+    (tmp_path / "bc.json").write_text(json.dumps(bc))
+    (tmp_path / "dagger.json").write_text(json.dumps(dagger))
+    out = subprocess.run([os.sys.executable, "scripts/quest_headroom_table.py", str(tmp_path / "bc.json"),
+                          str(tmp_path / "dagger.json")], cwd=REPO, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "| HOME_TOWN | 100% / 6 | 100% / 7 | 100% / 6 |" in out.stdout  # 6.5 rounds to even
+    assert "| ROUTE_1 | 100% / 14 | 50% / 30 | 0% / - |" in out.stdout
+    assert "BC 75.0% (75% of the expert)" in out.stdout
+    bad = subprocess.run([os.sys.executable, "scripts/quest_headroom_table.py", str(tmp_path / "nope.json"),
+                          str(tmp_path / "dagger.json")], cwd=REPO, capture_output=True, text=True)
+    assert bad.returncode != 0 and "cannot read the eval report" in bad.stderr and "Traceback" not in bad.stderr
+
+
+@pytest.mark.slow
+def test_planner_benchmark_prints_finish_rate_length_and_splits():
+    out = subprocess.run([os.sys.executable, "benchmarks/quest_planner.py", "--seeds", "0-1"], cwd=REPO,
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "finished 2/2 seeds (100.0%)" in out.stdout
+    assert re.search(r"LEADER_BEATEN\s+2\s+\d+\.\d", out.stdout)
