@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import multiprocessing as mp
-import os
 import sys
 import time
 from pathlib import Path

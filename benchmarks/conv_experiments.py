@@ -30,7 +30,6 @@ import argparse
 import functools
 import os
 import platform
-import resource
 import statistics
 import sys
 import time
