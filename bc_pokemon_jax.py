@@ -406,9 +406,9 @@ def run_folders(args: Args) -> tuple[str, Path, Path]:
         require(run_dir is not None, f"--resume: no run of exp_name {args.exp_name!r} with a checkpoint under "
                                      f"{args.checkpoint_dir}/; train one first (without --resume)")
         finished = int(ckpt.resolve(run_dir).name)
-        require(finished < args.total_training_steps,
+        require(finished < args.total_training_steps + args.online_steps,  # online steps follow the offline ones
                 f"--resume: {run_dir} already finished at step {finished}; pass a larger --total-training-steps "
-                f"to train on, or judge it with --eval-only --checkpoint {run_dir}")
+                f"(or --online-steps) to train on, or judge it with --eval-only --checkpoint {run_dir}")
         run_name = run_dir.name
     else:
         run_name = f"{args.exp_name}__{args.seed}__{int(time.time())}"
