@@ -281,7 +281,13 @@ def load_jax_checkpoint_params(path: str | os.PathLike) -> dict:
         while f"params.ConvSequence_{len(channels)}.Conv_0.kernel" in shapes:
             channels.append(shapes[f"params.ConvSequence_{len(channels)}.Conv_0.kernel"][-1])
         sizes = NetworkSizes(num_actions=num_actions, hidden_dim=hidden_dim, channels=tuple(channels))
-        target = train.create_train_state(jax.random.key(0), train.TrainConfig(network=sizes))
+        config = train.TrainConfig(network=sizes)
+        if "bc_coefficient" in shapes:  # a DQN-BC state (with its target network): its own pytree
+            from pokeil_jax import dqn_bc
+
+            target = dqn_bc.create_train_state(jax.random.key(0), config)
+        else:
+            target = train.create_train_state(jax.random.key(0), config)
         state, _ = checkpoint.restore(path, target)
     except checkpoint.CheckpointError as e:
         raise ConversionError(str(e)) from None
