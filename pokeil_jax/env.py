@@ -311,7 +311,10 @@ class PokemonEnv(gymnasium.Env):
         info["step"] = self._steps
         info["milestone_mask"] = self._mask
         # The speedrun split: the step each milestone was first reached (0: done at the start).
-        info["milestone_steps"] = {n: self._milestone_steps.get(i) for i, n in enumerate(self.milestone_names)}
+        # Reached milestones only: a vector env batches info values into arrays, and a None beside
+        # an int in another env would not fit one.
+        info["milestone_steps"] = {n: self._milestone_steps[i] for i, n in enumerate(self.milestone_names)
+                                   if i in self._milestone_steps}
         return info
 
     def _record_frame(self):

@@ -168,3 +168,21 @@ def test_demo_metrics_weight_every_transition_once(synthetic_demos):
         got = demo_metrics(logits_fn, demos, batch_size)
         assert got["bc_loss"] == pytest.approx(expected_loss, rel=1e-6)
         assert got["accuracy"] == pytest.approx(expected_accuracy)
+
+
+@pytest.mark.slow
+def test_real_vector_env_batches_the_split_of_episodes_at_different_milestones():
+    """Two emulator processes whose episodes reach milestones at different steps: their infos batch
+    (a None beside an int in `milestone_steps` once broke the vector env's step)."""
+    from pokeil_jax import vector_env
+    from pokeil_jax.experts import make_expert
+
+    envs = vector_env.make_eval_envs(2, rom_path=None, max_episode_steps=300)
+    try:
+        report = evaluate(ExpertAgent(lambda: make_expert("scripted"), envs.num_envs), envs, [1000, 1001, 1002],
+                          max_steps=300)
+    finally:
+        envs.close()
+    assert report.success_rate == 1.0
+    steps = report.steps_to_milestone
+    assert 0 < steps["LEFT_HOUSE"] < steps["GOT_STARTER"] < steps["REACHED_NEXT_TOWN"] <= max(report.episode_lengths)
