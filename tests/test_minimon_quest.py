@@ -277,9 +277,10 @@ def test_env_ids_pick_the_rom_and_the_scripted_expert():
 
 def test_collector_rejects_an_unknown_env_id_in_one_line(tmp_path):
     import collect_expert_data
+    from pokeil_jax.cli import UsageError
 
     args = collect_expert_data.Args(env_id="CartPole-v1", expert_data_dir=str(tmp_path / "d"))
-    with pytest.raises(SystemExit, match="unknown --env-id 'CartPole-v1'; valid ids: pokeil/MiniMon-v0"):
+    with pytest.raises(UsageError, match="unknown --env-id 'CartPole-v1'; valid ids: pokeil/MiniMon-v0"):
         collect_expert_data.main(args)
     assert not (tmp_path / "d").exists()
 
