@@ -44,6 +44,8 @@ LABELS = {"torch": "PyTorch", "jax": "JAX"}
 #: The line each script prints once its first train step has finished.
 FIRST_STEP_MARKERS = {"torch": "Step 0:", "jax": "first step done"}
 
+from pokeil_jax.cli import positive_int  # noqa: E402
+
 
 def make_demos(folder: Path, episodes: int, length: int) -> Path:
     """Write `episodes` synthetic episodes (benchmarks/loader_speed.py's scrolling tile maps) and
@@ -204,17 +206,18 @@ def _table(rows: list[list[str]]) -> list[str]:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[64, 256])
-    parser.add_argument("--steps", type=int, nargs=2, default=[10, 60], metavar=("SHORT", "LONG"),
+    parser.add_argument("--batch-sizes", type=positive_int, nargs="+", default=[64, 256], help="batch sizes of both scripts")
+    parser.add_argument("--steps", type=positive_int, nargs=2, default=[10, 60], metavar=("SHORT", "LONG"),
                         help="the two step counts of each script; their difference is the timed loop")
-    parser.add_argument("--repeats", type=int, default=3, help="alternating repeats (ABBA order); medians reported")
+    parser.add_argument("--repeats", type=positive_int, default=3, help="alternating repeats (ABBA order); medians reported")
     parser.add_argument("--expert-data-dir", default=None,
                         help="demonstrations to train on (default: 3 synthetic episodes x 300 steps)")
-    parser.add_argument("--frameworks", nargs="+", default=["torch", "jax"], choices=["torch", "jax"])
+    parser.add_argument("--frameworks", nargs="+", default=["torch", "jax"], choices=["torch", "jax"],
+                        help="which training scripts to time")
     parser.add_argument("--no-step-benchmark", action="store_true",
                         help="skip the step-only reference (train_throughput.py's workers)")
-    parser.add_argument("--step-repeats", type=int, default=5)
-    parser.add_argument("--step-steps", type=int, default=10)
+    parser.add_argument("--step-repeats", type=positive_int, default=5, help="repeats of the step-only reference")
+    parser.add_argument("--step-steps", type=positive_int, default=10, help="train steps per step-only repeat")
     parser.add_argument("--smoke", action="store_true", help="batch 8, 1 and 3 steps, 1 repeat: every column (CI)")
     args = parser.parse_args(argv)
     if args.smoke:
