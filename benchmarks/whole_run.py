@@ -27,6 +27,7 @@ Also printed, from the same run:
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import statistics
 import subprocess
@@ -132,9 +133,12 @@ def measure_whole_runs(args, demos: Path, workdir: Path) -> dict:
 
 
 def loop_rates(per_framework: dict, steps: tuple[int, int], batch_size: int) -> list[float]:
-    """samples/s of the loop in each repeat: extra samples of the long run / its extra seconds."""
+    """samples/s of the loop in each repeat: extra samples of the long run / its extra seconds.
+
+    NaN for a repeat whose long run was not slower than its short one: start-up jitter was
+    larger than the extra steps, so that repeat measured nothing (use more steps)."""
     short, long = steps
-    return [(long - short) * batch_size / (b["total"] - a["total"])
+    return [(long - short) * batch_size / (b["total"] - a["total"]) if b["total"] > a["total"] else math.nan
             for a, b in zip(per_framework["runs"][short], per_framework["runs"][long])]
 
 
@@ -153,6 +157,9 @@ def measure_steps(args) -> dict:
 
 
 def _spread(values: list[float], fmt: str = "{:.1f}") -> str:
+    """median (min-max) of the finite values; "n/a" when a repeat measured nothing (NaN)."""
+    if not values or any(math.isnan(v) for v in values):
+        return "n/a"
     return f"{fmt.format(statistics.median(values))} ({fmt.format(min(values))}-{fmt.format(max(values))})"
 
 
@@ -173,9 +180,13 @@ def report(args, whole: dict, steps: dict | None) -> str:
         else:
             row.append("-")
         for fw in ("torch", "jax"):
-            row.append(f"{statistics.median(rates[fw]) / steps[fw][b]:.2f}" if steps and fw in rates else "-")
+            usable = steps and fw in rates and not any(math.isnan(r) for r in rates[fw])
+            row.append(f"{statistics.median(rates[fw]) / steps[fw][b]:.2f}" if usable else "-")
         rows.append(row)
     lines += _table(rows)
+    if any("n/a" in row for row in rows):
+        lines.append("n/a: in some repeat the long run was not slower than the short one (start-up jitter "
+                     "exceeded the extra steps); pass a larger LONG to --steps")
 
     lines += ["", "Time to the first finished train step, s (wall; CPU s of the process by then)"]
     rows = [["batch", "script", "first run", "repeated (median, min-max)", "repeated CPU s"]]

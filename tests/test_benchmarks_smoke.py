@@ -154,7 +154,13 @@ def test_whole_run_smoke_times_both_scripts_and_their_first_steps():
     # a first launch and 2 step counts, for each of the 2 scripts: seconds and first step
     assert sum(bool(re.search(r"(PyTorch|JAX)\s+[13] steps:\s+[\d.]+ s, first step at\s+[\d.]+ s", l)) for l in lines) == 6
     loop = next(line for line in lines if re.match(r"\s+8\s", line))
-    assert re.search(r"[\d.]+ \([\d.]+-[\d.]+\)\s+[\d.]+ \([\d.]+-[\d.]+\)\s+[\d.]+x", loop), loop
+    # loop rates: median (min-max) per script and their ratio, or "n/a" with its explanation when
+    # start-up jitter exceeded the extra steps (a 1-repeat smoke run often cannot time 2 steps)
+    cell = r"(?:[\d.]+ \([\d.]+-[\d.]+\)|n/a)"
+    assert re.search(rf"^\s+8\s+{cell}\s+{cell}\s+(?:[\d.]+x \([\d.]+x-[\d.]+x\)|n/a)", loop), loop
+    assert not re.search(r"[\s(]-\d", loop), loop  # never a negative rate
+    if "n/a" in loop:
+        assert "the long run was not slower than the short one" in out
     for script in ("PyTorch", "JAX"):
         row = next(line for line in lines if re.match(rf"\s+8\s+{script}\s", line))
         assert re.search(r"[\d.]+ \([\d.]+\)\s+[\d.]+ \([\d.]+-[\d.]+\)", row), row
