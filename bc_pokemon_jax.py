@@ -222,7 +222,7 @@ def main(args: Args) -> dict:
         if eval_seeds and is_main:
             envs = vector_env.make_eval_envs(args.eval_num_envs, rom_path=args.rom_path, max_episode_steps=args.eval_max_steps,
                                              initial_state=args.eval_initial_state)
-            resources.callback(envs.close)
+            resources.push(vector_env.close_on_exit(envs))
 
         # ---- train state: fresh, or restored ----------------------------------------------------------------
         mesh = train.make_mesh()

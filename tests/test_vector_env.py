@@ -37,3 +37,45 @@ def test_eval_env_workers_are_pinned_and_the_parent_is_not():
         assert all(os.sched_getaffinity(p.pid) == before for p in unpinned.processes)
     finally:
         unpinned.close()
+
+
+def test_close_on_exit_terminates_the_workers_only_when_the_block_fails():
+    import contextlib
+
+    from pokeil_jax.vector_env import close_on_exit
+
+    class Recorder:
+        calls = []
+
+        def close(self, **kwargs):
+            self.calls.append(kwargs)
+
+    with contextlib.ExitStack() as stack:
+        stack.push(close_on_exit(Recorder()))
+    with pytest.raises(KeyboardInterrupt):
+        with contextlib.ExitStack() as stack:
+            stack.push(close_on_exit(Recorder()))
+            raise KeyboardInterrupt
+    assert Recorder.calls == [{"terminate": False}, {"terminate": True}]
+
+
+@pytest.mark.filterwarnings("ignore:.*while waiting for a pending call:UserWarning")  # what is tested
+def test_a_failure_mid_step_closes_real_workers_without_waiting_for_the_step():
+    import contextlib
+
+    import numpy as np
+
+    from pokeil_jax.vector_env import close_on_exit, make_eval_envs
+
+    envs = make_eval_envs(2, max_episode_steps=50)
+    envs.reset(seed=[0, 1])
+    processes = list(envs.processes)
+    with pytest.raises(RuntimeError, match="policy failed"):
+        with contextlib.ExitStack() as stack:
+            stack.push(close_on_exit(envs))
+            envs.step_async(np.zeros(2, np.int64))  # a step in flight when the error comes
+            raise RuntimeError("policy failed")
+    assert envs.closed
+    for process in processes:
+        process.join(timeout=10)
+        assert not process.is_alive()
