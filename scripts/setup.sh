@@ -59,5 +59,5 @@ for extra in "$@"; do
 done
 # Build the oneDNN kernels when missing or stale (a few seconds); without them everything still
 # runs, on XLA's own kernels.
-"$VENV/bin/python" -m pokeil_jax.kernels.onednn build --if-stale --quiet \
+"$VENV/bin/python" -m pokeil_jax.kernels build --if-stale --quiet \
   || echo "setup: oneDNN kernels not built (see above); training falls back to XLA's kernels" >&2

@@ -24,7 +24,7 @@ COMMANDS = [
     (["benchmarks/train_throughput.py"], "benchmarks/train_throughput.py"),
     (["benchmarks/conv_experiments.py"], "benchmarks/conv_experiments.py"),
     (["-m", "pokeil_jax.convert"], "pokeil_jax/convert.py"),
-    (["-m", "pokeil_jax.kernels.onednn"], "pokeil_jax/kernels/onednn.py"),
+    (["-m", "pokeil_jax.kernels"], "pokeil_jax/kernels/__main__.py"),
     (["-m", "pokeil_jax.data", "inspect"], "pokeil_jax/data/inspect.py"),
     (["-m", "pokeil_jax.data", "cache"], "pokeil_jax/data/inspect.py"),
     (["-m", "pokeil_jax.data", "export-minari"], "pokeil_jax/data/inspect.py"),

@@ -25,7 +25,7 @@ def test_resolve_kernels_rules(monkeypatch):
         resolve_kernels("cudnn")
     monkeypatch.setattr(onednn, "_load", lambda: "not built (test)")
     assert resolve_kernels("auto").name == "xla"
-    with pytest.raises(onednn.OneDNNUnavailableError, match="python -m pokeil_jax.kernels.onednn build"):
+    with pytest.raises(onednn.OneDNNUnavailableError, match="python -m pokeil_jax.kernels build"):
         resolve_kernels("onednn")
     with pytest.raises(onednn.OneDNNUnavailableError, match="not built"):
         onednn.conv2d(jnp.zeros((1, 3, 3, 1)), jnp.zeros((3, 3, 1, 1)), jnp.zeros((1,)))

@@ -166,7 +166,7 @@ print("ok")
 
 
 def test_check_command_reports_agreement():
-    result = subprocess.run([sys.executable, "-m", "pokeil_jax.kernels.onednn", "check"], capture_output=True,
+    result = subprocess.run([sys.executable, "-m", "pokeil_jax.kernels", "check"], capture_output=True,
                             text=True, env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "available" in result.stdout and "max relative error" in result.stdout

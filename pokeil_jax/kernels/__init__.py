@@ -5,7 +5,7 @@
 
 - `xla`: XLA's own operations (`kernels/xla.py`), any backend and dtype.
 - `onednn`: oneDNN's, as XLA:CPU FFI custom calls (`kernels/onednn.py`, C++ in `kernels/csrc/`),
-  float32 on the CPU backend; built by `python -m pokeil_jax.kernels.onednn build`.
+  float32 on the CPU backend; built by `python -m pokeil_jax.kernels build`.
 - `auto`: oneDNN where it can run well (built, CPU backend, one device, float32), else XLA.
 
 Both take and return the same shapes and agree to float32 rounding (tests/test_kernels_onednn.py).

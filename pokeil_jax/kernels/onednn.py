@@ -10,8 +10,8 @@ program as the rest of the step.
 
 The extension is built from source on the user's machine (it links the system's oneDNN):
 
-    python -m pokeil_jax.kernels.onednn build     # g++ + Debian's libdnnl-dev; `make setup` does it
-    python -m pokeil_jax.kernels.onednn check     # built? loadable? agrees with XLA?
+    python -m pokeil_jax.kernels build     # g++ + Debian's libdnnl-dev; `make setup` does it
+    python -m pokeil_jax.kernels check     # built? loadable? agrees with XLA?
 
 Where it is not built, `pokeil_jax.kernels.resolve_kernels("auto")` picks XLA's and nothing else
 changes. Only the CPU backend has the handlers; on GPU "auto" is XLA (cuDNN).
@@ -19,7 +19,6 @@ changes. Only the CPU backend has the handlers; on GPU "auto" is XLA (cuDNN).
 
 from __future__ import annotations
 
-import argparse
 import ctypes
 import functools
 import hashlib
@@ -33,7 +32,6 @@ import jax
 import jax.numpy as jnp
 
 from pokeil_jax.atomic import atomic_write, write_text_atomic
-from pokeil_jax.kernels.xla import conv2d as xla_conv2d
 
 SOURCE = Path(__file__).resolve().parent / "csrc" / "onednn_layers.cc"
 # Not a *.so in the package itself: Python would take that for an extension module.
@@ -45,7 +43,7 @@ STAMP = LIBRARY.with_suffix(".so.stamp")
 _TARGETS = ("pokeil_conv_forward", "pokeil_conv_backward", "pokeil_conv_backward_weights",
             "pokeil_pool_forward", "pokeil_pool_backward")
 BUILD_HINT = (
-    "build it with `python -m pokeil_jax.kernels.onednn build` (needs g++ and the oneDNN 2.x or 3.x "
+    "build it with `python -m pokeil_jax.kernels build` (needs g++ and the oneDNN 2.x or 3.x "
     "headers: `apt-get install g++ libdnnl-dev`; `make setup` does both)"
 )
 
@@ -207,54 +205,3 @@ def _max_pool_bwd(residuals, g):
 
 
 max_pool_3x3_s2.defvjp(_max_pool_fwd, _max_pool_bwd)
-
-
-def _check() -> int:
-    """Print whether the extension is usable and how far it is from XLA on one layer."""
-    reason = unavailable_reason()
-    if reason is not None:
-        print(f"oneDNN convolutions: NOT available: {reason}; {BUILD_HINT}")
-        return 1
-    keys = jax.random.split(jax.random.key(0), 4)
-    x = jax.random.normal(keys[0], (4, 21, 21, 32))
-    kernel = jax.random.normal(keys[1], (3, 3, 32, 16)) * 0.1
-    bias = jax.random.normal(keys[2], (16,))
-    g = jax.random.normal(keys[3], (4, 21, 21, 16))
-
-    def grads(f):
-        return jax.jit(jax.grad(lambda *a: jnp.sum(f(*a) * g), argnums=(0, 1, 2)))(x, kernel, bias)
-
-    worst = 0.0
-    for ours, theirs in zip((conv2d(x, kernel, bias), *grads(conv2d)), (xla_conv2d(x, kernel, bias), *grads(xla_conv2d))):
-        worst = max(worst, float(jnp.max(jnp.abs(ours - theirs)) / jnp.max(jnp.abs(theirs))))
-    print(f"oneDNN convolutions: available ({LIBRARY}); values and gradients vs XLA: "
-          f"max relative error {worst:.1e}")
-    return 0 if worst < 1e-4 else 1
-
-
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m pokeil_jax.kernels.onednn",
-        description="Build or check the oneDNN convolution extension (XLA:CPU custom call).",
-    )
-    parser.add_argument("command", choices=("build", "check"),
-                        help="build: compile csrc/onednn_layers.cc; check: is it usable, does it agree with XLA")
-    parser.add_argument("--if-stale", action="store_true",
-                        help="build only when the library is missing or older than its source/jaxlib")
-    parser.add_argument("--quiet", action="store_true", help="print only errors")
-    args = parser.parse_args(argv)
-    if args.command == "build":
-        if args.if_stale and is_built():
-            return 0
-        try:
-            built = build(verbose=not args.quiet)
-            print(f"setup: built the oneDNN kernels ({built.name})" if args.quiet else f"built {built}")
-        except RuntimeError as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 1
-        return 0
-    return _check()
-
-
-if __name__ == "__main__":
-    sys.exit(main())
