@@ -190,5 +190,7 @@ def test_batch_frames_are_64_byte_aligned_so_jax_takes_them_without_a_copy(tmp_p
         a = empty_aligned(shape, dtype)
         assert a.shape == shape and a.dtype == dtype and a.ctypes.data % 64 == 0 and a.flags.c_contiguous
     on_device = train.shard_batch(train.make_mesh(jax.local_devices()[:1]), batch)["observations"]
-    if on_device.devices().pop().platform == "cpu":
+    # next(iter(...)), never .pop(): devices() is the mesh's own cached set, shared process-wide;
+    # emptying it made every later array on that mesh report no device (Orbax then failed to save).
+    if next(iter(on_device.devices())).platform == "cpu":
         assert on_device.unsafe_buffer_pointer() == batch["observations"].ctypes.data  # aliased, not copied
