@@ -11,7 +11,7 @@ import pytest
 from episode_factory import MILESTONES, episode_with, make_episode, metadata_with, save_raw
 
 from pokeil_jax import data, preprocessing
-from pokeil_jax.data import episodes
+from pokeil_jax.data import episode_format, episodes
 from pokeil_jax.emulator import BUTTONS
 
 
@@ -114,7 +114,7 @@ BAD_EPISODES = {
     "info_not_json": (episode_with(infos=lambda e: np.asarray(["{}"] * 11 + ["nope"], dtype=np.str_)), ["infos[11]"]),
     "done_in_middle": (episode_with(dones=lambda e: np.arange(12) >= 5), ["dones[5] is True before the last step"]),
     "done_vs_metadata": (episode_with(dones=lambda e: np.zeros(12, bool)), ["dones[-1] = False", "terminated=True"]),
-    "empty": (episode_with(**{k: (lambda e, k=k: e[k][:0]) for k in episodes._STEP_ARRAYS}, episode_length=np.int64(0)),
+    "empty": (episode_with(**{k: (lambda e, k=k: e[k][:0]) for k in episode_format.STEP_ARRAYS}, episode_length=np.int64(0)),
               ["no steps"]),
 }
 
@@ -163,7 +163,7 @@ def test_pickled_object_array_is_refused_not_unpickled(tmp_path):
     # The same array behind a header that lies about its dtype: np.load's allow_pickle refusal is translated.
     npz = np.load(path, allow_pickle=False)
     with pytest.raises(data.EpisodeFormatError, match="pickled"):
-        episodes._load_member(npz, "infos", path)
+        episodes.load_member(npz, "infos", path)
 
 
 def test_missing_truncated_corrupt_and_foreign_files(tmp_path):

@@ -25,10 +25,8 @@ import numpy as np
 
 from pokeil_jax import preprocessing
 from pokeil_jax.atomic import atomic_write
-from pokeil_jax.data.episodes import (
-    HOW_TO_COLLECT, NETWORK_INPUT_SHAPE, EpisodeFormatError, _iter_frame_chunks, _load_member, _open_npz,
-    _read_episode, episode_paths,
-)
+from pokeil_jax.data.episodes import episode_paths, iter_frame_chunks, load_member, open_npz, read_episode
+from pokeil_jax.data.episode_format import HOW_TO_COLLECT, NETWORK_INPUT_SHAPE, EpisodeFormatError
 
 #: Bump when the cache layout changes (PREPROCESS_VERSION covers the frames themselves).
 CACHE_VERSION = 2
@@ -86,17 +84,17 @@ _ENTRY_ARRAYS = ("actions", "executed_actions", "rewards", "dones", "terminals",
 
 def _build_entry(path: Path, sha1: str, entry_dir: Path, chunk_frames: int, bar) -> None:
     """Preprocess one episode into `entry_dir` (written under a temp name, renamed when whole)."""
-    episode = _read_episode(path, "skip")
+    episode = read_episode(path, "skip")
     length = int(episode["episode_length"])
     temp = entry_dir.with_name(f".tmp-{entry_dir.name}-{os.getpid()}-{uuid.uuid4().hex[:8]}")
     temp.mkdir(parents=True)
     try:
         frames = np.lib.format.open_memmap(temp / "frames.npy", mode="w+", dtype=np.uint8,
                                            shape=(length + 1, *NETWORK_INPUT_SHAPE))
-        npz = _open_npz(path)
+        npz = open_npz(path)
         with npz:
             start = 0
-            for chunk in _iter_frame_chunks(npz, "observations", path, chunk_frames):
+            for chunk in iter_frame_chunks(npz, "observations", path, chunk_frames):
                 frames[start:start + len(chunk)] = preprocessing.preprocess_frames(chunk)
                 start += len(chunk)
                 if bar is not None:
@@ -104,7 +102,7 @@ def _build_entry(path: Path, sha1: str, entry_dir: Path, chunk_frames: int, bar)
             has_final = "final_observation" in npz.files
             # Without a final observation the slot repeats the last frame; has_successor says it is none.
             if has_final:
-                frames[length] = preprocessing.preprocess_frames(_load_member(npz, "final_observation", path))
+                frames[length] = preprocessing.preprocess_frames(load_member(npz, "final_observation", path))
             else:
                 frames[length] = frames[length - 1]
         frames.flush()
@@ -284,12 +282,12 @@ def build_cache(paths: Sequence[str | os.PathLike], cache_dir: str | os.PathLike
     entries, todo = [], []
     for path in paths:
         if not path.is_file():
-            _open_npz(path)  # raises the file-not-found message
+            open_npz(path)  # raises the file-not-found message
         entry_dir = cache_dir / _entry_name(memo.sha1(path))
         entries.append(entry_dir)
         if not (entry_dir / "entry.json").exists():
             # Headers and small arrays only: cheap, and a bad file fails before any preprocessing.
-            todo.append((path, entry_dir, int(_read_episode(path, "skip")["episode_length"])))
+            todo.append((path, entry_dir, int(read_episode(path, "skip")["episode_length"])))
     memo.save()
     if todo:
         from tqdm import tqdm

@@ -1,25 +1,6 @@
-"""The episode format on disk, its validation, and reading and writing episodes.
+"""Episode files and folders: listing a folder in episode order, writing an episode atomically,
+and reading one back validated (the format is `episode_format.py`, its checks `validation.py`).
 
-Episode format (version 1): one compressed NPZ per episode, `episode_0001.npz`, `episode_0002.npz`, ...
-
-    observations      uint8   (T, 160, 240, 3)  the observation action t was chosen on
-    actions           int32   (T,)              the expert's intended action, 0..9 (the label)
-    executed_actions  int32   (T,)              what was pressed (differs with epsilon-noise)
-    rewards           float32 (T,)
-    dones             bool    (T,)              only the last step can be True
-    infos             unicode (T,)              one JSON object per step (the env's info after step t)
-    final_observation uint8   (160, 240, 3)     the observation after the last step
-    episode_return    float32 ()
-    episode_length    int64   ()                == T
-    metadata          unicode ()                JSON object, keys in REQUIRED_METADATA
-
-Only observations, actions, rewards and dones are required (REQUIRED_KEYS): episodes written by
-the seed plan's collector loop hold just those (int64 actions, float64 rewards) and train; what
-each absent key costs is in ABSENT_KEY_COSTS. Other integer and float dtypes are converted to
-the ones above after a range check. Files holding pickled object arrays are refused; `python -m
-pokeil_jax.data migrate --allow-pickle` rewrites the ones a user made.
-
-Actions index `pokeil_jax.actions.BUTTONS` (A, B, START, SELECT, UP, DOWN, LEFT, RIGHT, L, R).
 Nothing is ever loaded with pickle. Files are written atomically: a killed writer leaves whole
 episodes and, at worst, a hidden `.episode_XXXX.npz.<pid>.<id>.tmp` that every reader here ignores.
 """
@@ -28,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import zipfile
 import zlib
 from pathlib import Path
@@ -36,81 +16,12 @@ from typing import Iterator, Mapping
 
 import numpy as np
 
-from pokeil_jax import preprocessing
-from pokeil_jax.actions import BUTTONS, NUM_ACTIONS
 from pokeil_jax.atomic import atomic_write
-
-EPISODE_FORMAT_VERSION = 1
-FRAME_SHAPE = preprocessing.FRAME_SHAPE
-NETWORK_INPUT_SHAPE = preprocessing.NETWORK_INPUT_SHAPE
-
-#: What collect_expert_data.py writes in `metadata`; only format_version is required, the rest is
-#: type-checked when present (an episode converted from elsewhere may not know its seed).
-REQUIRED_METADATA = (
-    "format_version", "game", "rom_sha1", "frames_per_step", "expert", "seed", "epsilon",
-    "milestone_names", "terminated", "truncated",
+from pokeil_jax.data.episode_format import (
+    EPISODE_KEYS, EPISODE_NAME, FRAME_SHAPE, HOW_TO_COLLECT, HOW_TO_MIGRATE, NPY_MAGIC, NPZ_MAGIC, SMALL_KEYS,
+    EpisodeFormatError,
 )
-#: The keys training cannot do without; the others are optional (see ABSENT_KEY_COSTS).
-REQUIRED_KEYS = ("observations", "actions", "rewards", "dones")
-#: What an absent optional key costs (printed by `inspect`).
-ABSENT_KEY_COSTS = {
-    "executed_actions": "what was pressed is taken to be the label, so epsilon-noise cannot be told apart",
-    "infos": "no per-step info: milestone rates are unknown",
-    "final_observation": "no frame after the last step: each episode's last transition has no successor "
-                         "(left out of DQN-BC's TD targets; BC is unaffected)",
-    "episode_return": "computed from rewards",
-    "episode_length": "computed from the arrays",
-    "metadata": "no seeds known, so evaluation cannot avoid the demonstrations' seeds (pass --eval-seeds); "
-                "game, ROM and expert unknown; whether the last step ended the game is unknown, so the "
-                "last transition has no successor",
-}
-#: What a metadata key that collect_expert_data.py writes costs when an episode's metadata lacks it.
-ABSENT_METADATA_COSTS = {
-    "seed": "no seed known, so evaluation cannot avoid it (pass --eval-seeds)",
-    "terminated": "whether the last step ended the game is unknown, so the last transition has no successor",
-}
-HOW_TO_MIGRATE = "python -m pokeil_jax.data migrate --allow-pickle {source} NEW_FOLDER"
-HOW_TO_COLLECT = "python collect_expert_data.py --expert-data-dir {directory} --num-episodes 20"
-
-_EPISODE_NAME = re.compile(r"^episode_(\d+)\.npz$")
-_NPZ_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
-_NPY_MAGIC = b"\x93NUMPY"
-
-# key -> (dtype, shape after the leading step axis); per-step arrays all have length T.
-_STEP_ARRAYS: dict[str, tuple[str, tuple[int, ...]]] = {
-    "observations": ("uint8", FRAME_SHAPE),
-    "actions": ("int32", ()),
-    "executed_actions": ("int32", ()),
-    "rewards": ("float32", ()),
-    "dones": ("bool", ()),
-    "infos": ("unicode", ()),
-}
-_FIXED_ARRAYS: dict[str, tuple[str, tuple[int, ...]]] = {
-    "final_observation": ("uint8", FRAME_SHAPE),
-    "episode_return": ("float32", ()),
-    "episode_length": ("int64", ()),
-    "metadata": ("unicode", ()),
-}
-EPISODE_KEYS = tuple(_STEP_ARRAYS) + tuple(_FIXED_ARRAYS)
-_FRAME_KEYS = ("observations", "final_observation")
-_SMALL_KEYS = tuple(k for k in EPISODE_KEYS if k not in _FRAME_KEYS)
-_HOW_TO_STORE = {
-    "uint8": "np.asarray(value, np.uint8)",
-    "int32": "np.asarray(value, np.int32)",
-    "int64": "np.int64(value)",
-    "float32": "np.asarray(value, np.float32)",
-    "bool": "np.asarray(value, bool)",
-    "unicode": "np.asarray(json_strings, dtype=np.str_)",
-}
-# Other dtypes read (and written) after a range check: any integer for the int keys, any real
-# number for the float keys, 0/1 integers for dones.
-_CONVERTIBLE_KINDS = {"int32": "iu", "int64": "iu", "float32": "fiu", "bool": "iu"}
-
-
-class EpisodeFormatError(ValueError):
-    """An episode file or folder that does not follow the format; the message names the file,
-    the problem and the fix."""
-
+from pokeil_jax.data.validation import check_metadata, check_structure, check_structure_of_one, check_values
 
 # --------------------------------------------------------------------------------------------
 # Folder listing
@@ -118,7 +29,7 @@ class EpisodeFormatError(ValueError):
 
 
 def _episode_sort_key(path: Path):
-    match = _EPISODE_NAME.match(path.name)
+    match = EPISODE_NAME.match(path.name)
     return (int(match.group(1)) if match else float("inf"), path.name)
 
 
@@ -156,7 +67,7 @@ def next_episode_index_and_seed(directory: str | os.PathLike) -> tuple[int, set[
         return 1, set()
     next_index, seeds = 1, set()
     for path in _list_episodes(directory):
-        match = _EPISODE_NAME.match(path.name)
+        match = EPISODE_NAME.match(path.name)
         if match:
             next_index = max(next_index, int(match.group(1)) + 1)
         seed = read_metadata(path).get("seed")
@@ -165,191 +76,10 @@ def next_episode_index_and_seed(directory: str | os.PathLike) -> tuple[int, set[
     return next_index, seeds
 
 
-# --------------------------------------------------------------------------------------------
-# Validation (shared by the writer and the readers)
-# --------------------------------------------------------------------------------------------
-
-
-def _dtype_name(dtype: np.dtype) -> str:
-    if dtype.kind == "U":
-        return "unicode"
-    if dtype.kind == "b":
-        return "bool"
-    return dtype.name if dtype.isnative else dtype.str
-
-
-def _check_structure(headers: Mapping[str, tuple[tuple[int, ...], np.dtype]], source: str,
-                     folder: str | os.PathLike = "OLD_FOLDER") -> int:
-    """Keys, dtypes and shapes from (shape, dtype) pairs; returns T. `folder` (the episode's)
-    goes into the migrate hint."""
-    missing = [k for k in REQUIRED_KEYS if k not in headers]
-    if missing:
-        raise EpisodeFormatError(
-            f"{source}: missing key{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))} "
-            f"(has: {', '.join(sorted(headers)) or 'nothing'}). Fix: an episode needs at least "
-            f"{', '.join(REQUIRED_KEYS)} (the whole format: {', '.join(EPISODE_KEYS)}); record it with "
-            f"`python collect_expert_data.py` or add the key."
-        )
-    for key, (expected, tail) in {**_STEP_ARRAYS, **_FIXED_ARRAYS}.items():
-        if key not in headers:
-            continue
-        shape, dtype = headers[key]
-        if dtype.hasobject:
-            raise EpisodeFormatError(
-                f"{source}: key {key!r} is a pickled object array (dtype object); episode files must "
-                f"not hold pickles (loading one can run code, so they are never loaded). "
-                f"Fix: store it as {expected}, e.g. {_HOW_TO_STORE[expected]}; if you wrote the files yourself "
-                f"(e.g. infos as a list of dicts), rewrite the folder with `{HOW_TO_MIGRATE.format(source=folder)}`."
-            )
-        if _dtype_name(dtype) != expected and dtype.kind not in _CONVERTIBLE_KINDS.get(expected, ""):
-            raise EpisodeFormatError(
-                f"{source}: key {key!r} has dtype {_dtype_name(dtype)}, expected {expected}. "
-                f"Fix: store it as {_HOW_TO_STORE[expected]}."
-            )
-        want = ("T", *tail) if key in _STEP_ARRAYS else tail
-        if len(shape) != len(want) or tuple(shape[len(shape) - len(tail):]) != tail:
-            hint = ""
-            if key in _FRAME_KEYS and tuple(shape[-3:]) == NETWORK_INPUT_SHAPE:
-                hint = " (these look preprocessed: store the env's raw 160x240 frames)"
-            raise EpisodeFormatError(
-                f"{source}: key {key!r} has shape {tuple(shape)}, expected "
-                f"({', '.join(map(str, want))}{',' if len(want) == 1 else ''}){hint}. "
-                f"Fix: {'one entry per step, T = number of steps' if key in _STEP_ARRAYS else 'store it with exactly that shape'}."
-            )
-    lengths = {key: headers[key][0][0] for key in _STEP_ARRAYS if key in headers}
-    if len(set(lengths.values())) > 1:
-        raise EpisodeFormatError(
-            f"{source}: per-step arrays have different lengths ("
-            + ", ".join(f"{k} {n}" for k, n in lengths.items())
-            + "). Fix: one entry per step in each; observation t is the one action t was chosen on, "
-            "and the observation after the last step goes in final_observation."
-        )
-    length = lengths["actions"]
-    if length == 0:
-        raise EpisodeFormatError(f"{source}: the episode has no steps (T = 0). Fix: do not save empty episodes.")
-    return int(length)
-
-
-def _parse_json_object(text: str, what: str, source: str) -> dict:
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise EpisodeFormatError(
-            f"{source}: {what} is not valid JSON ({e.msg} at position {e.pos}: {text[:80]!r}). "
-            f"Fix: write it with json.dumps(dict)."
-        ) from None
-    if not isinstance(value, dict):
-        raise EpisodeFormatError(
-            f"{source}: {what} must be a JSON object, got {type(value).__name__}. Fix: json.dumps a dict."
-        )
-    return value
-
-
-def _check_metadata(text: str, source: str) -> dict:
-    metadata = _parse_json_object(text, "metadata", source)
-    if "format_version" not in metadata:
-        raise EpisodeFormatError(
-            f"{source}: metadata lacks 'format_version'. Fix: metadata needs format_version "
-            f"({EPISODE_FORMAT_VERSION}) and should hold {', '.join(REQUIRED_METADATA[1:])} (see collect_expert_data.py)."
-        )
-    version = metadata["format_version"]
-    if version != EPISODE_FORMAT_VERSION:
-        newer = isinstance(version, int) and version > EPISODE_FORMAT_VERSION
-        raise EpisodeFormatError(
-            f"{source}: episode format_version {version!r}, this code reads {EPISODE_FORMAT_VERSION}. "
-            + ("Fix: update pokeil-jax to read it." if newer else "Fix: re-record the episode with `python collect_expert_data.py`.")
-        )
-    types = {"seed": int, "frames_per_step": int, "epsilon": (int, float), "terminated": bool,
-             "truncated": bool, "game": str, "rom_sha1": str, "expert": str, "milestone_names": list}
-    for key, kind in types.items():
-        if key not in metadata:
-            continue
-        value = metadata[key]
-        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            raise EpisodeFormatError(
-                f"{source}: metadata[{key!r}] = {value!r} should be "
-                f"{kind.__name__ if isinstance(kind, type) else 'a number'}. Fix the value in metadata."
-            )
-    if not all(isinstance(n, str) for n in metadata.get("milestone_names", [])):
-        raise EpisodeFormatError(f"{source}: metadata['milestone_names'] must be a list of strings.")
-    return metadata
-
-
-def _check_values(arrays: Mapping[str, np.ndarray], length: int, source: str) -> tuple[dict, dict | None]:
-    """Checks the values of the small arrays and converts them to the format's dtypes (range
-    checked); returns (converted arrays, parsed metadata or None when the file has none)."""
-    arrays = dict(arrays)
-    for key in ("rewards", "episode_return"):
-        if key not in arrays:
-            continue
-        finite = np.isfinite(arrays[key])
-        if not np.all(finite):
-            where = f"[{int(np.flatnonzero(~finite)[0])}]" if np.ndim(finite) else ""
-            raise EpisodeFormatError(
-                f"{source}: {key}{where} is {np.ravel(arrays[key])[~np.ravel(finite)][0]}, not a finite number. "
-                f"Fix: re-record the episode; a reward is a finite float."
-            )
-    if "episode_length" in arrays and int(arrays["episode_length"]) != length:
-        raise EpisodeFormatError(
-            f"{source}: episode_length is {int(arrays['episode_length'])} but the arrays hold {length} "
-            f"steps. Fix: episode_length = np.int64(len(actions))."
-        )
-    for key in ("actions", "executed_actions"):
-        if key not in arrays:
-            continue
-        values = arrays[key]
-        bad = np.flatnonzero((values < 0) | (values >= NUM_ACTIONS))
-        if bad.size:
-            raise EpisodeFormatError(
-                f"{source}: {key}[{bad[0]}] = {values[bad[0]]} is outside 0..{NUM_ACTIONS - 1} "
-                f"({bad.size} such steps). Fix: actions index the buttons {', '.join(BUTTONS)}."
-            )
-        arrays[key] = values.astype(np.int32)
-    for key in ("rewards", "episode_return"):
-        if key in arrays and arrays[key].dtype != np.float32:
-            values = np.asarray(arrays[key])
-            with np.errstate(over="ignore"):
-                converted = values.astype(np.float32)
-            bad = np.flatnonzero(np.isfinite(values) & ~np.isfinite(converted))
-            if bad.size:
-                raise EpisodeFormatError(
-                    f"{source}: {key} value {values.reshape(-1)[bad[0]]} does not fit float32. Fix: store "
-                    f"{key} as np.float32 values within ±3.4e38."
-                )
-            arrays[key] = converted
-    if arrays["dones"].dtype != bool:
-        dones = arrays["dones"]
-        bad = np.flatnonzero((dones != 0) & (dones != 1))
-        if bad.size:
-            raise EpisodeFormatError(
-                f"{source}: dones[{bad[0]}] = {dones[bad[0]]}, dones must be 0/1 or bool. Fix: np.asarray(dones, bool)."
-            )
-        arrays["dones"] = dones.astype(bool)
-    if "episode_length" in arrays:
-        arrays["episode_length"] = np.int64(arrays["episode_length"])
-    dones = arrays["dones"]
-    if dones[:-1].any():
-        raise EpisodeFormatError(
-            f"{source}: dones[{int(np.flatnonzero(dones[:-1])[0])}] is True before the last step. "
-            f"Fix: one episode per file; split it where it ended."
-        )
-    metadata = _check_metadata(str(arrays["metadata"][()]), source) if "metadata" in arrays else None
-    if metadata is not None and {"terminated", "truncated"} <= set(metadata):
-        if bool(dones[-1]) != (metadata["terminated"] or metadata["truncated"]):
-            raise EpisodeFormatError(
-                f"{source}: dones[-1] = {bool(dones[-1])} but metadata says terminated="
-                f"{metadata['terminated']}, truncated={metadata['truncated']}. Fix: the last done is "
-                f"terminated or truncated."
-            )
-    for t, text in enumerate(arrays.get("infos", ())):
-        _parse_json_object(str(text), f"infos[{t}]", source)
-    return arrays, metadata
-
-
 def absent_keys(path: str | os.PathLike) -> list[str]:
     """The optional keys of the format that the episode file lacks (reads only the zip's index)."""
     path = Path(path)
-    npz = _open_npz(path)
+    npz = open_npz(path)
     with npz:
         present = set(npz.files)
     return [k for k in EPISODE_KEYS if k not in present]
@@ -379,9 +109,9 @@ def write_episode(path: str | os.PathLike, episode: Mapping[str, object]) -> Pat
         if key == "metadata" and isinstance(value, Mapping):
             value = json.dumps(dict(value), separators=(",", ":"))
         arrays[key] = np.ascontiguousarray(value) if np.ndim(value) else np.asarray(value)
-    length = _check_structure({k: (a.shape, a.dtype) for k, a in arrays.items()}, source)
-    arrays.update(_check_values(arrays, length, source)[0])
-    if not _EPISODE_NAME.match(path.name):
+    length = check_structure({k: (a.shape, a.dtype) for k, a in arrays.items()}, source)
+    arrays.update(check_values(arrays, length, source)[0])
+    if not EPISODE_NAME.match(path.name):
         raise EpisodeFormatError(
             f"{path}: episode files are named episode_XXXX.npz (e.g. episode_0001.npz) so loaders find them."
         )
@@ -417,7 +147,7 @@ def _translate(path: Path, key: str, error: BaseException) -> EpisodeFormatError
 _READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, KeyError)
 
 
-def _open_npz(path: Path):
+def open_npz(path: Path):
     if not path.exists():
         raise EpisodeFormatError(
             f"episode file not found: {path}. Fix: check the path; list a folder's episodes with "
@@ -431,12 +161,12 @@ def _open_npz(path: Path):
         raise EpisodeFormatError(
             f"{path}: empty file (0 bytes), probably an interrupted copy. Fix: delete it and copy or record it again."
         )
-    if head.startswith(_NPY_MAGIC):
+    if head.startswith(NPY_MAGIC):
         raise EpisodeFormatError(
             f"{path}: a single .npy array, not an episode NPZ. Fix: save episodes with "
             f"pokeil_jax.data.write_episode (one NPZ holding every key)."
         )
-    if head[:4] not in _NPZ_MAGIC:
+    if head[:4] not in NPZ_MAGIC:
         raise EpisodeFormatError(
             f"{path}: not an NPZ file (starts with {head!r}, a zip starts with b'PK'). Fix: save "
             f"episodes with pokeil_jax.data.write_episode; move other files out of the folder."
@@ -463,18 +193,18 @@ def _member_header(npz, key: str, path: Path) -> tuple[tuple[int, ...], np.dtype
         raise _translate(path, key, e) from None
 
 
-def _load_member(npz, key: str, path: Path) -> np.ndarray:
+def load_member(npz, key: str, path: Path) -> np.ndarray:
     try:
         return npz[key]
     except _READ_ERRORS as e:
         raise _translate(path, key, e) from None
 
 
-def _iter_frame_chunks(npz, key: str, path: Path, chunk: int) -> Iterator[np.ndarray]:
+def iter_frame_chunks(npz, key: str, path: Path, chunk: int) -> Iterator[np.ndarray]:
     """Decompress a (T, 160, 240, 3) member `chunk` frames at a time (zip CRC checked at the end)."""
     shape, dtype, fortran, offset = _member_header(npz, key, path)
     if fortran:  # np.save writes Fortran order only for F-contiguous arrays; rare, load whole
-        frames = _load_member(npz, key, path)
+        frames = load_member(npz, key, path)
         for start in range(0, len(frames), chunk):
             yield frames[start:start + chunk]
         return
@@ -494,34 +224,34 @@ def _iter_frame_chunks(npz, key: str, path: Path, chunk: int) -> Iterator[np.nda
         raise _translate(path, key, e) from None
 
 
-def _read_episode(path: str | os.PathLike, frames: str) -> dict:
+def read_episode(path: str | os.PathLike, frames: str) -> dict:
     """Open and validate one episode. frames: 'load' (return them), 'verify' (decompress in
     chunks to check the zip CRCs, then drop them), 'skip' (check their headers only)."""
     path = Path(path)
-    npz = _open_npz(path)
+    npz = open_npz(path)
     with npz:
         headers = {}
         for key in npz.files:
             if key in EPISODE_KEYS:
                 shape, dtype, _, _ = _member_header(npz, key, path)
                 headers[key] = (shape, dtype)
-        length = _check_structure(headers, str(path), path.parent)
-        episode = {key: _load_member(npz, key, path) for key in _SMALL_KEYS if key in headers}
-        episode, metadata = _check_values(episode, length, str(path))
+        length = check_structure(headers, str(path), path.parent)
+        episode = {key: load_member(npz, key, path) for key in SMALL_KEYS if key in headers}
+        episode, metadata = check_values(episode, length, str(path))
         if frames == "load":
             observations = np.empty((length, *FRAME_SHAPE), np.uint8)
             start = 0
-            for chunk in _iter_frame_chunks(npz, "observations", path, 256):
+            for chunk in iter_frame_chunks(npz, "observations", path, 256):
                 observations[start:start + len(chunk)] = chunk
                 start += len(chunk)
             episode["observations"] = observations
             if "final_observation" in headers:
-                episode["final_observation"] = _load_member(npz, "final_observation", path)
+                episode["final_observation"] = load_member(npz, "final_observation", path)
         elif frames == "verify":
-            for _ in _iter_frame_chunks(npz, "observations", path, 128):
+            for _ in iter_frame_chunks(npz, "observations", path, 128):
                 pass
             if "final_observation" in headers:
-                _load_member(npz, "final_observation", path)
+                load_member(npz, "final_observation", path)
     if metadata is not None:
         episode["metadata"] = metadata
     episode["episode_return"] = np.float32(episode.get("episode_return", episode["rewards"].sum(dtype=np.float32)))
@@ -538,32 +268,23 @@ def load_episode(path: str | os.PathLike, load_observations: bool = True) -> dic
     their headers are checked), which reads a long episode in milliseconds.
     Raises EpisodeFormatError naming the file, the problem and the fix.
     """
-    return _read_episode(path, "load" if load_observations else "skip")
+    return read_episode(path, "load" if load_observations else "skip")
 
 
 def validate_episode(path: str | os.PathLike) -> dict:
     """Check every key, dtype, shape and value, and decompress the frames (in chunks) to verify
     the zip checksums; returns the parsed metadata ({} when the file has none). Raises EpisodeFormatError."""
-    return _read_episode(path, "verify").get("metadata", {})
+    return read_episode(path, "verify").get("metadata", {})
 
 
 def read_metadata(path: str | os.PathLike) -> dict:
     """An episode's metadata dict, reading only that member (for listing big folders fast);
     {} for a file without metadata."""
     path = Path(path)
-    npz = _open_npz(path)
+    npz = open_npz(path)
     with npz:
         if "metadata" not in npz.files:
             return {}
         shape, dtype, _, _ = _member_header(npz, "metadata", path)
-        _check_structure_of_one(path, "metadata", shape, dtype)
-        return _check_metadata(str(_load_member(npz, "metadata", path)[()]), str(path))
-
-
-def _check_structure_of_one(path: Path, key: str, shape, dtype):
-    expected, tail = _FIXED_ARRAYS[key]
-    if dtype.hasobject or _dtype_name(dtype) != expected or tuple(shape) != tail:
-        raise EpisodeFormatError(
-            f"{path}: key {key!r} is {_dtype_name(dtype)} {tuple(shape)}, expected {expected} {tail}. "
-            f"Fix: store it as {_HOW_TO_STORE[expected]}."
-        )
+        check_structure_of_one(path, "metadata", shape, dtype)
+        return check_metadata(str(load_member(npz, "metadata", path)[()]), str(path))

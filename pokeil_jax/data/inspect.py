@@ -20,10 +20,8 @@ import numpy as np
 from pokeil_jax.actions import BUTTONS, NUM_ACTIONS
 from pokeil_jax.atomic import atomic_write
 from pokeil_jax.data.cache import build_cache, default_cache_dir
-from pokeil_jax.data.episodes import (
-    ABSENT_KEY_COSTS, ABSENT_METADATA_COSTS, REQUIRED_METADATA, EpisodeFormatError, _read_episode, absent_keys,
-    episode_paths,
-)
+from pokeil_jax.data.episodes import absent_keys, episode_paths, read_episode
+from pokeil_jax.data.episode_format import ABSENT_KEY_COSTS, ABSENT_METADATA_COSTS, REQUIRED_METADATA, EpisodeFormatError
 
 
 def _last_milestones(info: dict, names: Sequence[str]) -> dict[str, bool] | None:
@@ -55,7 +53,7 @@ def summarize_episodes(paths: Sequence[str | os.PathLike], verify_frames: bool =
     }
     for path in paths:
         try:
-            episode = _read_episode(path, "verify" if verify_frames else "skip")
+            episode = read_episode(path, "verify" if verify_frames else "skip")
         except EpisodeFormatError as e:
             summary["errors"].append(str(e))
             continue

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from pokeil_jax.data.episodes import EPISODE_KEYS, EpisodeFormatError, write_episode
+from pokeil_jax.data.episodes import write_episode
+from pokeil_jax.data.episode_format import EPISODE_KEYS, EpisodeFormatError
 
 WARNING = (
     "WARNING: migrate unpickles the object arrays in these files. Unpickling runs code chosen by "

@@ -34,7 +34,8 @@ from typing import Iterator
 import numpy as np
 
 from pokeil_jax.actions import BUTTONS
-from pokeil_jax.data.episodes import EpisodeFormatError, absent_keys, episode_paths, load_episode, write_episode
+from pokeil_jax.data.episodes import absent_keys, episode_paths, load_episode, write_episode
+from pokeil_jax.data.episode_format import EpisodeFormatError
 from pokeil_jax.preprocessing import FRAME_SHAPE
 
 EXTRAS_HINT = "pip install -r requirements-extras.txt (or: pip install 'minari[hdf5]==0.5.4')"
