@@ -24,7 +24,7 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from pokeil_jax.atomic import atomic_write, write_text_atomic  # noqa: E402
+from pokeil_jax.atomic import save_figure_atomic, write_text_atomic  # noqa: E402
 
 
 def variants(opts) -> dict[str, list[str]]:
@@ -111,9 +111,7 @@ def plot(rows: list[dict], path: Path) -> None:
     ax.legend(fontsize=8)
     ax.set_title("MiniMon: milestone completion on unseen seeds (one line per training seed)", fontsize=9)
     fig.tight_layout()
-    with atomic_write(path) as f:
-        fig.savefig(f, format="png", dpi=110)
-    plt.close(fig)
+    save_figure_atomic(fig, path, dpi=110)
 
 
 def main(argv=None) -> int:

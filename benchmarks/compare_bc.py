@@ -41,7 +41,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # `python benchmarks/...` from anywhere
 from pokeil_jax.cli import nonnegative_int, positive_float, positive_int  # noqa: E402
 
-from pokeil_jax.atomic import atomic_write, write_text_atomic  # noqa: E402
+from pokeil_jax.atomic import save_figure_atomic, write_text_atomic  # noqa: E402
 
 TRAIN_FIRST_SEED, VAL_FIRST_SEED = 0, 500  # evaluation: bc_pokemon_jax.pick_eval_seeds, from 1000
 
@@ -183,9 +183,7 @@ def plot(rows: list[dict], path: Path, algo: str = "bc") -> None:
     axes[0].legend(loc="lower left", fontsize=8)
     fig.suptitle(f"{algo}: JAX pipeline vs PyTorch baseline: same init, same batches, same evaluator (bars: mean)")
     fig.tight_layout()
-    with atomic_write(path) as f:
-        fig.savefig(f, format="png", dpi=110)
-    plt.close(fig)
+    save_figure_atomic(fig, path, dpi=110)
 
 
 def main(argv=None) -> int:

@@ -241,6 +241,17 @@ class Worker:
 # ------------------------------------------------------------------------------------------------
 
 
+def installed_frameworks(frameworks: list[str]) -> list[str]:
+    """`frameworks` without "torch" when PyTorch is not installed (saying so): JAX is measured alone."""
+    if "torch" in frameworks:
+        try:
+            import torch  # noqa: F401
+        except ImportError:
+            print("torch not installed (pip install torch==2.13.0): JAX only")
+            return [f for f in frameworks if f != "torch"]
+    return list(frameworks)
+
+
 def measure(args) -> dict:
     """{framework: {"train": {B: [s/step]}, "forward": {B: [s/call]}, "device", "peak_rss_mb"}}."""
     env = TUNED_MALLOC_ENV if args.tune_malloc else {}
@@ -338,11 +349,7 @@ def main(argv=None) -> int:
     if args.smoke:
         args.batch_sizes, args.forward_sizes = [4, 8], [1, 2]
         args.repeats, args.steps, args.warmup, args.forward_calls, args.batches = 1, 1, 1, 1, 1
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        args.frameworks = [f for f in args.frameworks if f != "torch"]
-        print("torch not installed (pip install torch==2.13.0): JAX rows only")
+    args.frameworks = installed_frameworks(args.frameworks)
     load = os.getloadavg()[0]
     start = time.perf_counter()
     results = measure(args)

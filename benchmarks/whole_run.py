@@ -236,12 +236,9 @@ def main(argv=None) -> int:
     short, long = args.steps
     if not 1 <= short < long:
         parser.error(f"--steps needs 1 <= SHORT < LONG, got {short} {long}")
-    if "torch" in args.frameworks:
-        try:
-            import torch  # noqa: F401
-        except ImportError:
-            args.frameworks = [f for f in args.frameworks if f != "torch"]
-            print("torch not installed (pip install torch==2.13.0): JAX only")
+    from train_throughput import installed_frameworks
+
+    args.frameworks = installed_frameworks(args.frameworks)
 
     load = os.getloadavg()[0]
     start = time.perf_counter()

@@ -42,3 +42,13 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
     with atomic_write(path, "w") as f:
         f.write(text)
     return Path(path)
+
+
+def save_figure_atomic(figure, path: str | os.PathLike, **savefig_kwargs) -> Path:
+    """A matplotlib figure saved as PNG, atomically (no half-written plot), then closed; returns the path."""
+    import matplotlib.pyplot as plt
+
+    with atomic_write(path) as f:
+        figure.savefig(f, format="png", **savefig_kwargs)
+    plt.close(figure)
+    return Path(path)

@@ -18,7 +18,7 @@ from typing import Sequence
 import numpy as np
 
 from pokeil_jax.actions import BUTTONS, NUM_ACTIONS
-from pokeil_jax.atomic import atomic_write
+from pokeil_jax.atomic import save_figure_atomic
 from pokeil_jax.data.cache import build_cache, default_cache_dir
 from pokeil_jax.data.episodes import absent_keys, episode_paths, read_episode
 from pokeil_jax.data.episode_format import ABSENT_KEY_COSTS, ABSENT_METADATA_COSTS, REQUIRED_METADATA, EpisodeFormatError
@@ -172,10 +172,7 @@ def plot_action_histogram(summary: dict, path: str | os.PathLike, title: str = "
     ax.set_ylim(0, top * 1.2)  # headroom so the legend never covers a bar
     ax.legend(loc="upper right", ncol=2)
     fig.tight_layout()
-    with atomic_write(path) as f:
-        fig.savefig(f, format="png")
-    plt.close(fig)
-    return path
+    return save_figure_atomic(fig, path)
 
 
 def inspect_folder(directory: str | os.PathLike, plot: str | os.PathLike | None = None,
