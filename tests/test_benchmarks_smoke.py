@@ -165,3 +165,23 @@ def test_whole_run_smoke_times_both_scripts_and_their_first_steps():
         row = next(line for line in lines if re.match(rf"\s+8\s+{script}\s", line))
         assert re.search(r"[\d.]+ \([\d.]+\)\s+[\d.]+ \([\d.]+-[\d.]+\)", row), row
     assert re.search(r"repeated run, batch 8: JAX takes [\d.]+x PyTorch's time to its first step", out)
+
+
+@pytest.mark.slow
+def test_compare_algos_smoke_trains_every_variant_and_writes_its_table(tmp_path):
+    import json
+
+    import collect_expert_data as collector
+
+    demos = tmp_path / "demos"
+    collector.main(collector.Args(num_episodes=3, seed=0, expert_data_dir=str(demos)))
+    out = run_script("benchmarks/compare_algos.py", "--smoke", "--data-dir", str(demos),
+                     "--out-dir", str(tmp_path / "out"), timeout=1200)
+    rows = json.loads((tmp_path / "out" / "algos.json").read_text())["rows"]
+    assert [r["variant"] for r in rows] == ["BC", "BC + DAgger", "DQN-BC offline", "DQN-BC + online"]
+    assert all(0.0 <= r["milestone_completion"] <= 1.0 and r["curve"] for r in rows)
+    table = (tmp_path / "out" / "algos.md").read_text()
+    assert table.startswith("| variant") and table.count("\n| ") == 4  # a row per variant
+    assert "pokeil/MiniMon-v0: mean ± half-range" in table
+    assert (tmp_path / "out" / "algos.png").read_bytes()[:4] == b"\x89PNG"
+    assert "wrote" in out
