@@ -20,7 +20,6 @@ from pokeil_jax.data.episode_format import (
 )
 
 
-
 def dtype_name(dtype: np.dtype) -> str:
     if dtype.kind == "U":
         return "unicode"
