@@ -1,8 +1,10 @@
 /* The engine both MiniMon games are built on (this folder): input and the main loop, VRAM and
    sprites, small helpers, the text layer with its dialog, START menu and starter choice, the
-   battle screen, walking and warps. Each game's game.h defines its state (state.h), its enums
-   and the constants below marked "game.h", then includes this; each game defines the hooks at
-   the end (in its own .c files, or as static inline functions in its game.h). */
+   battle screen, walking and warps. Each game's game.h includes its state.h (whose struct
+   starts with state_head.h's fields), defines its enums and the engine's constants
+   (GAME_LAYOUT_VERSION, UI_WATCHED_BYTE, STARTERS, MENU_NO_MON_HINT, STARTER_RECEIVED_HINT,
+   ENEMY_MON, ENEMY_ATTACK_TEXT, PLAYER_BOX_ROW, MAP_W, MAP_H), then includes this; its .c
+   files define the hooks listed at the end. */
 #ifndef MINIMON_ENGINE_H
 #define MINIMON_ENGINE_H
 

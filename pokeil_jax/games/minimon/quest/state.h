@@ -1,8 +1,9 @@
 /* MiniMon Quest's RAM contract with the host (pokeil_jax/games/minimon/quest.py).
  *
- * One packed struct at the start of EWRAM (0x02000000). Its first 0x18 bytes are the same
- * as the classic game's (src/state.h): magic, version, size, seed handshake, frame counter
- * (crt0.s counts VBlanks at offset 0x10), milestones. Every offset is asserted below and
+ * One packed struct at the start of EWRAM (0x02000000). Its head is the engine's, the same
+ * as the classic game's (engine/state_head.h): magic, version, size, seed handshake, frame
+ * counter (crt0.s counts VBlanks at offset 0x10), milestones, the player, dialog, menu and
+ * battle fields the engine reads. Every offset is asserted below (or there) and
  * parsed by the tests; README.md ("MiniMon Quest") documents every field. Bump
  * QUEST_LAYOUT_VERSION whenever an offset or a meaning changes.
  */

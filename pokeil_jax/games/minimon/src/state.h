@@ -1,7 +1,8 @@
 /* The RAM contract between the game and the host (pokeil_jax/games/minimon/__init__.py).
  *
  * One packed struct at the very start of EWRAM (0x02000000, placed by gba.ld). Every
- * field's offset is asserted below; the Python side parses these asserts in its tests,
+ * field's offset is asserted below (the head both games share, the fields the engine reads,
+ * in engine/state_head.h); the Python side parses these asserts in its tests,
  * so a change here that is not mirrored there fails CI. Bump MINIMON_LAYOUT_VERSION
  * whenever an offset or a meaning changes. README.md documents every field.
  *
