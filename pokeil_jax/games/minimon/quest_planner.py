@@ -162,7 +162,7 @@ class MiniMonQuestPlanner(EnginePlanner):
 
     def _goal(self, info) -> tuple[str, Any]:
         """(map, what to do there): ('talk', tile) or ('grind', None) or ('done', None)."""
-        ms, flags, items = info["milestones"], info["flags"], info["items"]
+        flags, items = info["flags"], info["items"]
         if info["starter"] is None:
             return "ROUTE_1", ("talk", tuple(info["professor_xy"]))
         if not flags["rival_beaten"]:
