@@ -17,9 +17,8 @@ from pathlib import Path
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from make_screenshots import grid  # noqa: E402
+from make_screenshots import write_sheet  # noqa: E402
 
-from pokeil_jax.atomic import atomic_write  # noqa: E402
 from pokeil_jax.env import PokemonEnv  # noqa: E402
 from pokeil_jax.games.minimon.quest import ROM_PATH  # noqa: E402
 from pokeil_jax.games.minimon.quest_planner import MiniMonQuestPlanner  # noqa: E402
@@ -71,11 +70,7 @@ def capture(seed: int) -> list[tuple[str, object]]:
 
 
 def main(args: Args) -> None:
-    shots = capture(args.seed)
-    image = grid(shots, args.scale)
-    with atomic_write(args.out) as f:
-        image.save(f, format="PNG")
-    print(f"wrote {args.out} ({len(shots)} screens, seed {args.seed})")
+    write_sheet(capture(args.seed), args.out, args.scale, args.seed)
 
 
 if __name__ == "__main__":

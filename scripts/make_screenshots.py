@@ -155,12 +155,16 @@ def grid(shots, scale: int, columns: int = 4) -> Image.Image:
     return sheet
 
 
-def main(args: Args) -> None:
-    shots = capture(args.seed)
-    image = grid(shots, args.scale)
-    with atomic_write(args.out) as f:
+def write_sheet(shots, out: Path, scale: int, seed: int) -> None:
+    """Write the labelled grid of `shots` (frames played from game seed `seed`) to `out`, atomically."""
+    image = grid(shots, scale)
+    with atomic_write(out) as f:
         image.save(f, format="PNG")
-    print(f"wrote {args.out} ({len(shots)} screens, seed {args.seed})")
+    print(f"wrote {out} ({len(shots)} screens, seed {seed})")
+
+
+def main(args: Args) -> None:
+    write_sheet(capture(args.seed), args.out, args.scale, args.seed)
 
 
 if __name__ == "__main__":

@@ -63,7 +63,7 @@ def test_rom_header_names_the_quest():
 
 
 def test_python_layout_matches_quest_state_h():
-    text = (GAME_DIR / "quest" / "state.h").read_text()
+    text = (GAME_DIR / "quest" / "state.h").read_text() + (GAME_DIR / "engine" / "state_head.h").read_text()
     asserted = {n: int(v, 0) for n, v in re.findall(r"_Static_assert\(offsetof\(MiniMonState,\s*(\w+)\)\s*==\s*(\w+)", text)}
     assert asserted == {name: offset for name, offset, _ in quest.LAYOUT}
     assert int(re.search(r"sizeof\(MiniMonState\)\s*==\s*(\w+)", text).group(1), 0) == quest.STATE_SIZE

@@ -61,8 +61,14 @@ def doors(tiles) -> list[tuple[int, int]]:
     return [(x, y) for y, row in enumerate(tiles) for x, c in enumerate(row) if c == DOOR]
 
 
-class MiniMonPlanner:
-    """Expert for the bundled game: `get_action(obs, info)` reads only `info` (the game's RAM)."""
+class EnginePlanner:
+    """What the planners of both MiniMon games share: the modes the engine runs the same way
+    (dialog, START menu, starter choice) and talking to someone. A subclass gives `walkable`
+    (tile chars to walk on), `first_step` (its path search), `_battle` and `_overworld`, and
+    `_other_mode` for modes of its own."""
+
+    walkable = WALKABLE
+    first_step = staticmethod(bfs_first_step)
 
     def reset(self) -> None:
         pass
@@ -79,7 +85,27 @@ class MiniMonPlanner:
             return self._battle(info)
         if mode == "overworld":
             return self._overworld(info)
+        return self._other_mode(info)
+
+    def _other_mode(self, info) -> int:
         return B  # warp / boot: input is ignored
+
+    def _talk(self, info, target) -> int:
+        """Stand next to `target`, face it, press A."""
+        x, y = info["x"], info["y"]
+        for action, (dx, dy) in STEPS.items():
+            if (x + dx, y + dy) == target:
+                return A if FACING_ACTION[info["facing"]] == action else action
+        tiles = info["tiles"]
+        beside = [(target[0] + dx, target[1] + dy) for dx, dy in STEPS.values()]
+        beside = [(bx, by) for bx, by in beside if 0 <= by < len(tiles) and 0 <= bx < len(tiles[0])
+                  and tiles[by][bx] in self.walkable]
+        action = self.first_step(tiles, (x, y), beside, passable_goals=False)
+        return action if action is not None else A
+
+
+class MiniMonPlanner(EnginePlanner):
+    """Expert for the bundled game: `get_action(obs, info)` reads only `info` (the game's RAM)."""
 
     @staticmethod
     def _battle(info) -> int:
@@ -118,18 +144,3 @@ class MiniMonPlanner:
     def _walk(tiles, here, goals) -> int:
         action = bfs_first_step(tiles, here, goals)
         return action if action is not None else A
-
-    @staticmethod
-    def _talk(info, npc) -> int:
-        """Stand next to `npc`, face it, press A."""
-        x, y = info["x"], info["y"]
-        for action, (dx, dy) in STEPS.items():
-            if (x + dx, y + dy) == npc:
-                return A if FACING_ACTION[info["facing"]] == action else action
-        tiles = info["tiles"]
-        beside = [(npc[0] + dx, npc[1] + dy) for dx, dy in STEPS.values()]
-        beside = [(bx, by) for bx, by in beside if 0 <= by < len(tiles) and 0 <= bx < len(tiles[0])
-                  and tiles[by][bx] == WALKABLE]
-        action = bfs_first_step(tiles, (x, y), beside, passable_goals=False)
-        return action if action is not None else A
-

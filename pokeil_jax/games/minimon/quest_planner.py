@@ -20,13 +20,10 @@ import functools
 from collections import deque
 from typing import Any
 
+from pokeil_jax.games.minimon.planner import A, B, DOOR, DOWN, LEFT, RIGHT, STEPS, UP, EnginePlanner
 from pokeil_jax.games.minimon.quest import MAZE_H
 
-A, B, START, SELECT, UP, DOWN, LEFT, RIGHT, L, R = range(10)
-STEPS = {UP: (0, -1), DOWN: (0, 1), LEFT: (-1, 0), RIGHT: (1, 0)}
-FACING_ACTION = {"up": UP, "down": DOWN, "left": LEFT, "right": RIGHT}
 WALKABLE = ".,"
-DOOR = "D"
 
 SAW_PRICE, SODA_PRICE = 300, 30
 LOW_HP = 15  # below this, walk to the nearest nurse
@@ -122,27 +119,14 @@ def bfs_first_step(tiles, start, goals, passable_goals: bool = True):
     return best
 
 
-class MiniMonQuestPlanner:
+class MiniMonQuestPlanner(EnginePlanner):
     """Expert for MiniMon Quest: `get_action(obs, info)` reads only `info`."""
 
-    def reset(self) -> None:
-        pass
+    walkable = WALKABLE
+    first_step = staticmethod(bfs_first_step)
 
-    def get_action(self, obs: Any, info: dict[str, Any]) -> int:
-        mode = info["mode"]
-        if mode == "dialog":
-            return A
-        if mode == "start_menu":
-            return B
-        if mode == "choice":
-            return UP if info["choice_cursor"] > 0 else A
-        if mode == "battle":
-            return self._battle(info)
-        if mode == "shop":
-            return self._shop(info)
-        if mode == "overworld":
-            return self._overworld(info)
-        return B
+    def _other_mode(self, info) -> int:
+        return self._shop(info) if info["mode"] == "shop" else B
 
     # ---- menus ------------------------------------------------------------------------------
 
@@ -178,7 +162,7 @@ class MiniMonQuestPlanner:
 
     def _goal(self, info) -> tuple[str, Any]:
         """(map, what to do there): ('talk', tile) or ('grind', None) or ('done', None)."""
-        ms, flags, items = info["milestones"], info["flags"], info["items"]
+        flags, items = info["flags"], info["items"]
         if info["starter"] is None:
             return "ROUTE_1", ("talk", tuple(info["professor_xy"]))
         if not flags["rival_beaten"]:
@@ -245,18 +229,4 @@ class MiniMonQuestPlanner:
     @staticmethod
     def _walk(info, goals) -> int:
         action = bfs_first_step(info["tiles"], (info["x"], info["y"]), goals)
-        return action if action is not None else A
-
-    @staticmethod
-    def _talk(info, target) -> int:
-        """Stand next to `target`, face it, press A."""
-        x, y = info["x"], info["y"]
-        for action, (dx, dy) in STEPS.items():
-            if (x + dx, y + dy) == target:
-                return A if FACING_ACTION[info["facing"]] == action else action
-        tiles = info["tiles"]
-        beside = [(target[0] + dx, target[1] + dy) for dx, dy in STEPS.values()]
-        beside = [(bx, by) for bx, by in beside if 0 <= by < len(tiles) and 0 <= bx < len(tiles[0])
-                  and tiles[by][bx] in WALKABLE]
-        action = bfs_first_step(tiles, (x, y), beside, passable_goals=False)
         return action if action is not None else A

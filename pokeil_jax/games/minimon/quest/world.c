@@ -1,11 +1,8 @@
 /* MiniMon Quest's overworld: the seeded world, maps of any size with a scrolling camera,
-   the seeded MAZE, NPCs, walking, tall grass, warps, talking, milestones. */
+   the seeded MAZE, NPCs, tall grass, talking, milestones (walking and warps are
+   engine/walk.c's). */
 #include "game.h"
 #include "assets.h"
-
-typedef struct {
-    u8 map, x, y, to_map, to_x, to_y, to_facing;
-} Warp;
 
 /* Doors and exits (the MAZE's two are seeded: see maze_warp). */
 static const Warp warps[] = {
@@ -57,15 +54,9 @@ typedef struct {
 } Npc;
 #define NPC_MAX 4
 
-static const s8 DX[4] = {0, 0, -1, 1};
-static const s8 DY[4] = {1, -1, 0, 0};
-static const u8 OPPOSITE[4] = {FACE_UP, FACE_DOWN, FACE_RIGHT, FACE_LEFT};
-
 static u8 map_mt[TILES_MAX] __attribute__((section(".ewram")));  /* current map's metatiles */
 static u8 maze_mt[TILES_MAX] __attribute__((section(".ewram"))); /* the seeded MAZE */
 static u8 npc_facing[NPC_MAX];
-static u8 step_parity;
-static u8 warp_map, warp_x, warp_y, warp_facing, warp_blackout;
 static u8 pending_kind, pending_species, pending_hp, pending_attack;
 static u32 map_generation = 1, drawn_generation;
 static u16 drawn_col = 0xFFFF, drawn_row = 0xFFFF;
@@ -228,11 +219,7 @@ void world_new_game(u32 seed) {
     ST.flags = 0;
     ST.starter_id = STARTER_NONE;
     ST.milestones = 0;
-    ST.player_x = ST.heal_x;
-    ST.player_y = ST.heal_y;
-    ST.facing = FACE_DOWN;
-    ST.walking = 0;
-    ST.walk_progress = 0;
+    world_place_player(ST.heal_x, ST.heal_y);
     load_map(MAP_HOUSE);
     ST.mode = MODE_OVERWORLD;
 }
@@ -282,34 +269,16 @@ void world_scroll_registers(void) {
     REG_BG1VOFS = battle ? 0 : ST.camera_y;
 }
 
-/* ---- walking ------------------------------------------------------------------------------------ */
-
-static int held_direction(void) {
-    if (keys_held & KEY_DOWN) return FACE_DOWN;
-    if (keys_held & KEY_UP) return FACE_UP;
-    if (keys_held & KEY_LEFT) return FACE_LEFT;
-    if (keys_held & KEY_RIGHT) return FACE_RIGHT;
-    return -1;
-}
+/* ---- walking (engine/walk.c's hooks) ----------------------------------------------------------- */
 
 static int tile_at(int x, int y) {
     if (x < 0 || x >= ST.map_w || y < 0 || y >= ST.map_h) return TILE_WALL;
     return ST.tiles[y * ST.map_w + x];
 }
 
-static int walkable(int x, int y) {
+int world_walkable(int x, int y) {
     int k = tile_at(x, y);
     return k == TILE_FLOOR || k == TILE_DOOR || k == TILE_GRASS;
-}
-
-static void start_warp(int map, int x, int y, int facing, int blackout) {
-    warp_map = (u8)map;
-    warp_x = (u8)x;
-    warp_y = (u8)y;
-    warp_facing = (u8)facing;
-    warp_blackout = (u8)blackout;
-    ST.mode = MODE_WARP;
-    ST.warp_timer = 0;
 }
 
 static int maze_warp(void) {
@@ -336,38 +305,14 @@ static void wild_encounter(void) {
     battle_start(pending_kind, pending_species, pending_hp, pending_attack);
 }
 
-static void try_walk(int dir);
-
-static void walk_step(void) {
-    if (++ST.walk_progress < 16) return;
-    ST.player_x = (u8)(ST.player_x + DX[ST.facing]);
-    ST.player_y = (u8)(ST.player_y + DY[ST.facing]);
-    ST.walking = 0;
-    ST.walk_progress = 0;
-    step_parity ^= 1;
-    if (maze_warp()) return;
-    for (unsigned i = 0; i < WARP_COUNT; i++) {
-        const Warp *w = &warps[i];
-        if (w->map == ST.map_id && w->x == ST.player_x && w->y == ST.player_y) {
-            start_warp(w->to_map, w->to_x, w->to_y, w->to_facing, 0);
-            return;
-        }
-    }
+int world_step_done(void) {
+    if (maze_warp() || take_warp(warps, WARP_COUNT)) return 1;
     if (tile_at(ST.player_x, ST.player_y) == TILE_GRASS && ST.starter_id != STARTER_NONE &&
         pick(rng_next(), 100) < ENCOUNTER_PERCENT) {
         wild_encounter();
-        return;
+        return 1;
     }
-    int dir = held_direction();
-    if (dir >= 0) try_walk(dir);
-}
-
-static void try_walk(int dir) {
-    ST.facing = (u8)dir;
-    if (!walkable(ST.player_x + DX[dir], ST.player_y + DY[dir])) return;
-    ST.walking = 1;
-    ST.walk_progress = 0;
-    walk_step();
+    return 0;
 }
 
 /* ---- talking -------------------------------------------------------------------------------------- */
@@ -495,7 +440,7 @@ static const Page *sign_for_map(void) {
     }
 }
 
-static void interact(void) {
+void world_interact(void) {
     int fx = ST.player_x + DX[ST.facing], fy = ST.player_y + DY[ST.facing];
     if (fx < 0 || fx >= ST.map_w || fy < 0 || fy >= ST.map_h) return;
     Npc npc[NPC_MAX];
@@ -524,44 +469,14 @@ static void interact(void) {
     }
 }
 
-void overworld_update(void) {
-    if (ST.walking) {
-        walk_step();
-        return;
-    }
-    int dir = held_direction();
-    if (dir >= 0) {
-        try_walk(dir);
-    } else if (keys_pressed & KEY_A) {
-        interact();
-    } else if (keys_pressed & KEY_START) {
-        menu_open();
-    }
+/* ---- warps (engine/walk.c's hooks) ------------------------------------------------------------- */
+
+void world_enter_map(int map) {
+    load_map(map);
+    if (arrival_milestone[map] != 0xFF) milestone(arrival_milestone[map]);
 }
 
-/* ---- warps ----------------------------------------------------------------------------------------- */
-
-#define WARP_FRAMES 6
-#define WARP_SWITCH 3
-static const u8 warp_fade[WARP_FRAMES + 1] = {0, 6, 11, 16, 11, 6, 0};
-
-void warp_update(void) {
-    int t = ++ST.warp_timer;
-    fade_level = warp_fade[t];
-    if (t == WARP_SWITCH) {
-        ST.player_x = warp_x;
-        ST.player_y = warp_y;
-        ST.facing = warp_facing;
-        load_map(warp_map);
-        if (warp_blackout) ST.player_hp = ST.player_max_hp;
-        if (arrival_milestone[warp_map] != 0xFF) milestone(arrival_milestone[warp_map]);
-        warp_blackout = 0;
-    }
-    if (t >= WARP_FRAMES) {
-        ST.warp_timer = 0;
-        ST.mode = MODE_OVERWORLD;
-    }
-}
+void world_warp_done(void) {}
 
 /* ---- after dialogs and battles --------------------------------------------------------------------- */
 
@@ -614,29 +529,10 @@ void world_after_battle(int won) {
 
 /* ---- sprites ------------------------------------------------------------------------------------------ */
 
-static void draw_human(int x, int y, int facing, int stepping, int parity, int pal) {
-    if (x <= -16 || x >= 240 || y <= -16 || y >= 160) return;
-    u16 tile;
-    int flip = 0;
-    if (facing == FACE_DOWN || facing == FACE_UP) {
-        int down = facing == FACE_DOWN;
-        tile = stepping ? (down ? OBJ_HUMAN_DOWN_STEP : OBJ_HUMAN_UP_STEP) : (down ? OBJ_HUMAN_DOWN : OBJ_HUMAN_UP);
-        flip = stepping && parity;
-    } else {
-        tile = stepping ? OBJ_HUMAN_SIDE_STEP : OBJ_HUMAN_SIDE;
-        flip = facing == FACE_LEFT;
-    }
-    obj_square16(x, y, tile, pal, 1, flip);
-}
-
 void world_sprites(void) {
-    if (ST.starter_id != STARTER_NONE) obj_square16(0, 0, OBJ_BALL, OBJPAL_MON_FLAMIN + ST.starter_id, 1, 0);
     update_camera();
     int cx = ST.camera_x, cy = ST.camera_y;
-    int p = ST.walking ? ST.walk_progress : 0;
-    int px = ST.player_x * 16 + DX[ST.facing] * p - cx;
-    int py = ST.player_y * 16 + DY[ST.facing] * p - cy;
-    draw_human(px, py, ST.facing, ST.walking && p >= 4 && p < 12, step_parity, OBJPAL_PLAYER);
+    draw_party_and_player(cx, cy);
     Npc npc[NPC_MAX];
     int count = npcs_here(npc);
     for (int i = 0; i < count; i++) {

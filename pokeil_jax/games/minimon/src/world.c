@@ -1,10 +1,7 @@
-/* The overworld: seeded world setup, maps, NPCs, walking, warps, talking, milestones. */
+/* The classic overworld: seeded world setup, maps, NPCs, talking, milestones (walking and
+   warps are engine/walk.c's). */
 #include "game.h"
 #include "assets.h"
-
-typedef struct {
-    u8 map, x, y, to_map, to_x, to_y, to_facing;
-} Warp;
 
 /* Doors and exits: stepping onto (map, x, y) warps to (to_map, to_x, to_y), facing away. */
 static const Warp warps[] = {
@@ -35,14 +32,9 @@ typedef struct {
     u8 x, y, kind, pal;
 } Npc;
 
-static const s8 DX[4] = {0, 0, -1, 1};
-static const s8 DY[4] = {1, -1, 0, 0};
-static const u8 OPPOSITE[4] = {FACE_UP, FACE_DOWN, FACE_RIGHT, FACE_LEFT};
-
 static u8 map_mt[MAP_W * MAP_H]; /* metatile ids of the current map */
 static u8 npc_facing;
-static u8 step_parity;
-static u8 warp_map, warp_x, warp_y, warp_facing, warp_blackout, greet_after_warp;
+static u8 greet_after_warp;
 
 /* ---- maps and NPCs ------------------------------------------------------------------ */
 
@@ -81,8 +73,6 @@ static void load_map(int map) {
     draw_metatiles(map_mt);
 }
 
-void world_draw_current_map(void) { draw_metatiles(map_mt); }
-
 void world_new_game(u32 seed) {
     u32 i = pick(hash32(seed, 1), 4);
     ST.start_x = house_starts[i][0];
@@ -106,69 +96,24 @@ void world_new_game(u32 seed) {
     ST.milestones = 0;
     ST.gate_open = 0;
     ST.battles_lost = 0;
-    ST.player_x = ST.start_x;
-    ST.player_y = ST.start_y;
-    ST.facing = FACE_DOWN;
-    ST.walking = 0;
-    ST.walk_progress = 0;
+    world_place_player(ST.start_x, ST.start_y);
     load_map(MAP_HOUSE);
     ST.mode = MODE_OVERWORLD;
 }
 
-/* ---- walking --------------------------------------------------------------------------- */
+/* ---- walking (engine/walk.c's hooks) ------------------------------------------------------ */
 
-static int held_direction(void) {
-    if (keys_held & KEY_DOWN) return FACE_DOWN;
-    if (keys_held & KEY_UP) return FACE_UP;
-    if (keys_held & KEY_LEFT) return FACE_LEFT;
-    if (keys_held & KEY_RIGHT) return FACE_RIGHT;
-    return -1;
-}
-
-static int walkable(int x, int y) {
+int world_walkable(int x, int y) {
     if (x < 0 || x >= MAP_W || y < 0 || y >= MAP_H) return 0;
     u8 k = ST.tiles[y * MAP_W + x];
     return k == TILE_FLOOR || k == TILE_DOOR;
 }
 
-static void start_warp(int map, int x, int y, int facing, int blackout) {
-    warp_map = (u8)map;
-    warp_x = (u8)x;
-    warp_y = (u8)y;
-    warp_facing = (u8)facing;
-    warp_blackout = (u8)blackout;
-    ST.mode = MODE_WARP;
-    ST.warp_timer = 0;
-}
+int world_step_done(void) { return take_warp(warps, WARP_COUNT); }
 
-static void try_walk(int dir);
-
-/* One frame of a walk: 1 pixel; the 16th frame lands on the next tile. */
-static void walk_step(void) {
-    if (++ST.walk_progress < 16) return;
-    ST.player_x = (u8)(ST.player_x + DX[ST.facing]);
-    ST.player_y = (u8)(ST.player_y + DY[ST.facing]);
-    ST.walking = 0;
-    ST.walk_progress = 0;
-    step_parity ^= 1;
-    for (unsigned i = 0; i < WARP_COUNT; i++) {
-        const Warp *w = &warps[i];
-        if (w->map == ST.map_id && w->x == ST.player_x && w->y == ST.player_y) {
-            start_warp(w->to_map, w->to_x, w->to_y, w->to_facing, 0);
-            return;
-        }
-    }
-    int dir = held_direction(); /* still held: keep walking, like the real games */
-    if (dir >= 0) try_walk(dir);
-}
-
-static void try_walk(int dir) {
-    ST.facing = (u8)dir;
-    if (!walkable(ST.player_x + DX[dir], ST.player_y + DY[dir])) return;
-    ST.walking = 1;
-    ST.walk_progress = 0;
-    walk_step();
-}
+void world_redraw(void) {}           /* the map never scrolls: drawn whole by load_map */
+void world_scroll_registers(void) {}
+void game_mode_update(void) {}       /* no modes beyond the engine's */
 
 /* ---- talking ---------------------------------------------------------------------------- */
 
@@ -216,7 +161,7 @@ static void talk(const Npc *npc) {
     }
 }
 
-static void interact(void) {
+void world_interact(void) {
     int fx = ST.player_x + DX[ST.facing], fy = ST.player_y + DY[ST.facing];
     if (fx < 0 || fx >= MAP_W || fy < 0 || fy >= MAP_H) return;
     Npc npc;
@@ -234,53 +179,21 @@ static void interact(void) {
     }
 }
 
-void overworld_update(void) {
-    if (ST.walking) {
-        walk_step();
-        return;
-    }
-    int dir = held_direction();
-    if (dir >= 0) {
-        try_walk(dir);
-    } else if (keys_pressed & KEY_A) {
-        interact();
-    } else if (keys_pressed & KEY_START) {
-        menu_open();
+/* ---- warps (engine/walk.c's hooks) ----------------------------------------------------------- */
+
+void world_enter_map(int map) {
+    load_map(map);
+    if (map == MAP_TOWN) ST.milestones |= 1u << MS_LEFT_HOUSE;
+    if (map == MAP_ROUTE) ST.milestones |= 1u << MS_REACHED_ROUTE;
+    if (map == MAP_NEXT_TOWN) {
+        greet_after_warp = !(ST.milestones & (1u << MS_REACHED_NEXT_TOWN));
+        ST.milestones |= 1u << MS_REACHED_NEXT_TOWN;
     }
 }
 
-/* ---- warps -------------------------------------------------------------------------------- */
-
-/* 6 frames: 3 fading out, the map switches at black, 3 fading in. A walk onto a door plus
-   its warp fit in one 24-frame env step (16 + 6), and since the screen shows a frame's
-   changes one frame later, the step's last frame is already fully faded in. */
-#define WARP_FRAMES 6
-#define WARP_SWITCH 3
-static const u8 warp_fade[WARP_FRAMES + 1] = {0, 6, 11, 16, 11, 6, 0};
-
-void warp_update(void) {
-    int t = ++ST.warp_timer;
-    fade_level = warp_fade[t];
-    if (t == WARP_SWITCH) {
-        load_map(warp_map);
-        ST.player_x = warp_x;
-        ST.player_y = warp_y;
-        ST.facing = warp_facing;
-        if (warp_blackout) ST.player_hp = ST.player_max_hp;
-        if (warp_map == MAP_TOWN) ST.milestones |= 1u << MS_LEFT_HOUSE;
-        if (warp_map == MAP_ROUTE) ST.milestones |= 1u << MS_REACHED_ROUTE;
-        if (warp_map == MAP_NEXT_TOWN) {
-            greet_after_warp = !(ST.milestones & (1u << MS_REACHED_NEXT_TOWN));
-            ST.milestones |= 1u << MS_REACHED_NEXT_TOWN;
-        }
-        warp_blackout = 0;
-    }
-    if (t >= WARP_FRAMES) {
-        ST.warp_timer = 0;
-        ST.mode = MODE_OVERWORLD;
-        if (greet_after_warp) dialog_open(DLG_ARRIVED, arrived, 1, END_OVERWORLD);
-        greet_after_warp = 0;
-    }
+void world_warp_done(void) {
+    if (greet_after_warp) dialog_open(DLG_ARRIVED, arrived, 1, END_OVERWORLD);
+    greet_after_warp = 0;
 }
 
 /* ---- after dialogs and battles ---------------------------------------------------------- */
@@ -314,7 +227,7 @@ void world_dialog_finished(u8 end) {
 }
 
 void world_after_battle(int won) {
-    world_draw_current_map();
+    draw_metatiles(map_mt); /* the battle screen drew over the map */
     ST.mode = MODE_OVERWORLD;
     npc_facing = OPPOSITE[ST.facing];
     if (won)
@@ -325,27 +238,8 @@ void world_after_battle(int won) {
 
 /* ---- sprites -------------------------------------------------------------------------------- */
 
-static void draw_human(int x, int y, int facing, int stepping, int parity, int pal) {
-    u16 tile;
-    int flip = 0;
-    if (facing == FACE_DOWN || facing == FACE_UP) {
-        int down = facing == FACE_DOWN;
-        tile = stepping ? (down ? OBJ_HUMAN_DOWN_STEP : OBJ_HUMAN_UP_STEP) : (down ? OBJ_HUMAN_DOWN : OBJ_HUMAN_UP);
-        flip = stepping && parity;
-    } else {
-        tile = stepping ? OBJ_HUMAN_SIDE_STEP : OBJ_HUMAN_SIDE;
-        flip = facing == FACE_LEFT;
-    }
-    obj_square16(x, y, tile, pal, 1, flip);
-}
-
 void world_sprites(void) {
-    /* The party icon on the (always blocked) top-left tile: you have a MiniMon, in its colour. */
-    if (ST.starter_id != STARTER_NONE) obj_square16(0, 0, OBJ_BALL, OBJPAL_MON_FLAMIN + ST.starter_id, 1, 0);
-    int p = ST.walking ? ST.walk_progress : 0;
-    int px = ST.player_x * 16 + DX[ST.facing] * p;
-    int py = ST.player_y * 16 + DY[ST.facing] * p;
-    draw_human(px, py, ST.facing, ST.walking && p >= 4 && p < 12, step_parity, OBJPAL_PLAYER);
+    draw_party_and_player(0, 0);
     Npc npc;
     if (npc_here(&npc)) draw_human(npc.x * 16, npc.y * 16, npc_facing, 0, 0, npc.pal);
 }

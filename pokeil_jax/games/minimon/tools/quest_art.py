@@ -16,22 +16,12 @@ from art import DOOR, FLOOR, GATE, WALL, WATER, OD, OG, OM
 TALL_GRASS, BOULDER, CUT_TREE = 8, 9, 10  # quest/state.h enum TileKind
 
 HOUSE = art.MAPS[0][1]
+TOWN = art.MAPS[1][1]
 LAB = art.MAPS[2][1]
 
 QUEST_MAPS = [
     ("HOUSE", HOUSE, False, False),
-    ("HOME_TOWN", [
-        "TTTTTTTXTTTTTTT",
-        "T......:......T",
-        "T.rrrr.:.RRRRRT",
-        "T.rrrr.:.RRRRRT",
-        "T.owdo.:.WOEOWT",
-        "T...::::::::..T",
-        "Tf..S..:....f.T",
-        "T.~~...:...FFFT",
-        "T.~~...:..f...T",
-        "TTTTTTTTTTTTTTT",
-    ], True, False),
+    ("HOME_TOWN", ["TTTTTTTXTTTTTTT"] + TOWN[1:], True, False),  # the classic TOWN, its north gate an exit
     ("LAB", LAB, False, True),
     ("ROUTE_1", [
         "TTTTTTTGTTTTTTT",

@@ -1,4 +1,5 @@
-/* MiniMon Quest: boot protocol, the once-per-VBlank main loop, and input (as src/main.c). */
+/* Boot protocol, the once-per-VBlank main loop, and input. The game's hooks run the modes
+   the engine does not know and a scrolling map (engine.h). */
 #include "game.h"
 
 MiniMonState minimon_state __attribute__((section(".ewram_state")));
@@ -27,8 +28,7 @@ static void game_update(void) {
     case MODE_CHOICE: choice_update(); break;
     case MODE_BATTLE: battle_update(); break;
     case MODE_WARP: warp_update(); break;
-    case MODE_SHOP: shop_update(); break;
-    default: break;
+    default: game_mode_update(); break;
     }
 }
 
@@ -37,7 +37,7 @@ static void game_render(void) {
     if (ST.mode == MODE_BATTLE) {
         battle_sprites();
     } else if (ST.mode != MODE_BOOT) {
-        ui_sprites();
+        ui_sprites(); /* first: UI sprites win over map sprites */
         world_sprites();
         world_redraw();
     }
@@ -47,7 +47,7 @@ static void game_render(void) {
 
 int main(void) {
     video_init();
-    ST.layout_version = QUEST_LAYOUT_VERSION;
+    ST.layout_version = GAME_LAYOUT_VERSION;
     ST.state_size = sizeof(MiniMonState);
     ST.mode = MODE_BOOT;
     ST.starter_id = STARTER_NONE;
@@ -55,9 +55,9 @@ int main(void) {
     REG_DISPSTAT = DSTAT_VBL_IRQ;
     REG_IE = IRQ_VBLANK;
     REG_IME = 1;
-    ST.magic = MINIMON_MAGIC;
+    ST.magic = MINIMON_MAGIC; /* last: the host waits for it */
     for (;;) {
-        vblank_intr_wait();
+        vblank_intr_wait(); /* halt: the emulator idles until the next frame */
         video_present();
         world_scroll_registers();
         keys_update();
