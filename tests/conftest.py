@@ -49,6 +49,23 @@ def rewarded_demos(tmp_path):
     return write_synthetic_episodes(tmp_path / "rewarded_data", rewarded=True)
 
 
+def play_episode(env, seed, actions):
+    """Reset `env` with `seed`, press `actions`; (frames, infos), the reset's included."""
+    obs, info = env.reset(seed=seed)
+    frames, infos = [obs], [info]
+    for a in actions:
+        obs, _, _, _, info = env.step(a)
+        frames.append(obs)
+        infos.append(info)
+    return frames, infos
+
+
+@pytest.fixture
+def play():
+    """`play(env, seed, actions) -> (frames, infos)`: one seeded episode of fixed actions."""
+    return play_episode
+
+
 def pytest_configure(config):
     # Many tests compile the same train step: a session-wide persistent compilation cache lets
     # later tests (and subprocesses they start) reuse the first compilation.

@@ -27,16 +27,6 @@ def env():
     e.close()
 
 
-def play(env, seed, actions):
-    obs, info = env.reset(seed=seed)
-    frames, infos = [obs], [info]
-    for a in actions:
-        obs, reward, terminated, truncated, info = env.step(a)
-        frames.append(obs)
-        infos.append(info)
-    return frames, infos
-
-
 def test_spaces_and_first_observation(env):
     assert env.observation_space.shape == (160, 240, 3)
     assert env.observation_space.dtype == np.uint8
@@ -63,7 +53,7 @@ def test_registered_and_makeable():
     e.close()
 
 
-def test_same_seed_and_actions_are_deterministic(env):
+def test_same_seed_and_actions_are_deterministic(env, play):
     frames_a, infos_a = play(env, 11, WALK)
     frames_b, infos_b = play(env, 11, WALK)
     for fa, fb in zip(frames_a, frames_b):

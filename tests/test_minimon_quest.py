@@ -107,17 +107,11 @@ def test_registered_and_passes_the_gymnasium_env_checker():
         e.close()
 
 
-def test_same_seed_and_actions_repeat_exactly_other_seeds_differ(env):
+def test_same_seed_and_actions_repeat_exactly_other_seeds_differ(env, play):
     actions = [DOWN, DOWN, RIGHT, DOWN, LEFT, DOWN, DOWN, DOWN, A, DOWN, UP, UP]
 
     def run(seed):
-        obs, info = env.reset(seed=seed)
-        frames, infos = [obs], [info]
-        for a in actions:
-            obs, _, _, _, info = env.step(a)
-            frames.append(obs)
-            infos.append(info)
-        return frames, infos
+        return play(env, seed, actions)
 
     f1, i1 = run(11)
     f2, i2 = run(11)
