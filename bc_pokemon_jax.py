@@ -262,7 +262,7 @@ def main(args: Args) -> dict:
                                  capacity=args.replay_capacity, num_envs=args.online_num_envs,
                                  expert=args.dagger_expert or None, epsilon=args.online_epsilon,
                                  max_steps=args.dagger_max_steps, rom_path=args.rom_path, run_dir=run_dir)
-            resources.callback(online.close)
+            resources.push(vector_env.close_on_exit(online))
             if start_step > args.total_training_steps:
                 online.load(start_step)
         expert_returns: dict = {}  # eval seeds -> the expert's mean return there (the distillation coefficient's G_expert)
@@ -364,9 +364,10 @@ def evaluate_checkpoint(args: Args) -> dict:
     state, _ = ckpt.restore(args.checkpoint, create_train_state(args, jax.random.key(args.seed)))
     seeds = pick_eval_seeds(args.eval_seeds, data.next_episode_index_and_seed(demonstrations_folder(args))[1],
                             args.final_eval_episodes)
-    with contextlib.closing(vector_env.make_eval_envs(args.eval_num_envs, rom_path=args.rom_path,
-                                                      max_episode_steps=args.eval_max_steps,
-                                                      initial_state=args.eval_initial_state)) as envs:
+    with contextlib.ExitStack() as resources:
+        envs = vector_env.make_eval_envs(args.eval_num_envs, rom_path=args.rom_path, max_episode_steps=args.eval_max_steps,
+                                         initial_state=args.eval_initial_state)
+        resources.push(vector_env.close_on_exit(envs))
         agent = evaluate.PolicyAgent(train.policy_fn(state), greedy=args.eval_greedy, seed=args.seed)
         reports = {POLICY_NAMES[args.algo]: evaluate.evaluate(agent, envs, seeds, max_steps=args.eval_max_steps,
                                                                progress=True)}

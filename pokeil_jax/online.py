@@ -176,8 +176,10 @@ class OnlinePhase:
                                     f"resume from a run that saved it, or start a new run")
         self.buffer.load(path)
 
-    def close(self) -> None:
+    def close(self, terminate: bool = False) -> None:
+        """Stop the sampler and the envs; `terminate` kills the env workers at once (unwinding
+        an error, when a step may still be in flight: see `vector_env.close_on_exit`)."""
         if self.sampler is not None:
             self.sampler.close()
         if self.envs is not None:
-            self.envs.close()
+            self.envs.close(terminate=terminate)

@@ -60,10 +60,11 @@ def make_eval_envs(num_envs: int, pin_cpus: bool = True, **env_kwargs) -> gymnas
     return gymnasium.vector.AsyncVectorEnv(fns, context="spawn", autoreset_mode=mode)
 
 
-def close_on_exit(envs: gymnasium.vector.VectorEnv):
-    """An `ExitStack.push` callback that closes `envs`: normally when the block ends, and by
-    terminating the worker processes at once when it ends in an error (Ctrl-C included), since
-    a plain close would first wait for a step still running in a worker, which may never end."""
+def close_on_exit(envs):
+    """An `ExitStack.push` callback that closes `envs` (a vector env, or anything whose
+    `close(terminate=...)` closes one): normally when the block ends, and by terminating the
+    worker processes at once when it ends in an error (Ctrl-C included), since a plain close
+    would first wait for a step still running in a worker, which may never end."""
 
     def close(exc_type, exc, traceback) -> bool:
         envs.close(terminate=exc_type is not None)
