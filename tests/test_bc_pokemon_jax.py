@@ -115,7 +115,7 @@ def test_eval_only_evaluates_with_the_kernels_asked_for(tmp_path, monkeypatch, k
     class NoEnvs:
         num_envs = 1
 
-        def close(self):
+        def close(self, **kwargs):  # gymnasium's VectorEnv.close(**kwargs)
             pass
 
     def spy_evaluate(agent, envs, seeds, **_):
