@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -27,7 +26,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 from pokeil_jax.atomic import save_figure_atomic, write_text_atomic  # noqa: E402
-from pokeil_jax.cli import nonnegative_float, nonnegative_int, positive_float, positive_int  # noqa: E402
+from pokeil_jax.cli import nonnegative_float, nonnegative_int, positive_float, positive_int, run_step  # noqa: E402
 from pokeil_jax.env_ids import DEFAULT_ENV_ID, ENV_IDS  # noqa: E402
 
 
@@ -58,7 +57,7 @@ def run_variant(name: str, flags: list[str], seed: int, opts, out: Path) -> dict
     finished = [p for p in (out / "runs").glob(f"{exp}__{seed}__*") if (p / "final_eval.json").exists()]
     if not finished:  # else a finished run of an interrupted comparison is read back, not re-trained
         print(f"== {name}, seed {seed}: {' '.join(command[2:])}", flush=True)
-        subprocess.run(command, cwd=REPO, check=True)
+        run_step(command, f"{name}, seed {seed}", cwd=REPO)
     log_dir = max((out / "runs").glob(f"{exp}__{seed}__*"), key=lambda p: p.stat().st_mtime)
     report = json.loads((log_dir / "final_eval.json").read_text())
     policy = next(v for k, v in report.items() if k.endswith("policy"))

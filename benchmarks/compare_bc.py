@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -39,7 +38,7 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # `python benchmarks/...` from anywhere
-from pokeil_jax.cli import nonnegative_int, positive_float, positive_int  # noqa: E402
+from pokeil_jax.cli import nonnegative_int, positive_float, positive_int, run_step  # noqa: E402
 
 from pokeil_jax.atomic import save_figure_atomic, write_text_atomic  # noqa: E402
 
@@ -51,7 +50,7 @@ def collect_demos(folder: Path, episodes: int, first_seed: int, workers: int) ->
     command = [sys.executable, str(REPO / "collect_expert_data.py"), "--expert", "scripted", "--top-up",
                "--num-episodes", str(episodes), "--seed", str(first_seed), "--expert-data-dir", str(folder),
                "--num-workers", str(workers)]
-    subprocess.run(command, cwd=REPO, check=True)
+    run_step(command, f"collecting demonstrations into {folder}", cwd=REPO)
 
 
 def jax_init_state(seed: int, hidden_dim: int):

@@ -24,6 +24,16 @@ def fail(message: str, code: int) -> NoReturn:
     sys.exit(code)
 
 
+def run_step(command: list[str], what: str, **popen_kwargs) -> None:
+    """Run one of a benchmark's child commands; if it fails (it printed its own error), stop
+    with one line naming `what` failed and its exit code (exit 1), never a traceback."""
+    import subprocess
+
+    code = subprocess.run(command, **popen_kwargs).returncode
+    if code != 0:
+        fail(f"{what} failed (exit code {code}); its own message is above", DATA)
+
+
 def require(ok: bool, message: str) -> None:
     """Raise UsageError(message) unless `ok`."""
     if not ok:
