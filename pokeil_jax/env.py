@@ -86,6 +86,7 @@ class PokemonEnv(gymnasium.Env):
         record_video_dir: str | os.PathLike | None = None,
         initial_state: str | os.PathLike | None = None,
         split_cache_dir: str | os.PathLike | None = None,
+        fingerprint: bool = False,
     ):
         if not isinstance(frames_per_step, int) or frames_per_step < 1:
             raise ValueError(f"frames_per_step must be a positive int, got {frames_per_step!r}")
@@ -119,6 +120,7 @@ class PokemonEnv(gymnasium.Env):
         self.record_video_dir = Path(record_video_dir) if record_video_dir is not None else None
         self.seed_space = int(self.adapter.seed_space)
         self.split_cache_dir = Path(split_cache_dir) if split_cache_dir is not None else None
+        self.fingerprint = bool(fingerprint)
 
         self.observation_space = gymnasium.spaces.Box(
             0, 255, (SCREEN_HEIGHT, SCREEN_WIDTH, 3), np.uint8
@@ -187,6 +189,7 @@ class PokemonEnv(gymnasium.Env):
         self._milestone_steps = {i: 0 for i in range(len(self.milestone_names)) if self._mask >> i & 1}
         info = self._info()
         self._visited = {(info["map"], info["x"], info["y"])}
+        self._add_fingerprint(info)
         self._record_frame()
         return self._obs, info
 
@@ -251,6 +254,7 @@ class PokemonEnv(gymnasium.Env):
         terminated = self._mask & self._all_milestones == self._all_milestones
         truncated = not terminated and self._steps >= self.max_episode_steps
         self._obs = emu.frame()
+        self._add_fingerprint(info)
         self._record_frame()
         if self.render_mode == "human":
             self.render()
@@ -297,7 +301,9 @@ class PokemonEnv(gymnasium.Env):
         self._visited = set(snapshot.visited)
         self._milestone_steps = dict(snapshot.milestone_steps)
         self._obs = self._emu.frame()
-        return self._obs, self._info()
+        info = self._info()
+        self._add_fingerprint(info)
+        return self._obs, info
 
     # -- internals -----------------------------------------------------------------------------
 
@@ -316,6 +322,19 @@ class PokemonEnv(gymnasium.Env):
         info["milestone_steps"] = {n: self._milestone_steps[i] for i, n in enumerate(self.milestone_names)
                                    if i in self._milestone_steps}
         return info
+
+    def _add_fingerprint(self, info: dict[str, Any]) -> None:
+        """With `fingerprint=True`, info["state_fingerprint"]: a hash of the game's state (what its
+        adapter says decides its future), the screen and the episode's milestones. Equal
+        fingerprints within an episode mean a memoryless, deterministic policy is in a loop it
+        will never leave. Absent when the adapter cannot promise that (Emerald)."""
+        if not self.fingerprint:
+            return
+        hasher = hashlib.blake2b(digest_size=16)
+        if self.adapter.state_fingerprint(self._emu, hasher):
+            hasher.update(self._obs)
+            hasher.update(self._mask.to_bytes(8, "little"))
+            info["state_fingerprint"] = hasher.hexdigest()
 
     def _record_frame(self):
         if self.record_video_dir is not None:

@@ -5,6 +5,12 @@ emulator per process) and returns an `EvalReport` with the seed plan's metrics: 
 episodic return, milestone completion rate (mean fraction of milestones reached), per-milestone
 rates, mean episode length and success rate (every milestone reached). A policy is asked for the
 whole batch of observations at once (one batched forward per step); an expert per env.
+
+Loops: a greedy policy is a fixed function of the screen, and the bundled games are a fixed
+function of their state and the buttons, so once an episode's state repeats (envs made with
+`fingerprint=True`) it repeats forever and nothing more will be reached. `evaluate` ends such an
+episode there and scores it as if it had run to the cut (same return, milestones and splits,
+length = the cut), which is exact and saves most of the time stuck policies cost.
 """
 
 from __future__ import annotations
@@ -24,6 +30,9 @@ from pokeil_jax.preprocessing import preprocess_frames
 
 
 class Agent(Protocol):
+    #: True when `act` is a fixed function of the observations (then a repeated state is a loop).
+    deterministic: bool
+
     def reset(self, env_index: int) -> None:
         """Env `env_index` starts a new episode."""
 
@@ -37,6 +46,7 @@ class PolicyAgent:
     def __init__(self, logits_fn: Callable[[np.ndarray], Any], greedy: bool = True, seed: int = 0):
         self.logits_fn = logits_fn  # uint8 (N, 84, 84, 3) -> (N, num_actions) logits
         self.greedy = greedy
+        self.deterministic = greedy
         self._rng = np.random.default_rng(seed)
 
     def reset(self, env_index: int) -> None:
@@ -53,6 +63,8 @@ class PolicyAgent:
 
 class ExpertAgent:
     """One expert (reset / get_action(obs, info) protocol) per env."""
+
+    deterministic = False  # an expert may keep a plan between steps
 
     def __init__(self, make_expert: Callable[[], Any], num_envs: int):
         self.experts = [make_expert() for _ in range(num_envs)]
@@ -75,6 +87,8 @@ class EvalReport:
     milestones_reached: list[list[bool]]  # per episode, per milestone
     # per episode, per milestone: the step it was first reached (None: never), the speedrun split
     milestone_steps: list[list[int | None]] = dataclasses.field(default_factory=list)
+    # per episode: ended early in a loop, scored as if run to the cut (see the module docstring)
+    looped: list[bool] = dataclasses.field(default_factory=list)
 
     @property
     def mean_return(self) -> float:
@@ -163,6 +177,8 @@ def format_table(reports: dict[str, EvalReport]) -> str:
         ("success rate", lambda r: f"{r.success_rate:.1%}"),
         ("episode length", lambda r: f"{r.mean_length:.1f}"),
     ] + [(f"  {m}", (lambda m: lambda r: f"{r.per_milestone_rates[m]:.0%}")(m)) for m in first.milestone_names]
+    if any(any(r.looped) for r in reports.values()):
+        rows += [("ended in a loop", lambda r: f"{sum(r.looped)}")]
     if all(r.milestone_steps for r in reports.values()):
         rows += [("steps to milestone", lambda r: "")]
         rows += [(f"  {m}", (lambda m: lambda r: "-" if r.steps_to_milestone[m] != r.steps_to_milestone[m]
@@ -199,6 +215,16 @@ def unbatch_info(infos: dict[str, Any], index: int) -> dict[str, Any]:
     return out
 
 
+def _episode_limits(envs, max_steps: int | None) -> list[int | None]:
+    """Each env's episode cut: `max_steps` or the env's own `max_episode_steps`, the smaller;
+    None where neither is known."""
+    try:
+        own = envs.get_attr("max_episode_steps")
+    except AttributeError:
+        own = [None] * envs.num_envs
+    return [min(x for x in (m, max_steps) if x is not None) if (m, max_steps) != (None, None) else None for m in own]
+
+
 def evaluate(
     agent: Agent,
     envs: gymnasium.vector.VectorEnv,
@@ -206,21 +232,37 @@ def evaluate(
     max_steps: int | None = None,
     record_frames: list | None = None,
     progress: bool = False,
+    stop_loops: bool = True,
 ) -> EvalReport:
     """Play one episode per seed (in parallel across `envs`) and report.
 
     `max_steps` cuts episodes shorter than the env's own limit (they count as truncated).
     If `record_frames` is a list, the first episode's observations are appended to it.
+    `stop_loops`: end an episode whose state repeats (needs a deterministic agent and envs that
+    report `state_fingerprint`), scored exactly as if it had run to the cut.
     """
     seeds = [int(s) for s in seeds]
     n = envs.num_envs
     milestone_names = tuple(envs.get_attr("milestone_names")[0])
-    results: dict[int, tuple[float, int, list[bool], list]] = {}  # by position in `seeds`
+    results: dict[int, tuple[float, int, list[bool], list, bool]] = {}  # by position in `seeds`
     queue = list(range(len(seeds)))
     current: list[int | None] = [None] * n
     returns = np.zeros(n)
     lengths = np.zeros(n, int)
     firsts: list[list[int | None]] = [[None] * len(milestone_names) for _ in range(n)]
+    stop_loops = stop_loops and bool(getattr(agent, "deterministic", False))
+    limits = _episode_limits(envs, max_steps)
+    seen: list[set] = [set() for _ in range(n)]  # state fingerprints of each env's episode
+
+    def in_loop(i: int, info: dict) -> bool:
+        """Whether env i's state was seen before in this episode (and remember it)."""
+        fingerprint = info.get("state_fingerprint")
+        if not stop_loops or fingerprint is None or limits[i] is None:
+            return False
+        if fingerprint in seen[i]:
+            return True
+        seen[i].add(fingerprint)
+        return False
 
     def note_milestones(i: int, info: dict, step: int) -> None:
         for j, m in enumerate(milestone_names):
@@ -234,6 +276,7 @@ def evaluate(
     current = first
     for i in range(n):
         note_milestones(i, info_list[i], 0)
+        in_loop(i, info_list[i])
         if current[i] is not None:
             agent.reset(i)
     recording = record_frames is not None
@@ -263,12 +306,14 @@ def evaluate(
                 continue
             note_milestones(i, info_list[i], int(lengths[i]))
             cut = max_steps is not None and lengths[i] >= max_steps
-            if not (terminated[i] or truncated[i] or cut):
+            looped = not (terminated[i] or truncated[i] or cut) and in_loop(i, info_list[i])
+            if not (terminated[i] or truncated[i] or cut or looped):
                 continue
             reached = [bool(info_list[i]["milestones"][m]) for m in milestone_names]
             recorded = info_list[i].get("milestone_steps")  # the env's own split, when it keeps one
             steps = [recorded.get(m) for m in milestone_names] if recorded is not None else firsts[i]
-            results[current[i]] = (float(returns[i]), int(lengths[i]), reached, steps)
+            length = limits[i] if looped else int(lengths[i])
+            results[current[i]] = (float(returns[i]), length, reached, steps, looped)
             if i == 0:
                 recording = False
             if bar is not None:
@@ -290,6 +335,8 @@ def evaluate(
                 info_list[i] = unbatch_info(new_infos, int(i))
                 firsts[i] = [None] * len(milestone_names)
                 note_milestones(int(i), info_list[i], 0)
+                seen[i] = set()
+                in_loop(int(i), info_list[i])
                 if active[i]:
                     agent.reset(int(i))
     if bar is not None:
@@ -302,5 +349,6 @@ def evaluate(
         episode_lengths=[r[1] for r in ordered],
         milestones_reached=[r[2] for r in ordered],
         milestone_steps=[r[3] for r in ordered],
+        looped=[r[4] for r in ordered],
     )
 

@@ -51,7 +51,10 @@ def make_eval_envs(num_envs: int, pin_cpus: bool = True, **env_kwargs) -> gymnas
 
     With more than one env, each runs in its own process, pinned round-robin to this process's
     CPUs (`worker_cpus`) unless `pin_cpus` is False; one env runs in this process, unpinned.
+    The envs report `state_fingerprint` (unless `fingerprint=False` is passed), so the evaluator
+    can end episodes stuck in a loop.
     """
+    env_kwargs.setdefault("fingerprint", True)
     mode = gymnasium.vector.AutoresetMode.DISABLED
     if num_envs == 1:
         return gymnasium.vector.SyncVectorEnv([PinnedEnvFactory(None, env_kwargs)], autoreset_mode=mode)

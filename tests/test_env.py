@@ -326,3 +326,20 @@ def test_the_default_rom_comes_from_the_default_games_adapter():
 
     assert games.default_rom_path() == ROM_PATH
     assert isinstance(games.adapter_for_rom(None), MiniMonAdapter)
+
+
+def test_fingerprint_repeats_exactly_when_the_state_does(play):
+    """With fingerprint=True, info carries a hash of the game's state and screen: walking
+    back and forth between two tiles repeats it with period 2; the VBlank counter, which keeps
+    counting, is left out; another seed differs. Off by default."""
+    assert "state_fingerprint" not in PokemonEnv(max_episode_steps=5).reset(seed=0)[1]
+    env = PokemonEnv(fingerprint=True)
+    left, right = 6, 7
+    _, infos = play(env, 0, [left, right] * 4)
+    prints = [info["state_fingerprint"] for info in infos[1:]]
+    assert len(set(prints)) == 2 and prints[0] != prints[1]
+    assert prints[2:] == prints[:-2]
+    assert infos[1]["frame_count"] != infos[3]["frame_count"]  # the counter moved, the print did not
+    _, other = play(env, 1, [left, right])
+    assert other[1]["state_fingerprint"] not in prints
+    env.close()

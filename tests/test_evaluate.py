@@ -186,3 +186,49 @@ def test_real_vector_env_batches_the_split_of_episodes_at_different_milestones()
     assert report.success_rate == 1.0
     steps = report.steps_to_milestone
     assert 0 < steps["LEFT_HOUSE"] < steps["GOT_STARTER"] < steps["REACHED_NEXT_TOWN"] <= max(report.episode_lengths)
+
+
+def test_a_greedy_policy_stuck_in_a_loop_is_scored_as_if_it_ran_to_the_cut():
+    """On the real game: a greedy policy that plays the planner's moves on the screens it knows
+    and presses UP elsewhere makes progress, then loops. Ending the episode at the first repeated
+    state must give exactly the report of running it to the cut, in far fewer steps; a sampling
+    policy, which is not a fixed function of the screen, is never stopped."""
+    from pokeil_jax import vector_env
+    from pokeil_jax.env import PokemonEnv
+    from pokeil_jax.experts import make_expert
+    from pokeil_jax.preprocessing import preprocess_frames
+
+    known = {}
+    env, expert = PokemonEnv(), make_expert("scripted")
+    for seed in (0, 1):
+        obs, info = env.reset(seed=seed)
+        expert.reset()
+        while info["milestone_count"] < 2:
+            action = expert.get_action(obs, info)
+            known[preprocess_frames(obs).tobytes()] = action
+            obs, _, _, _, info = env.step(action)
+    env.close()
+    calls = []
+
+    def logits_fn(frames):
+        calls.append(len(frames))
+        return np.eye(10)[[known.get(f.tobytes(), 4) for f in frames]]
+
+    reports = {}
+    for stop in (True, False):
+        envs = vector_env.make_eval_envs(1, max_episode_steps=150)
+        calls.clear()
+        reports[stop] = evaluate(PolicyAgent(logits_fn), envs, [0, 1, 2], stop_loops=stop)
+        reports[stop].steps_taken = len(calls)
+        envs.close()
+    stopped, full = reports[True].to_dict(), reports[False].to_dict()
+    assert reports[True].looped == [True] * 3 and reports[False].looped == [False] * 3
+    assert {k: v for k, v in stopped.items() if k != "looped"} == {k: v for k, v in full.items() if k != "looped"}
+    assert reports[True].milestones_reached[0][:2] == [True, True]  # progress first, then the loop
+    assert reports[True].steps_taken < reports[False].steps_taken / 2
+    assert "ended in a loop" in format_table({"policy": reports[True]})
+
+    envs = vector_env.make_eval_envs(1, max_episode_steps=40)
+    sampled = evaluate(PolicyAgent(logits_fn, greedy=False), envs, [0])
+    envs.close()
+    assert sampled.looped == [False] and sampled.episode_lengths == [40]

@@ -66,6 +66,12 @@ class GameAdapter(abc.ABC):
         """JSON-serialisable game state. Must hold at least:
         x, y, map, facing, mode (str), milestones ({name: bool}), milestone_count, frame_count."""
 
+    def state_fingerprint(self, emu: Emulator, hasher) -> bool:
+        """Feed `hasher` the memory that, with the screen, decides all the game does next under the
+        same buttons (counters that never feed back left out); False when the game cannot promise
+        that (then nothing can be told about loops). This game cannot."""
+        return False
+
     #: The game's ROM shipped with the project, or None when the user must bring it (--rom-path).
     bundled_rom: Path | None = None
 
