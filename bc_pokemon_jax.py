@@ -118,6 +118,10 @@ class Args:
     visits (must answer from any state; '' for none: then online steps get no BC term)"""
     dagger_max_steps: int = 300
     """DAgger and online episodes are cut after this many steps"""
+    dagger_takeover: int = 0
+    """when the learner comes back to the same state this many times in a DAgger episode (a loop it
+    would never leave), the expert drives until the next milestone, then hands back; the learner
+    then also visits the states beyond where it gets stuck (0: never, plain DAgger)"""
     algo: str = "bc"
     """'bc': behavioral cloning (cross-entropy); 'dqn_bc': the network's outputs are Q-values,
     trained by bc_weight * cross-entropy + td_weight * Huber TD on the demonstrations' rewards
@@ -587,7 +591,7 @@ def dagger_config(args: Args):
     return DaggerConfig(rounds=args.dagger_rounds, episodes=args.dagger_episodes, beta=args.dagger_beta,
                         expert=args.dagger_expert, max_steps=args.dagger_max_steps,
                         total_training_steps=args.total_training_steps, expert_data_dir=args.expert_data_dir,
-                        rom_path=args.rom_path, seed=args.seed)
+                        rom_path=args.rom_path, seed=args.seed, takeover=args.dagger_takeover)
 
 
 def _resolved_kernels(args: Args) -> str:
@@ -687,7 +691,7 @@ def check_args(args: Args) -> None:
                  "keep_checkpoints", "dagger_episodes", "dagger_max_steps"):
         require(getattr(args, name) >= 1, f"{flag(name)} must be at least 1, got {getattr(args, name)}")
     for name in ("log_frequency", "eval_frequency", "eval_episodes", "final_eval_episodes", "save_frequency",
-                 "dagger_rounds", "seed"):
+                 "dagger_rounds", "dagger_takeover", "seed"):
         require(getattr(args, name) >= 0, f"{flag(name)} must be at least 0, got {getattr(args, name)}")
     require(math.isfinite(args.learning_rate) and args.learning_rate > 0,
             f"--learning-rate must be a finite number > 0, got {args.learning_rate}")

@@ -23,13 +23,28 @@ from pokeil_jax.rollout import episode_metadata, record_episode, to_episode_file
 DAGGER_SEED_BASE = 100_000
 
 
-def learner_chooser(logits_fn: Callable[[np.ndarray], np.ndarray], beta: float, rng: np.random.Generator):
+def learner_chooser(logits_fn: Callable[[np.ndarray], np.ndarray], beta: float, rng: np.random.Generator,
+                    takeover: int = 0):
     """choose(obs, info, label): the expert's label with probability `beta`, else the learner's argmax.
 
-    `logits_fn` maps uint8 (N, 84, 84, 3) to (N, num_actions) logits (the trained policy)."""
+    `logits_fn` maps uint8 (N, 84, 84, 3) to (N, num_actions) logits (the trained policy).
+    With `takeover` > 0, once a state (info's `state_fingerprint`) comes back for the
+    `takeover`-th time in an episode the learner is stuck, and the expert drives until the next
+    milestone: the rest of the episode then shows the learner's own states further on, instead
+    of the same stuck states a thousand times. Every state keeps the expert's label either way."""
+    visits: dict[str, int] = {}
+    drive_until = [-1]  # the expert drives while milestone_count is below this
 
     def choose(obs, info, label):
-        if rng.random() < beta:
+        if info.get("step") == 0:  # a new episode
+            visits.clear()
+            drive_until[0] = -1
+        fingerprint = info.get("state_fingerprint")
+        if takeover and fingerprint is not None:
+            visits[fingerprint] = visits.get(fingerprint, 0) + 1
+            if visits[fingerprint] > takeover and drive_until[0] <= info["milestone_count"]:
+                drive_until[0] = info["milestone_count"] + 1
+        if info.get("milestone_count", 0) < drive_until[0] or rng.random() < beta:
             return label
         return int(np.asarray(logits_fn(preprocess_frames(obs[None])))[0].argmax())
 
@@ -64,6 +79,7 @@ def collect_round(
     out_dir: str | Path,
     rom_sha1: str,
     seed: int,
+    takeover: int = 0,
 ) -> list[Path]:
     """Roll out `episodes` learner/expert mixtures, write them as episode files in `out_dir`,
     numbered after the ones already there, `dagger_round` in their metadata.
@@ -77,7 +93,7 @@ def collect_round(
             path.unlink()
     first_index = data.next_episode_index_and_seed(out_dir)[0]
     rng = np.random.default_rng([seed, round_index, 2])
-    choose = learner_chooser(logits_fn, beta, rng)
+    choose = learner_chooser(logits_fn, beta, rng, takeover)
     paths = []
     for i, game_seed in enumerate(round_seeds(round_index, episodes)):
         episode = record_episode(env, expert, game_seed, choose)
@@ -108,11 +124,13 @@ class DaggerConfig:
     """the demonstrations' folder: DAgger episodes go to <expert_data_dir>/dagger/<run_name>/"""
     rom_path: str | None = None
     seed: int = 0
+    takeover: int = 0
+    """the expert drives to the next milestone when a state comes back this many times (0: never)"""
 
     def __post_init__(self):
-        if self.rounds < 1 or self.episodes < 1 or not 0 <= self.beta <= 1:
-            raise ValueError("dagger rounds and episodes must be >= 1 and beta in [0, 1], got "
-                             f"rounds={self.rounds}, episodes={self.episodes}, beta={self.beta}")
+        if self.rounds < 1 or self.episodes < 1 or not 0 <= self.beta <= 1 or self.takeover < 0:
+            raise ValueError("dagger rounds and episodes must be >= 1, beta in [0, 1] and takeover >= 0, got "
+                             f"rounds={self.rounds}, episodes={self.episodes}, beta={self.beta}, takeover={self.takeover}")
 
 
 class DaggerLoop:
@@ -146,14 +164,14 @@ class DaggerLoop:
 
         config = self.config
         if self.env is None:
-            self.env = PokemonEnv(rom_path=config.rom_path, max_episode_steps=config.max_steps)
+            self.env = PokemonEnv(rom_path=config.rom_path, max_episode_steps=config.max_steps, fingerprint=True)
         round_index = step // self.phase - 1
         beta = config.beta ** (round_index + 1)
         with FolderLock(self.out_dir, f"DAgger round {round_index + 1} of {self.out_dir.name}"):
             paths = collect_round(
                 self.env, make_expert(config.expert, rom_path=config.rom_path), config.expert,
                 train.policy_fn(state), round_index, config.episodes, beta,
-                self.out_dir, rom_sha1(self.env.rom_path), config.seed,
+                self.out_dir, rom_sha1(self.env.rom_path), config.seed, config.takeover,
             )
         reached = [data.read_metadata(p)["terminated"] for p in paths]
         demos = self.training_set(step)

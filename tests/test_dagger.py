@@ -68,3 +68,41 @@ def test_the_expert_label_is_pressed_with_probability_beta(beta):
     pressed = np.array([choose(frame, {}, 7) for _ in range(2000)])
     assert set(np.unique(pressed)) <= {7, 9}
     assert abs((pressed == 7).mean() - beta) < 0.03
+
+
+def test_takeover_lets_the_expert_drive_past_a_loop_until_the_next_milestone():
+    """The learner presses 9, the expert's label is 7, beta 0. States A, B, A, B, ... : from the
+    third visit of a state (takeover=2) the expert drives, until milestone_count rises; a new
+    episode (step 0) forgets the visits."""
+    learner = lambda frames: np.tile(np.eye(10)[9], (len(frames), 1))  # noqa: E731
+    choose = dagger.learner_chooser(learner, 0.0, np.random.default_rng(0), takeover=2)
+
+    def press(step, fingerprint, milestones=0):
+        return choose(FRAME, {"step": step, "state_fingerprint": fingerprint, "milestone_count": milestones}, 7)
+
+    assert [press(t, "AB"[t % 2]) for t in range(4)] == [9, 9, 9, 9]
+    assert [press(t, "AB"[t % 2]) for t in range(4, 8)] == [7, 7, 7, 7]  # stuck: the expert drives
+    assert press(8, "C", milestones=1) == 9  # the next milestone: the learner again
+    assert press(0, "A") == 9 and press(1, "A") == 9 and press(2, "A") == 7  # a new episode starts counting afresh
+    plain = dagger.learner_chooser(learner, 0.0, np.random.default_rng(0))
+    assert {plain(FRAME, {"step": t, "state_fingerprint": "A", "milestone_count": 0}, 7) for t in range(9)} == {9}
+
+
+def test_takeover_carries_a_stuck_learner_through_the_real_game(tmp_path):
+    """A learner that only presses UP loops at the first wall; with takeover the scripted expert
+    drives it past each loop, so its DAgger episode finishes the game, every state labelled."""
+    from pokeil_jax.env import PokemonEnv, rom_sha1
+    from pokeil_jax.experts import make_expert
+
+    up = lambda frames: np.tile(np.eye(10)[4], (len(frames), 1))  # noqa: E731
+    env = PokemonEnv(max_episode_steps=300, fingerprint=True)
+    finished = {}
+    for takeover in (0, 2):
+        out = tmp_path / f"takeover{takeover}"
+        [path] = dagger.collect_round(env, make_expert("scripted"), "scripted", up, 0, 1, 0.0, out,
+                                      rom_sha1(env.rom_path), seed=0, takeover=takeover)
+        episode = data.load_episode(path, load_observations=False)
+        finished[takeover] = data.read_metadata(path)["terminated"]
+        assert (episode["executed_actions"] != 4).any() == bool(takeover)
+    env.close()
+    assert finished == {0: False, 2: True}
