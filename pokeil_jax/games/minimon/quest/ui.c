@@ -71,8 +71,27 @@ static void draw_shop(void) {
     ui_message_box("What would you like?", dyn_text[2]);
 }
 
+/* The overworld's status corner (outside the MAZE, once you have a MiniMon): HP bar, money
+   (yellow once it buys the SAW) and key items. The scripted expert decides on these (a nurse
+   when HP is low, the shop or more battles, where the PASS lets you go); showing them keeps
+   every screen enough to act on. It covers map row 0 from x = 0 to 6, a wall on every map. */
+static void draw_status(void) {
+    ui_fill(0, 0, 14, 2, BGPAL_UI);
+    ui_text(0, 0, "HP", BGPAL_UI);
+    ui_hp_bar(2, 0, ST.player_hp, ST.player_max_hp);
+    str_num(str_put(dyn_text[3], "$"), ST.money);
+    int affordable = !(ST.items & ITEM_SAW) && ST.money >= SAW_PRICE;
+    if (affordable) ui_fill(0, 1, 5, 1, BGPAL_UI_HI);
+    ui_text(0, 1, dyn_text[3], affordable ? BGPAL_UI_HI : BGPAL_UI);
+    if (ST.items & ITEM_PASS) ui_text(6, 1, "PASS", BGPAL_UI);
+    if (ST.items & ITEM_SAW) ui_text(11, 1, "SAW", BGPAL_UI);
+}
+
 void ui_draw_game_mode(void) {
     if (ST.mode == MODE_SHOP) draw_shop();
+    if ((ST.mode == MODE_OVERWORLD || ST.mode == MODE_WARP) && ST.map_id != MAP_MAZE &&
+        ST.starter_id != STARTER_NONE)
+        draw_status();
 }
 
 void ui_game_sprites(void) {

@@ -81,7 +81,8 @@ static int npcs_here(Npc *out) {
         break;
     case MAP_OAK_TOWN:
         out[n++] = (Npc){11, 4, NPC_NURSE, OBJPAL_NURSE};
-        out[n++] = (Npc){ST.rival_x, ST.rival_y, NPC_RIVAL, OBJPAL_TRAINER};
+        if (!has(FLAG_RIVAL_BEATEN)) /* beaten, BLAZE leaves: the screen shows the story moved on */
+            out[n++] = (Npc){ST.rival_x, ST.rival_y, NPC_RIVAL, OBJPAL_TRAINER};
         out[n++] = (Npc){1, has(FLAG_GUARD_MOVED) ? 4 : 5, NPC_GUARD, OBJPAL_GUARD};
         break;
     case MAP_ROUTE_2:
@@ -330,7 +331,6 @@ static const Page prof_pass[] = {
 static const Page prof_later[] = {{"PROF. HAZEL: The gym is in", "STONE CITY, past the forest."}};
 static const Page rival_challenge[] = {{"BLAZE: Finally! Let me see", "your MINIMON. Let's battle!"}};
 static const Page rival_lost[] = {{"BLAZE: You're good! PROF.", "HAZEL has something for you."}};
-static const Page rival_later[] = {{"BLAZE: Next time I'll win!", ""}};
 static const Page guard_no[] = {{"GUARD: Nobody passes west", "without PROF. HAZEL's PASS!"}};
 static const Page guard_yes[] = {{"GUARD: A PASS! All right,", "go ahead to ROUTE 2."}};
 static const Page guard_later[] = {{"GUARD: Safe travels!", ""}};
@@ -383,11 +383,8 @@ static void talk(const Npc *npc) {
             dialog_open(DLG_PROF, prof_later, 1, END_OVERWORLD);
         }
         break;
-    case NPC_RIVAL:
-        if (has(FLAG_RIVAL_BEATEN))
-            dialog_open(DLG_TRAINER_LATER, rival_later, 1, END_OVERWORLD);
-        else
-            open_battle(BK_RIVAL, ST.rival_species, 24, 4, rival_challenge);
+    case NPC_RIVAL: /* only there until beaten (npcs_here) */
+        open_battle(BK_RIVAL, ST.rival_species, 24, 4, rival_challenge);
         break;
     case NPC_GUARD:
         if (has(FLAG_GUARD_MOVED))
