@@ -4,8 +4,8 @@
 #   2. train BC alone, and BC + online DAgger, with the same budget,
 #   3. judge the expert, BC and BC + DAgger on the same unseen seeds and print one table per
 #      milestone: completion rate and steps to the milestone (scripts/quest_headroom_table.py).
-# Environment overrides: DEMO_EPISODES, DEMO_STEPS, DEMO_DAGGER_ROUNDS, DEMO_EVAL_EPISODES,
-# DEMO_MAX_STEPS, DEMO_DATA.
+# Environment overrides: DEMO_EPISODES, DEMO_STEPS, DEMO_DAGGER_ROUNDS, DEMO_DAGGER_TAKEOVER,
+# DEMO_EVAL_EPISODES, DEMO_MAX_STEPS, DEMO_DATA.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
@@ -15,6 +15,7 @@ DATA=${DEMO_DATA:-expert_data_quest}
 EPISODES=${DEMO_EPISODES:-30}
 STEPS=${DEMO_STEPS:-2000}
 DAGGER_ROUNDS=${DEMO_DAGGER_ROUNDS:-3}
+DAGGER_TAKEOVER=${DEMO_DAGGER_TAKEOVER:-2}
 EVAL_EPISODES=${DEMO_EVAL_EPISODES:-50}
 MAX_STEPS=${DEMO_MAX_STEPS:-1500}
 COMMON=(--env-id "$ENV_ID" --expert-data-dir "$DATA" --total-training-steps "$STEPS" --learning-rate 5e-4
@@ -28,9 +29,9 @@ $PY -m pokeil_jax.data inspect "$DATA"
 echo "== 2/3 BC alone: $STEPS steps (the expert is judged on the same seeds)"
 $PY bc_pokemon_jax.py --exp-name demo_quest_bc "${COMMON[@]}" --dagger-rounds 0
 
-echo "== 2/3 BC + DAgger: $STEPS steps, $DAGGER_ROUNDS rounds of 6 learner episodes"
+echo "== 2/3 BC + DAgger: $STEPS steps, $DAGGER_ROUNDS rounds of 6 learner episodes (expert takeover after $DAGGER_TAKEOVER repeats)"
 $PY bc_pokemon_jax.py --exp-name demo_quest_dagger "${COMMON[@]}" --compare-expert '' \
-    --dagger-rounds "$DAGGER_ROUNDS" --dagger-episodes 6 --dagger-max-steps "$MAX_STEPS"
+    --dagger-rounds "$DAGGER_ROUNDS" --dagger-episodes 6 --dagger-max-steps "$MAX_STEPS" --dagger-takeover "$DAGGER_TAKEOVER"
 
 echo "== 3/3 expert vs BC vs BC + DAgger on $EVAL_EPISODES unseen seeds"
 $PY scripts/quest_headroom_table.py \
