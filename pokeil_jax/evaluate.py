@@ -222,7 +222,11 @@ def _episode_limits(envs, max_steps: int | None) -> list[int | None]:
         own = envs.get_attr("max_episode_steps")
     except AttributeError:
         own = [None] * envs.num_envs
-    return [min(x for x in (m, max_steps) if x is not None) if (m, max_steps) != (None, None) else None for m in own]
+    limits = []
+    for own_limit in own:
+        known = [x for x in (own_limit, max_steps) if x is not None]
+        limits.append(min(known) if known else None)
+    return limits
 
 
 def evaluate(
