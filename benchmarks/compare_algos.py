@@ -3,7 +3,8 @@ steps, same evaluator, several training seeds.
 
     python benchmarks/compare_algos.py --data-dir expert_data --steps 300 --seeds 1 2 3
     python benchmarks/compare_algos.py --env-id pokeil/MiniMonQuest-v0 --data-dir expert_data_quest \
-        --steps 2000 --eval-max-steps 1500 --final-eval-episodes 50   # the long game
+        --steps 2000 --batch-size 64 --eval-max-steps 1500 --final-eval-episodes 50 \
+        --dagger-rounds 3 --dagger-episodes 6 --dagger-takeover 2      # the long game, as make demo-quest
     python benchmarks/compare_algos.py --smoke                  # tiny: every variant once
 
 Each variant is one `bc_pokemon_jax.py` run (its own process) with the shared settings below
@@ -37,8 +38,9 @@ def variants(opts) -> dict[str, list[str]]:
            "--target-network-frequency", str(opts.target_network_frequency), "--margin", str(opts.margin)]
     return {
         "BC": ["--total-training-steps", str(opts.steps)],
-        "BC + DAgger": ["--total-training-steps", str(opts.steps), "--dagger-rounds", "2",
-                        "--dagger-episodes", str(opts.dagger_episodes), "--dagger-max-steps", str(opts.eval_max_steps)],
+        "BC + DAgger": ["--total-training-steps", str(opts.steps), "--dagger-rounds", str(opts.dagger_rounds),
+                        "--dagger-episodes", str(opts.dagger_episodes), "--dagger-max-steps", str(opts.eval_max_steps),
+                        "--dagger-takeover", str(opts.dagger_takeover)],
         "DQN-BC offline": ["--total-training-steps", str(opts.steps), *dqn],
         "DQN-BC + online": ["--total-training-steps", str(opts.steps - online), "--online-steps", str(online),
                             "--online-num-envs", "2", "--dagger-max-steps", str(opts.eval_max_steps), *dqn],
@@ -142,7 +144,10 @@ def main(argv=None) -> int:
     parser.add_argument("--target-network-frequency", type=positive_int, default=100,
                         help="DQN-BC: steps between target network copies")
     parser.add_argument("--margin", type=nonnegative_float, default=0.0, help="DQN-BC: DQfD large-margin term (0: off)")
-    parser.add_argument("--dagger-episodes", type=positive_int, default=5, help="BC + DAgger: learner episodes per round (2 rounds)")
+    parser.add_argument("--dagger-rounds", type=positive_int, default=2, help="BC + DAgger: rounds of learner episodes")
+    parser.add_argument("--dagger-episodes", type=positive_int, default=5, help="BC + DAgger: learner episodes per round")
+    parser.add_argument("--dagger-takeover", type=nonnegative_int, default=0,
+                        help="BC + DAgger: the expert drives after this many returns to one state (0: plain DAgger)")
     parser.add_argument("--eval-frequency", type=positive_int, default=100, help="steps between evaluations (the curve)")
     parser.add_argument("--eval-episodes", type=positive_int, default=10, help="seeds per evaluation during training")
     parser.add_argument("--final-eval-episodes", type=positive_int, default=20, help="unseen seeds of the final evaluation (the table)")
