@@ -315,7 +315,8 @@ def format_table(results: dict, args) -> str:
     return "\n".join(lines)
 
 
-def main(argv=None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line (whole_run.py builds its step-only reference from it too)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--batch-sizes", type=positive_int, nargs="+", default=[64, 256], help="batch sizes of the train-step rows")
     parser.add_argument("--forward-sizes", type=positive_int, nargs="+", default=[1, 4, 16],
@@ -336,6 +337,11 @@ def main(argv=None) -> int:
                         help="default: torch jax jax-xla (bc); torch jax jax-bc (dqn_bc)")
     parser.add_argument("--tune-malloc", action="store_true", help=f"run both workers with {TUNED_MALLOC_ENV}")
     parser.add_argument("--smoke", action="store_true", help="tiny batches and repeats; prints every column")
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
     if args.frameworks is None:
         args.frameworks = ["torch", "jax", "jax-xla"] if args.algo == "bc" else ["torch", "jax", "jax-bc"]

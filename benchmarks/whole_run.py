@@ -146,10 +146,12 @@ def measure_steps(args) -> dict:
     """{framework: {batch: samples/s}} of the bare train step (train_throughput.py's workers)."""
     import train_throughput
 
-    step_args = argparse.Namespace(
-        batch_sizes=args.batch_sizes, forward_sizes=[], repeats=args.step_repeats, steps=args.step_steps,
-        warmup=2, forward_calls=0, batches=4, seed=0, expert_data_dir=None, frameworks=list(args.frameworks),
-        tune_malloc=True)  # what both scripts run with (bc_pokemon_jax.py tunes malloc by default)
+    # train_throughput's own parser, so a flag it gains has its default here too; malloc tuned as
+    # both scripts run (bc_pokemon_jax.py tunes malloc by default)
+    step_args = train_throughput.build_parser().parse_args(
+        ["--batch-sizes", *map(str, args.batch_sizes), "--repeats", str(args.step_repeats),
+         "--steps", str(args.step_steps), "--frameworks", *args.frameworks, "--tune-malloc"])
+    step_args.forward_sizes, step_args.forward_calls = [], 0
     if args.smoke:
         step_args.repeats, step_args.steps, step_args.warmup = 1, 1, 1
     raw = train_throughput.measure(step_args)
@@ -250,8 +252,8 @@ def main(argv=None) -> int:
 
             data.load_demos(demos, val_fraction=0.0, progress=False)
         demos = demos.resolve()
+        steps = None if args.no_step_benchmark else measure_steps(args)  # first: minutes, not the whole runs' tens
         whole = measure_whole_runs(args, demos, workdir)
-        steps = None if args.no_step_benchmark else measure_steps(args)
     print(f"\nload average at start {load:.1f} (above {os.cpu_count()} on this {os.cpu_count()}-core machine: "
           f"other work shared the cores), now {os.getloadavg()[0]:.1f}; {args.repeats} repeats of "
           f"{short} and {long} steps; data: {args.expert_data_dir or 'synthetic, 3 episodes x 300 steps'}; "
