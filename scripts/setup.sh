@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what pokeil-jax needs and is a no-op when it is all there.
 #   scripts/setup.sh            runtime: libmgba0.10 (Debian), .venv with requirements.txt + dev tools,
-#                               and the oneDNN CPU kernels (g++, libdnnl-dev; pokeil_jax/kernels/onednn.py)
+#                               and the oneDNN CPU kernels (g++, libdnnl-dev, requirements-kernels.txt;
+#                               pokeil_jax/kernels/onednn.py)
 #   scripts/setup.sh baseline   also PyTorch for the baseline (requirements-baseline.txt)
 #   scripts/setup.sh extras     also Minari and Weights & Biases (requirements-extras.txt)
 #   scripts/setup.sh toolchain  also the ARM cross-compiler, to rebuild the bundled ROM
@@ -45,6 +46,8 @@ install_reqs() {  # install a requirements file once per content hash
 }
 install_reqs requirements.txt
 install_reqs requirements-dev.txt
+install_reqs requirements-kernels.txt \
+  || echo "setup: could not install oneDNN 3.2 from PyPI; the kernels build against the system's oneDNN" >&2
 # The package itself, editable, so `import pokeil_jax` works from any folder.
 if ! "$VENV/bin/python" -c "import pokeil_jax, sys; sys.exit(0 if pokeil_jax.__file__.startswith('$PWD/') else 1)" 2>/dev/null \
    || [ ! -f "$VENV/.installed-package" ]; then

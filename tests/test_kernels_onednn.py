@@ -134,6 +134,25 @@ def test_a_library_from_another_source_is_not_loaded(tmp_path, monkeypatch):
     assert not onednn.is_built()
 
 
+def test_build_prefers_the_oneDNN_of_the_python_environment(tmp_path, monkeypatch):
+    # Without headers and library in the environment: the system's, no extra flags.
+    name, flags = onednn.onednn_install(tmp_path)
+    assert flags == [] and name.endswith("(system)")
+    (tmp_path / "include" / "oneapi" / "dnnl").mkdir(parents=True)
+    (tmp_path / "include" / "oneapi" / "dnnl" / "dnnl_version.h").write_text(
+        "#define DNNL_VERSION_MAJOR 3\n#define DNNL_VERSION_MINOR 2\n#define DNNL_VERSION_PATCH 0\n")
+    assert onednn.onednn_install(tmp_path)[1] == []  # headers without the library: still the system's
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "libdnnl.so.3").write_bytes(b"")
+    name, flags = onednn.onednn_install(tmp_path)
+    assert name == "oneDNN 3.2.0 (Python environment)"
+    assert flags == [f"-I{tmp_path / 'include'}", f"-L{tmp_path / 'lib'}", f"-Wl,-rpath,{tmp_path / 'lib'}"]
+    # The stamp names the oneDNN: a library built against another one is not loaded.
+    monkeypatch.setattr(onednn, "onednn_install", lambda prefix=None: ("oneDNN 9.9.9 (elsewhere)", []))
+    assert "oneDNN 9.9.9 (elsewhere)" in onednn._fingerprint()
+    assert not onednn.is_built()
+
+
 def test_build_names_a_missing_compiler(monkeypatch):
     monkeypatch.setenv("CXX", "/nonexistent/g++")
     with pytest.raises(RuntimeError, match="apt-get install g\\+\\+"):

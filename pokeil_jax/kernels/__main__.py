@@ -1,6 +1,6 @@
 """Build or check the oneDNN kernels: `python -m pokeil_jax.kernels build|check`.
 
-    python -m pokeil_jax.kernels build [--if-stale] [--quiet]   # g++ + Debian's libdnnl-dev
+    python -m pokeil_jax.kernels build [--if-stale] [--quiet]   # g++ + oneDNN (the venv's 3.2, else Debian's libdnnl-dev)
     python -m pokeil_jax.kernels check                          # built? loadable? agrees with XLA?
 """
 
@@ -34,7 +34,7 @@ def _check() -> int:
     worst = 0.0
     for ours, theirs in zip((onednn.conv2d(x, kernel, bias), *grads(onednn.conv2d)), (xla_conv2d(x, kernel, bias), *grads(xla_conv2d))):
         worst = max(worst, float(jnp.max(jnp.abs(ours - theirs)) / jnp.max(jnp.abs(theirs))))
-    print(f"oneDNN convolutions: available ({onednn.LIBRARY}); values and gradients vs XLA: "
+    print(f"oneDNN convolutions: available ({onednn.LIBRARY}, {onednn.onednn_install()[0]}); values and gradients vs XLA: "
           f"max relative error {worst:.1e}")
     return 0 if worst < 1e-4 else 1
 

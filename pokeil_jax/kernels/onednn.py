@@ -8,10 +8,15 @@ here are `jax.custom_vjp`s over them with the signatures and values of `pokeil_j
 (float32, NHWC, HWIO, stride 1, SAME padding). They are jit-compiled into the same single XLA
 program as the rest of the step.
 
-The extension is built from source on the user's machine (it links the system's oneDNN):
+The extension is built from source on the user's machine. It links the oneDNN installed in the
+Python environment when there is one (PyPI's onednn-cpu-gomp + onednn-devel-cpu-gomp, oneDNN
+3.2: `requirements-kernels.txt`, which `make setup` installs on x86_64), else the system's
+(Debian's libdnnl-dev, oneDNN 2.6). On an AVX2-only CPU 3.2's convolution and pooling kernels
+made the train step ~8% and the batch-16 policy forward ~20% faster than 2.6's
+(benchmarks/README.md); on AVX-512 the two were within noise.
 
-    python -m pokeil_jax.kernels build     # g++ + Debian's libdnnl-dev; `make setup` does it
-    python -m pokeil_jax.kernels check     # built? loadable? agrees with XLA?
+    python -m pokeil_jax.kernels build     # g++ + oneDNN headers; `make setup` does it
+    python -m pokeil_jax.kernels check     # built? against which oneDNN? agrees with XLA?
 
 Where it is not built, `pokeil_jax.kernels.resolve_kernels("auto")` picks XLA's and nothing else
 changes. Only the CPU backend has the handlers; on GPU "auto" is XLA (cuDNN).
@@ -52,11 +57,37 @@ class OneDNNUnavailableError(RuntimeError):
     """The oneDNN kernels were asked for, but the extension is not built or cannot load."""
 
 
+def onednn_install(prefix: str | os.PathLike | None = None) -> tuple[str, list[str]]:
+    """(which oneDNN, the extra compiler flags) to build against: the one in the Python
+    environment `prefix` (default sys.prefix) when its headers and library are both there,
+    else the system's (no flags: g++'s default include and library paths)."""
+    root = Path(sys.prefix if prefix is None else prefix)
+    header = root / "include" / "oneapi" / "dnnl" / "dnnl_version.h"
+    if header.is_file() and any((root / "lib").glob("libdnnl.so*")):
+        lib = root / "lib"
+        return (f"oneDNN {_header_version(header)} (Python environment)",
+                [f"-I{root / 'include'}", f"-L{lib}", f"-Wl,-rpath,{lib}"])
+    system = Path("/usr/include/oneapi/dnnl/dnnl_version.h")
+    return (f"oneDNN {_header_version(system)} (system)" if system.is_file() else "oneDNN (system)"), []
+
+
+def _header_version(header: Path) -> str:
+    """"MAJOR.MINOR.PATCH" from a dnnl_version.h ("?" where it cannot be read)."""
+    import re
+
+    try:
+        text = header.read_text()
+    except OSError:
+        return "?"
+    parts = [re.search(rf"#define DNNL_VERSION_{k}\s+(\d+)", text) for k in ("MAJOR", "MINOR", "PATCH")]
+    return ".".join(m.group(1) for m in parts if m) or "?"
+
+
 def _fingerprint() -> str:
     import jaxlib
 
     digest = hashlib.sha1(SOURCE.read_bytes()).hexdigest()
-    return f"{digest} jaxlib-{jaxlib.__version__}"
+    return f"{digest} jaxlib-{jaxlib.__version__} {onednn_install()[0]}"
 
 
 def build(verbose: bool = True) -> Path:
@@ -65,9 +96,10 @@ def build(verbose: bool = True) -> Path:
     compiler = os.environ.get("CXX") or shutil.which("g++") or shutil.which("c++")
     if compiler is None or shutil.which(compiler) is None:
         raise RuntimeError(f"no C++ compiler found ({compiler or 'g++'}); install it: apt-get install g++")
+    _, onednn_flags = onednn_install()
     command = [
         compiler, "-O2", "-std=c++17", "-shared", "-fPIC", "-w",
-        f"-I{jax.ffi.include_dir()}", str(SOURCE), "-o", "{out}", "-ldnnl",
+        f"-I{jax.ffi.include_dir()}", *onednn_flags, str(SOURCE), "-o", "{out}", "-ldnnl",
     ]
     # The compiler writes the temp file by name; atomic_write renames it onto LIBRARY when it succeeds.
     with atomic_write(LIBRARY) as temporary:
@@ -85,7 +117,7 @@ def build(verbose: bool = True) -> Path:
 
 
 def is_built() -> bool:
-    """The library exists and was built from this source for this jaxlib."""
+    """The library exists and was built from this source for this jaxlib and this oneDNN."""
     try:
         return LIBRARY.is_file() and STAMP.read_text().strip() == _fingerprint()
     except OSError:
@@ -98,7 +130,7 @@ def _load() -> str | None:
     if not LIBRARY.is_file():
         return f"{LIBRARY} is not built"
     if not is_built():
-        return f"{LIBRARY} was built from another source or jaxlib version"
+        return f"{LIBRARY} was built from another source, jaxlib or oneDNN (rebuild it)"
     try:
         library = ctypes.cdll.LoadLibrary(str(LIBRARY))
     except OSError as error:  # e.g. libdnnl.so.2 gone since the build
