@@ -11,9 +11,10 @@ program as the rest of the step.
 The extension is built from source on the user's machine. It links the oneDNN installed in the
 Python environment when there is one (PyPI's onednn-cpu-gomp + onednn-devel-cpu-gomp, oneDNN
 3.2: `requirements-kernels.txt`, which `make setup` installs on x86_64), else the system's
-(Debian's libdnnl-dev, oneDNN 2.6). On an AVX2-only CPU 3.2's convolution and pooling kernels
-made the train step ~8% and the batch-16 policy forward ~20% faster than 2.6's
-(benchmarks/README.md); on AVX-512 the two were within noise.
+(Debian's libdnnl-dev, oneDNN 2.6). On an AVX2-only CPU, measured quiet, 3.2's convolution
+and pooling kernels made the train step 1.05x (batch 64) and 1.12x (batch 256) faster and the
+batch-16 policy forward 1.3x faster than 2.6's (benchmarks/README.md); on AVX-512 the two were
+within noise.
 
     python -m pokeil_jax.kernels build     # g++ + oneDNN headers; `make setup` does it
     python -m pokeil_jax.kernels check     # built? against which oneDNN? agrees with XLA?
@@ -28,6 +29,7 @@ import ctypes
 import functools
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -73,8 +75,6 @@ def onednn_install(prefix: str | os.PathLike | None = None) -> tuple[str, list[s
 
 def _header_version(header: Path) -> str:
     """"MAJOR.MINOR.PATCH" from a dnnl_version.h ("?" where it cannot be read)."""
-    import re
-
     try:
         text = header.read_text()
     except OSError:
