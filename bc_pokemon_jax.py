@@ -197,7 +197,7 @@ def main(args: Args) -> dict:
     demo_dir = demonstrations_folder(args)
     train_demos, val_demos = data.load_demos(
         demo_dir, val_fraction=args.val_fraction, seed=args.seed, process_index=process_index,
-        process_count=process_count, cache_dir=data.default_cache_dir(args.expert_data_dir),
+        process_count=process_count, cache_dir=data.default_cache_dir(args.expert_data_dir), env_id=args.env_id,
     )
     is_dqn_bc = args.algo == "dqn_bc"
     require(not is_dqn_bc or bool(np.any(train_demos.rewards)),

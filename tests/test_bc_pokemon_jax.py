@@ -142,6 +142,9 @@ BAD_FLAGS = [
     (["--eval-only", "--checkpoint", "checkpoints/nope"], 2, "--checkpoint checkpoints/nope: no such folder"),
     (["--resume"], 2, "--resume: no run of exp_name 'bc_pokemon_jax' with a checkpoint under checkpoints/"),
     (["--expert-data-dir", "empty"], 1, "no episode_*.npz files in empty/"),
+    (["--expert-data-dir", "empty", "--env-id", "pokeil/MiniMonQuest-v0"], 1,
+     "no episode_*.npz files in empty/. Create demonstrations with `python collect_expert_data.py "
+     "--expert-data-dir empty --num-episodes 20 --env-id pokeil/MiniMonQuest-v0`"),
     (["--expert-data-dir", "bad"], 1, "bad/episode_0001.npz"),
     (["--eval-only", "--checkpoint", "broken"], 1, "broken: no checkpoint found"),
 ]

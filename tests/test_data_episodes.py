@@ -212,6 +212,15 @@ def test_empty_or_missing_folder_says_how_to_collect(tmp_path):
         data.build_cache([], tmp_path / ".cache")
 
 
+def test_the_collect_hint_names_the_env_it_was_asked_for(tmp_path):
+    with pytest.raises(data.EpisodeFormatError) as error:
+        data.load_demos(tmp_path, env_id="pokeil/MiniMonQuest-v0")
+    assert f"--expert-data-dir {tmp_path} --num-episodes 20 --env-id pokeil/MiniMonQuest-v0" in str(error.value)
+    with pytest.raises(data.EpisodeFormatError) as error:
+        data.episode_paths(tmp_path)
+    assert "--env-id" not in str(error.value)
+
+
 def test_importing_data_does_not_import_jax():
     code = "import sys, pokeil_jax.data; assert 'jax' not in sys.modules and 'matplotlib' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)

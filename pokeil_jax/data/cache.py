@@ -340,10 +340,11 @@ def shard(items: Sequence, process_index: int, process_count: int) -> list:
 
 def load_demos(expert_data_dir: str | os.PathLike, *, val_fraction: float = 0.1, seed: int = 0,
                process_index: int = 0, process_count: int = 1, cache_dir: str | os.PathLike | None = None,
-               progress: bool = True) -> tuple[CachedDemos, CachedDemos | None]:
+               progress: bool = True, env_id: str | None = None) -> tuple[CachedDemos, CachedDemos | None]:
     """(train, val) demos from a folder: episode split by `seed`, train sharded over processes
-    (each loads only its episodes), val whole on every process (None when val_fraction is 0)."""
-    paths = episode_paths(expert_data_dir)
+    (each loads only its episodes), val whole on every process (None when val_fraction is 0).
+    `env_id`: the env the demos are for, named in the fix when the folder holds none."""
+    paths = episode_paths(expert_data_dir, env_id)
     train, val = split_episodes(paths, val_fraction, seed)
     cache_dir = cache_dir if cache_dir is not None else default_cache_dir(expert_data_dir)
     train_demos = build_cache(shard(train, process_index, process_count), cache_dir, progress=progress)

@@ -18,8 +18,8 @@ import numpy as np
 
 from pokeil_jax.atomic import atomic_write
 from pokeil_jax.data.episode_format import (
-    EPISODE_KEYS, EPISODE_NAME, FRAME_SHAPE, HOW_TO_COLLECT, HOW_TO_MIGRATE, NPY_MAGIC, NPZ_MAGIC, SMALL_KEYS,
-    EpisodeFormatError,
+    EPISODE_KEYS, EPISODE_NAME, FRAME_SHAPE, HOW_TO_MIGRATE, NPY_MAGIC, NPZ_MAGIC, SMALL_KEYS,
+    EpisodeFormatError, how_to_collect,
 )
 from pokeil_jax.data.validation import check_metadata, check_structure, check_structure_of_one, check_values
 
@@ -38,13 +38,14 @@ def _list_episodes(directory: Path) -> list[Path]:
     return sorted((p for p in directory.glob("episode_*.npz") if p.is_file()), key=_episode_sort_key)
 
 
-def episode_paths(directory: str | os.PathLike) -> list[Path]:
+def episode_paths(directory: str | os.PathLike, env_id: str | None = None) -> list[Path]:
     """The folder's `episode_*.npz` files in episode order; temp files and `.cache/` are ignored.
 
-    Raises EpisodeFormatError when the folder is missing or holds no episode.
+    Raises EpisodeFormatError when the folder is missing or holds no episode; its fix names
+    `env_id` (the env the caller would record in) when given.
     """
     directory = Path(directory)
-    fix = f"Create demonstrations with `{HOW_TO_COLLECT.format(directory=directory)}`."
+    fix = f"Create demonstrations with `{how_to_collect(directory, env_id)}`."
     if directory.is_file():
         raise EpisodeFormatError(f"{directory} is a file; pass the folder that holds the episode files "
                                  f"(e.g. {directory.parent}).")
