@@ -26,7 +26,7 @@ import numpy as np
 
 from pokeil_jax import losses
 from pokeil_jax.atomic import atomic_write
-from pokeil_jax.vector_env import network_frames
+from pokeil_jax.vector_env import env_info, network_frames
 
 
 class Agent(Protocol):
@@ -74,7 +74,7 @@ class ExpertAgent:
         self.experts[env_index].reset()
 
     def act(self, observations, infos):
-        return np.array([e.get_action(o, i) for e, o, i in zip(self.experts, observations, infos)])
+        return np.array([e.get_action(o, env_info(i)) for e, o, i in zip(self.experts, observations, infos)])
 
 
 @dataclasses.dataclass

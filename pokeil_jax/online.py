@@ -14,7 +14,7 @@ from typing import Callable
 import numpy as np
 
 from pokeil_jax.evaluate import unbatch_info
-from pokeil_jax.vector_env import network_frames
+from pokeil_jax.vector_env import env_info, network_frames
 from pokeil_jax.replay import ReplayBuffer
 
 #: First game seed of online episodes; far from demonstration, eval and DAgger seeds.
@@ -60,7 +60,7 @@ class OnlineCollector:
         explore = self.rng.random(self.num_envs) < epsilon
         actions = np.where(explore, self.rng.integers(0, 10, self.num_envs), actions).astype(np.int64)
         if self.experts is not None:
-            labels = [int(e.get_action(o, info)) for e, o, info in zip(self.experts, self.obs, self.infos)]
+            labels = [int(e.get_action(o, env_info(info))) for e, o, info in zip(self.experts, self.obs, self.infos)]
         else:
             labels = [0] * self.num_envs
         obs, rewards, terminated, truncated, infos = self.envs.step(actions)

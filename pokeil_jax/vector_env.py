@@ -33,6 +33,11 @@ class NetworkFrameInfo(gymnasium.Wrapper):
         return obs, reward, terminated, truncated, {**info, NETWORK_FRAME_KEY: preprocess_frames(obs)}
 
 
+def env_info(info: dict) -> dict:
+    """`info` as the env itself returned it (without `NetworkFrameInfo`'s frame): what an expert sees."""
+    return {k: v for k, v in info.items() if k != NETWORK_FRAME_KEY}
+
+
 def network_frames(observations: np.ndarray, infos) -> np.ndarray:
     """uint8 (N, 84, 84, 3): the frames the envs' `NetworkFrameInfo` already made, else
     `preprocess_frames(observations)` here (same bytes either way)."""

@@ -86,7 +86,7 @@ def test_workers_preprocess_the_frames_the_network_sees_and_keep_the_raw_ones():
 
     from pokeil_jax.evaluate import unbatch_info
     from pokeil_jax.preprocessing import FRAME_SHAPE, preprocess_frames
-    from pokeil_jax.vector_env import NETWORK_FRAME_KEY, make_eval_envs, network_frames
+    from pokeil_jax.vector_env import NETWORK_FRAME_KEY, env_info, make_eval_envs, network_frames
 
     envs = make_eval_envs(2, max_episode_steps=20)
     try:
@@ -98,6 +98,8 @@ def test_workers_preprocess_the_frames_the_network_sees_and_keep_the_raw_ones():
         info_list = [unbatch_info(infos, i) for i in range(2)]
         assert all(NETWORK_FRAME_KEY in info for info in info_list)
         np.testing.assert_array_equal(network_frames(obs, info_list), preprocess_frames(obs))
+        expert_view = env_info(info_list[0])  # what experts get: the env's own info
+        assert NETWORK_FRAME_KEY not in expert_view and set(expert_view) == set(info_list[0]) - {NETWORK_FRAME_KEY}
     finally:
         envs.close()
     # Without the workers' frames (a one-env vector env, or infos of another env) it preprocesses here.
