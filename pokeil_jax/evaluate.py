@@ -26,7 +26,7 @@ import numpy as np
 
 from pokeil_jax import losses
 from pokeil_jax.atomic import atomic_write
-from pokeil_jax.preprocessing import preprocess_frames
+from pokeil_jax.vector_env import env_info, network_frames
 
 
 class Agent(Protocol):
@@ -41,7 +41,8 @@ class Agent(Protocol):
 
 
 class PolicyAgent:
-    """A network policy: host preprocessing, one batched forward per step, greedy or sampled."""
+    """A network policy: one batched forward per step, greedy or sampled, on the frames the env
+    workers preprocessed (`vector_env.network_frames`; else preprocessed here)."""
 
     def __init__(self, logits_fn: Callable[[np.ndarray], Any], greedy: bool = True, seed: int = 0):
         self.logits_fn = logits_fn  # uint8 (N, 84, 84, 3) -> (N, num_actions) logits
@@ -53,7 +54,7 @@ class PolicyAgent:
         pass
 
     def act(self, observations, infos):
-        logits = np.asarray(self.logits_fn(preprocess_frames(observations)), np.float64)
+        logits = np.asarray(self.logits_fn(network_frames(observations, infos)), np.float64)
         if self.greedy:
             return logits.argmax(axis=-1)
         p = np.exp(logits - logits.max(axis=-1, keepdims=True))
@@ -73,7 +74,7 @@ class ExpertAgent:
         self.experts[env_index].reset()
 
     def act(self, observations, infos):
-        return np.array([e.get_action(o, i) for e, o, i in zip(self.experts, observations, infos)])
+        return np.array([e.get_action(o, env_info(i)) for e, o, i in zip(self.experts, observations, infos)])
 
 
 @dataclasses.dataclass

@@ -14,7 +14,7 @@ from typing import Callable
 import numpy as np
 
 from pokeil_jax.evaluate import unbatch_info
-from pokeil_jax.preprocessing import preprocess_frames
+from pokeil_jax.vector_env import env_info, network_frames
 from pokeil_jax.replay import ReplayBuffer
 
 #: First game seed of online episodes; far from demonstration, eval and DAgger seeds.
@@ -55,17 +55,17 @@ class OnlineCollector:
 
     def step(self, logits_fn: Callable[[np.ndarray], np.ndarray], epsilon: float) -> None:
         """One step in every env: actions argmax Q (random with probability `epsilon`)."""
-        frames = preprocess_frames(self.obs)
+        frames = network_frames(self.obs, self.infos)
         actions = np.asarray(logits_fn(frames)).argmax(axis=-1)
         explore = self.rng.random(self.num_envs) < epsilon
         actions = np.where(explore, self.rng.integers(0, 10, self.num_envs), actions).astype(np.int64)
         if self.experts is not None:
-            labels = [int(e.get_action(o, info)) for e, o, info in zip(self.experts, self.obs, self.infos)]
+            labels = [int(e.get_action(o, env_info(info))) for e, o, info in zip(self.experts, self.obs, self.infos)]
         else:
             labels = [0] * self.num_envs
         obs, rewards, terminated, truncated, infos = self.envs.step(actions)
-        next_frames = preprocess_frames(obs)
         self.infos = [unbatch_info(infos, i) for i in range(self.num_envs)]
+        next_frames = network_frames(obs, self.infos)
         self.returns += rewards
         self.lengths += 1
         reset_mask = np.zeros(self.num_envs, bool)

@@ -1,11 +1,50 @@
 """Several PokemonEnvs at once: a Gymnasium vector env, one emulator per worker process, each
-worker pinned to its own CPU (the evaluator's envs; benchmarks/env_speed.py measures them)."""
+worker pinned to its own CPU (the evaluator's envs; benchmarks/env_speed.py measures them).
+Each worker can also preprocess its own observation for the network (`NetworkFrameInfo`)."""
 
 from __future__ import annotations
 
 import os
 
 import gymnasium
+import numpy as np
+
+from pokeil_jax.preprocessing import preprocess_frames
+
+#: The info key under which `NetworkFrameInfo` puts the network's uint8 (84, 84, 3) frame.
+NETWORK_FRAME_KEY = "network_frame"
+
+
+class NetworkFrameInfo(gymnasium.Wrapper):
+    """Adds `info["network_frame"]`: the observation preprocessed for the network
+    (`preprocess_frames`), computed in the env's own process; the observation stays the raw frame.
+
+    Why: an evaluation with 2 env workers was bound by its parent process (84% CPU against 7% per
+    worker), and preprocessing the frames was ~40% of the parent's time (benchmarks/README.md);
+    in the workers it runs in parallel, beside the emulator.
+    """
+
+    def reset(self, **kwargs):
+        obs, info = self.env.reset(**kwargs)
+        return obs, {**info, NETWORK_FRAME_KEY: preprocess_frames(obs)}
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        return obs, reward, terminated, truncated, {**info, NETWORK_FRAME_KEY: preprocess_frames(obs)}
+
+
+def env_info(info: dict) -> dict:
+    """`info` as the env itself returned it (without `NetworkFrameInfo`'s frame): what an expert sees."""
+    return {k: v for k, v in info.items() if k != NETWORK_FRAME_KEY}
+
+
+def network_frames(observations: np.ndarray, infos) -> np.ndarray:
+    """uint8 (N, 84, 84, 3): the frames the envs' `NetworkFrameInfo` already made, else
+    `preprocess_frames(observations)` here (same bytes either way)."""
+    frames = [info.get(NETWORK_FRAME_KEY) for info in infos]
+    if len(frames) == len(observations) and all(f is not None for f in frames):
+        return np.stack(frames)
+    return preprocess_frames(observations)
 
 
 def worker_cpus(num_envs: int) -> list[int | None]:
@@ -25,8 +64,9 @@ class PinnedEnvFactory:
     one worker's steps/s, pinned ones 1.92-2.06x (benchmarks/env_speed.py).
     """
 
-    def __init__(self, cpu: int | None, env_kwargs: dict):
+    def __init__(self, cpu: int | None, env_kwargs: dict, network_frame_info: bool = False):
         self.cpu, self.env_kwargs = cpu, env_kwargs
+        self.network_frame_info = network_frame_info
         self.creator_pid = os.getpid()
 
     def __call__(self):
@@ -36,29 +76,32 @@ class PinnedEnvFactory:
         # the spaces), and a pinned parent would hand its one CPU to every process it starts.
         if self.cpu is not None and os.getpid() != self.creator_pid:
             os.sched_setaffinity(0, {self.cpu})
-        return PokemonEnv(**self.env_kwargs)
+        env = PokemonEnv(**self.env_kwargs)
+        return NetworkFrameInfo(env) if self.network_frame_info else env
 
 
-def worker_env_factories(num_envs: int, pin_cpus: bool = True, **env_kwargs) -> list[PinnedEnvFactory]:
+def worker_env_factories(num_envs: int, pin_cpus: bool = True, network_frame_info: bool = False,
+                         **env_kwargs) -> list[PinnedEnvFactory]:
     """One PokemonEnv factory per vector-env worker process, each pinned to its `worker_cpus`
-    CPU (none pinned when `pin_cpus` is False)."""
+    CPU (none pinned when `pin_cpus` is False), wrapped in `NetworkFrameInfo` if asked."""
     cpus = worker_cpus(num_envs) if pin_cpus else [None] * num_envs
-    return [PinnedEnvFactory(cpu, env_kwargs) for cpu in cpus]
+    return [PinnedEnvFactory(cpu, env_kwargs, network_frame_info) for cpu in cpus]
 
 
 def make_eval_envs(num_envs: int, pin_cpus: bool = True, **env_kwargs) -> gymnasium.vector.VectorEnv:
     """A vector env of `num_envs` PokemonEnvs with autoreset disabled (the evaluator resets by seed).
 
     With more than one env, each runs in its own process, pinned round-robin to this process's
-    CPUs (`worker_cpus`) unless `pin_cpus` is False; one env runs in this process, unpinned.
-    The envs report `state_fingerprint` (unless `fingerprint=False` is passed), so the evaluator
-    can end episodes stuck in a loop.
+    CPUs (`worker_cpus`) unless `pin_cpus` is False, and preprocesses its frames for the network
+    there (`NetworkFrameInfo`; read them with `network_frames`); one env runs in this process,
+    unpinned, as it is. The envs report `state_fingerprint` (unless `fingerprint=False` is
+    passed), so the evaluator can end episodes stuck in a loop.
     """
     env_kwargs.setdefault("fingerprint", True)
     mode = gymnasium.vector.AutoresetMode.DISABLED
     if num_envs == 1:
         return gymnasium.vector.SyncVectorEnv([PinnedEnvFactory(None, env_kwargs)], autoreset_mode=mode)
-    fns = worker_env_factories(num_envs, pin_cpus, **env_kwargs)
+    fns = worker_env_factories(num_envs, pin_cpus, network_frame_info=True, **env_kwargs)
     # spawn, not fork: the parent may hold JAX's threads, which fork does not survive.
     return gymnasium.vector.AsyncVectorEnv(fns, context="spawn", autoreset_mode=mode)
 

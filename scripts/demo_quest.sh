@@ -19,7 +19,7 @@ DAGGER_TAKEOVER=${DEMO_DAGGER_TAKEOVER:-2}
 EVAL_EPISODES=${DEMO_EVAL_EPISODES:-50}
 MAX_STEPS=${DEMO_MAX_STEPS:-1500}
 COMMON=(--env-id "$ENV_ID" --expert-data-dir "$DATA" --total-training-steps "$STEPS" --learning-rate 5e-4
-        --eval-frequency 0 --final-eval-episodes "$EVAL_EPISODES" --eval-max-steps "$MAX_STEPS" --eval-num-envs 2)
+        --eval-frequency 0 --final-eval-episodes "$EVAL_EPISODES" --eval-max-steps "$MAX_STEPS")
 
 echo "== 1/3 expert demonstrations: $EPISODES quest episodes of the scripted planner in $DATA/"
 $PY collect_expert_data.py --env-id "$ENV_ID" --expert scripted --num-episodes "$EPISODES" --top-up \

@@ -185,3 +185,11 @@ def test_compare_algos_smoke_trains_every_variant_and_writes_its_table(tmp_path)
     assert "pokeil/MiniMon-v0: mean ± half-range" in table
     assert (tmp_path / "out" / "algos.png").read_bytes()[:4] == b"\x89PNG"
     assert "wrote" in out
+
+
+@pytest.mark.slow
+def test_eval_speed_plays_the_same_episodes_with_frames_from_either_side():
+    out = run_script("benchmarks/eval_speed.py", "--steps", "4", "--repeats", "1", "--num-envs", "2")
+    row = next(line for line in out.splitlines() if line.lstrip().startswith("2 "))
+    parent, workers = (float(x) for x in re.findall(r"(\d+\.\d)\s+\(", row))
+    assert parent > 0 and workers > 0 and row.rstrip().endswith("True"), row

@@ -20,6 +20,7 @@ COMMANDS = [
     (["scripts/make_screenshots.py"], "scripts/make_screenshots.py"),
     (["benchmarks/compare_bc.py"], "benchmarks/compare_bc.py"),
     (["benchmarks/env_speed.py"], "benchmarks/env_speed.py"),
+    (["benchmarks/eval_speed.py"], "benchmarks/eval_speed.py"),
     (["benchmarks/loader_speed.py"], "benchmarks/loader_speed.py"),
     (["benchmarks/train_throughput.py"], "benchmarks/train_throughput.py"),
     (["benchmarks/conv_experiments.py"], "benchmarks/conv_experiments.py"),

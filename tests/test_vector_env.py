@@ -79,3 +79,29 @@ def test_a_failure_mid_step_closes_real_workers_without_waiting_for_the_step():
     for process in processes:
         process.join(timeout=10)
         assert not process.is_alive()
+
+
+def test_workers_preprocess_the_frames_the_network_sees_and_keep_the_raw_ones():
+    import numpy as np
+
+    from pokeil_jax.evaluate import unbatch_info
+    from pokeil_jax.preprocessing import FRAME_SHAPE, preprocess_frames
+    from pokeil_jax.vector_env import NETWORK_FRAME_KEY, env_info, make_eval_envs, network_frames
+
+    envs = make_eval_envs(2, max_episode_steps=20)
+    try:
+        obs, infos = envs.reset(seed=[3, 4])
+        assert obs.shape == (2, *FRAME_SHAPE) and obs.dtype == np.uint8  # raw, for videos and experts
+        assert envs.get_attr("max_episode_steps") == (20, 20)  # attributes reach through the wrapper
+        for _ in range(3):
+            obs, _, _, _, infos = envs.step(np.array([1, 4]))
+        info_list = [unbatch_info(infos, i) for i in range(2)]
+        assert all(NETWORK_FRAME_KEY in info for info in info_list)
+        np.testing.assert_array_equal(network_frames(obs, info_list), preprocess_frames(obs))
+        expert_view = env_info(info_list[0])  # what experts get: the env's own info
+        assert NETWORK_FRAME_KEY not in expert_view and set(expert_view) == set(info_list[0]) - {NETWORK_FRAME_KEY}
+    finally:
+        envs.close()
+    # Without the workers' frames (a one-env vector env, or infos of another env) it preprocesses here.
+    assert network_frames(obs, [{}, {}]).shape == (2, 84, 84, 3)
+    np.testing.assert_array_equal(network_frames(obs, [{}, {}]), preprocess_frames(obs))
