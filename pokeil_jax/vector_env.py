@@ -19,9 +19,9 @@ class NetworkFrameInfo(gymnasium.Wrapper):
     """Adds `info["network_frame"]`: the observation preprocessed for the network
     (`preprocess_frames`), computed in the env's own process; the observation stays the raw frame.
 
-    Why: an evaluation with 2 env workers was bound by its parent process (84% CPU against 7% per
-    worker), and preprocessing the frames was ~40% of the parent's time (benchmarks/README.md);
-    in the workers it runs in parallel, beside the emulator.
+    Why: an evaluation is bound by its parent process (the batched forward, then preprocessing,
+    info batching), while each worker mostly waits; in the workers the preprocessing runs in
+    parallel. Measured: 1.07-1.09x the evaluator's steps/s with 2-8 envs (benchmarks/eval_speed.py).
     """
 
     def reset(self, **kwargs):
