@@ -28,15 +28,10 @@ from pokeil_jax.cli import positive_int  # noqa: E402
 
 def eval_steps_per_s(policy, num_envs: int, steps: int, rom_path, in_workers: bool) -> tuple[float, list[int]]:
     """(steps/s, episode lengths) of one evaluation of `policy` on seeds 0..num_envs-1."""
-    import gymnasium
-
     from pokeil_jax import evaluate
-    from pokeil_jax.vector_env import worker_env_factories
+    from pokeil_jax.vector_env import make_eval_envs
 
-    factories = worker_env_factories(num_envs, True, network_frame_info=in_workers, rom_path=rom_path,
-                                     max_episode_steps=steps, fingerprint=True)
-    envs = gymnasium.vector.AsyncVectorEnv(factories, context="spawn",
-                                           autoreset_mode=gymnasium.vector.AutoresetMode.DISABLED)
+    envs = make_eval_envs(num_envs, network_frame_info=in_workers, rom_path=rom_path, max_episode_steps=steps)
     try:
         envs.reset(seed=list(range(num_envs)))  # workers started and booted before the clock
         start = time.perf_counter()

@@ -88,20 +88,21 @@ def worker_env_factories(num_envs: int, pin_cpus: bool = True, network_frame_inf
     return [PinnedEnvFactory(cpu, env_kwargs, network_frame_info) for cpu in cpus]
 
 
-def make_eval_envs(num_envs: int, pin_cpus: bool = True, **env_kwargs) -> gymnasium.vector.VectorEnv:
+def make_eval_envs(num_envs: int, pin_cpus: bool = True, network_frame_info: bool = True,
+                   **env_kwargs) -> gymnasium.vector.VectorEnv:
     """A vector env of `num_envs` PokemonEnvs with autoreset disabled (the evaluator resets by seed).
 
     With more than one env, each runs in its own process, pinned round-robin to this process's
     CPUs (`worker_cpus`) unless `pin_cpus` is False, and preprocesses its frames for the network
-    there (`NetworkFrameInfo`; read them with `network_frames`); one env runs in this process,
-    unpinned, as it is. The envs report `state_fingerprint` (unless `fingerprint=False` is
+    there unless `network_frame_info` is False (`NetworkFrameInfo`; read them with
+    `network_frames`); one env runs in this process, unpinned, as it is. The envs report `state_fingerprint` (unless `fingerprint=False` is
     passed), so the evaluator can end episodes stuck in a loop.
     """
     env_kwargs.setdefault("fingerprint", True)
     mode = gymnasium.vector.AutoresetMode.DISABLED
     if num_envs == 1:
         return gymnasium.vector.SyncVectorEnv([PinnedEnvFactory(None, env_kwargs)], autoreset_mode=mode)
-    fns = worker_env_factories(num_envs, pin_cpus, network_frame_info=True, **env_kwargs)
+    fns = worker_env_factories(num_envs, pin_cpus, network_frame_info, **env_kwargs)
     # spawn, not fork: the parent may hold JAX's threads, which fork does not survive.
     return gymnasium.vector.AsyncVectorEnv(fns, context="spawn", autoreset_mode=mode)
 

@@ -26,7 +26,7 @@ import numpy as np
 from pokeil_jax import preprocessing
 from pokeil_jax.atomic import atomic_write
 from pokeil_jax.data.episodes import episode_paths, iter_frame_chunks, load_member, open_npz, read_episode
-from pokeil_jax.data.episode_format import HOW_TO_COLLECT, NETWORK_INPUT_SHAPE, EpisodeFormatError
+from pokeil_jax.data.episode_format import NETWORK_INPUT_SHAPE, EpisodeFormatError, how_to_collect
 
 #: Bump when the cache layout changes (PREPROCESS_VERSION covers the frames themselves).
 CACHE_VERSION = 2
@@ -271,7 +271,7 @@ def build_cache(paths: Sequence[str | os.PathLike], cache_dir: str | os.PathLike
     if not paths:
         raise EpisodeFormatError(
             f"no episodes given to build_cache. Fix: pass episode_paths(folder); create demonstrations "
-            f"with `{HOW_TO_COLLECT.format(directory='expert_data')}`."
+            f"with `{how_to_collect('expert_data')}`."
         )
     cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir(paths[0].parent)
     cache_dir.mkdir(parents=True, exist_ok=True)

@@ -61,13 +61,6 @@ ABSENT_METADATA_COSTS = {
 HOW_TO_MIGRATE = "python -m pokeil_jax.data migrate --allow-pickle {source} NEW_FOLDER"
 HOW_TO_COLLECT = "python collect_expert_data.py --expert-data-dir {directory} --num-episodes 20"
 
-
-def how_to_collect(directory, env_id: str | None = None) -> str:
-    """The command that records demonstrations into `directory`, for `env_id` when one is named
-    (so a user training on another game is not told to record the default one)."""
-    command = HOW_TO_COLLECT.format(directory=directory)
-    return command + (f" --env-id {env_id}" if env_id else "")
-
 EPISODE_NAME = re.compile(r"^episode_(\d+)\.npz$")
 NPZ_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 NPY_MAGIC = b"\x93NUMPY"
@@ -106,3 +99,10 @@ CONVERTIBLE_KINDS = {"int32": "iu", "int64": "iu", "float32": "fiu", "bool": "iu
 class EpisodeFormatError(ValueError):
     """An episode file or folder that does not follow the format; the message names the file,
     the problem and the fix."""
+
+
+def how_to_collect(directory, env_id: str | None = None) -> str:
+    """The command that records demonstrations into `directory`, for `env_id` when one is named
+    (so a user training on another game is not told to record the default one)."""
+    command = HOW_TO_COLLECT.format(directory=directory)
+    return command + (f" --env-id {env_id}" if env_id else "")
