@@ -24,12 +24,14 @@ windows start one pixel earlier on even sizes, so values would differ from the J
 defaults for paths point at this repository's folders and the bundled game.
 
 DQN-BC follows the plan's `compute_hybrid_loss` as written (cross-entropy on the Q-values, a
-target network valued by its max, `F.mse_loss` TD, `bc_weight * bc_loss + td_loss`), with the
-one option the JAX script shares: rewards are the n-step returns of `pokeil_jax.data.transitions`
+target network valued by its max, `F.mse_loss` TD, `bc_weight * bc_loss + td_loss`), with two
+options the JAX script shares: rewards are the n-step returns of `pokeil_jax.data.transitions`
 and the plan's fixed 0.99 becomes the transition's gamma^k (with --n-step 1 --gamma 0.99, the
-plan's formula exactly). The JAX script's DQN-BC differs on purpose: double DQN, Huber TD, TD
-on the executed action (here the expert's label, as the plan writes it; equal for demos
-recorded without epsilon-noise), optional DQfD margin.
+plan's formula exactly), and --double-dqn values s' as the JAX script does (off by default; on,
+the two steps do the same work, which is how benchmarks/train_throughput.py compares them like
+for like). The JAX script's DQN-BC differs on purpose: double DQN, Huber TD, TD on the executed
+action (here the expert's label, as the plan writes it; equal for demos recorded without
+epsilon-noise), optional DQfD margin.
 """
 
 from __future__ import annotations
@@ -122,6 +124,9 @@ class Args:
     """dqn_bc: discount in (0, 1]"""
     target_network_frequency: int = 1000
     """dqn_bc: copy the Q-network into the target network every this many steps"""
+    double_dqn: bool = False
+    """dqn_bc, not in the plan: value s' by the target network at the Q-network's argmax (double DQN,
+    as the JAX script does; one more forward per step) instead of the plan's target max"""
 
     # Not in the plan: for the side-by-side comparison with the JAX pipeline
     init_weights: Optional[str] = None
@@ -234,10 +239,11 @@ def make_evaluator(args: Args, device: torch.device):
 # ------------------------------------------------------------------------------------------------
 
 
-def compute_hybrid_loss(q_net, target_net, batch, bc_weight=1.0):
+def compute_hybrid_loss(q_net, target_net, batch, bc_weight=1.0, double_dqn=False):
     """
     Combines Q-learning loss + BC loss
     - Useful if you have reward signals and want RL + IL
+    double_dqn (not in the plan): s' valued by target_net at q_net's argmax, as the JAX script does
     """
     obs, actions, rewards, next_obs, dones, discounts = batch  # rewards: n-step returns; discounts: gamma^k
 
@@ -248,7 +254,11 @@ def compute_hybrid_loss(q_net, target_net, batch, bc_weight=1.0):
     # Q-learning loss (optional, if rewards available)
     q_values = logits.gather(1, actions.unsqueeze(1)).squeeze(1)
     with torch.no_grad():
-        next_q_values = target_net(next_obs).max(1)[0]
+        if double_dqn:
+            best = q_net(next_obs).argmax(1, keepdim=True)
+            next_q_values = target_net(next_obs).gather(1, best).squeeze(1)
+        else:
+            next_q_values = target_net(next_obs).max(1)[0]
         target_q = rewards + discounts * next_q_values * (1 - dones)
     td_loss = F.mse_loss(q_values, target_q)
 
@@ -348,7 +358,7 @@ def train(args: Args) -> dict:
             hybrid = hybrid_batch(batch, device)
             actions = hybrid[1]
             loss, bc_loss, td_loss, logits, q_values, target_q = compute_hybrid_loss(
-                policy_net, target_net, hybrid, args.bc_weight)
+                policy_net, target_net, hybrid, args.bc_weight, args.double_dqn)
         else:
             obs = torch.from_numpy(batch["observations"]).to(device)  # uint8; the network scales
             actions = torch.from_numpy(batch["actions"]).long().to(device)

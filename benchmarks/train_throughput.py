@@ -21,8 +21,10 @@ Rows:
 (benchmarks/conv_experiments.py times the formulations the JAX row went through on its way.)
 With --algo dqn_bc the PyTorch row runs the plan's compute_hybrid_loss (baselines/bc_pokemon_torch.py:
 online forward + backward, target forward), the JAX rows pokeil_jax.dqn_bc's step (the same plus
-the online forward on s' for double DQN), and a row "JAX jit, BC step" gives the BC step on the
-same machine, so "x BC step" is the DQN-BC step's time over the BC step's (target <= 2).
+the online forward on s' for double DQN), the row "PyTorch eager, double DQN" the baseline with
+--double-dqn (the same three forwards as JAX: the like-for-like reference, column "vs like"),
+and a row "JAX jit, BC step" gives the BC step on the same machine, so "x BC step" is the DQN-BC
+step's time over the BC step's (target <= 2).
 Columns: samples/s at each batch size, the ratio to PyTorch, forward latency (uint8 frames in,
 logits on the host out) at batch 1, 4 and 16 (evaluation with 1, 4 or 16 envs), peak RSS of the worker, the device.
 """
@@ -45,8 +47,9 @@ from pokeil_jax.cli import nonnegative_int, positive_int  # noqa: E402
 
 from pokeil_jax.actions import NUM_ACTIONS  # noqa: E402
 
-FRAMEWORKS = ("torch", "jax", "jax-xla", "jax-bc")
-LABELS = {"torch": "PyTorch eager", "jax": "JAX jit", "jax-xla": "JAX jit, XLA convs", "jax-bc": "JAX jit, BC step"}
+FRAMEWORKS = ("torch", "torch-ddqn", "jax", "jax-xla", "jax-bc")
+LABELS = {"torch": "PyTorch eager", "torch-ddqn": "PyTorch eager, double DQN", "jax": "JAX jit",
+          "jax-xla": "JAX jit, XLA convs", "jax-bc": "JAX jit, BC step"}
 #: Environment of the workers with --tune-malloc: glibc keeps freed memory instead of returning
 #: large blocks to the kernel, so a step does not page-fault its buffers in again (both workers).
 TUNED_MALLOC_ENV = {"MALLOC_ARENA_MAX": "1", "MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": "2147483647",
@@ -97,12 +100,12 @@ def _cpu_name() -> str:
 
 
 class TorchRunner:
-    def __init__(self, seed: int, algo: str = "bc"):
+    def __init__(self, seed: int, algo: str = "bc", double_dqn: bool = False):
         import torch
 
         from baselines.bc_pokemon_torch import ImpalaCNN
 
-        self.torch, self.algo = torch, algo
+        self.torch, self.algo, self.double_dqn = torch, algo, double_dqn
         torch.manual_seed(seed)
         self.dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
         self.model = ImpalaCNN().to(self.dev)
@@ -123,7 +126,8 @@ class TorchRunner:
         if self.algo == "dqn_bc":
             from baselines.bc_pokemon_torch import compute_hybrid_loss, hybrid_batch
 
-            loss = compute_hybrid_loss(self.model, self.target, hybrid_batch(batch, self.dev))[0]
+            loss = compute_hybrid_loss(self.model, self.target, hybrid_batch(batch, self.dev),
+                                       double_dqn=self.double_dqn)[0]
         else:
             obs = self.torch.from_numpy(batch["observations"]).to(self.dev)
             actions = self.torch.from_numpy(batch["actions"]).long().to(self.dev)
@@ -179,8 +183,8 @@ def worker(framework: str, conn, seed: int, expert_data_dir: str | None, batches
     [seconds per call], ("info",) -> {device, peak_rss_mb}, ("quit",)."""
     import resource
 
-    if framework == "torch":
-        runner = TorchRunner(seed, algo)
+    if framework in ("torch", "torch-ddqn"):
+        runner = TorchRunner(seed, algo, double_dqn=framework == "torch-ddqn")
     else:
         runner = JaxRunner(seed, "xla" if framework == "jax-xla" else "auto", "bc" if framework == "jax-bc" else algo)
     cache: dict[int, list[dict]] = {}
@@ -242,13 +246,13 @@ class Worker:
 
 
 def installed_frameworks(frameworks: list[str]) -> list[str]:
-    """`frameworks` without "torch" when PyTorch is not installed (saying so): JAX is measured alone."""
-    if "torch" in frameworks:
+    """`frameworks` without the PyTorch rows when PyTorch is not installed (saying so): JAX alone."""
+    if any(f.startswith("torch") for f in frameworks):
         try:
             import torch  # noqa: F401
         except ImportError:
             print("torch not installed (pip install torch==2.13.0): JAX only")
-            return [f for f in frameworks if f != "torch"]
+            return [f for f in frameworks if not f.startswith("torch")]
     return list(frameworks)
 
 
@@ -288,6 +292,9 @@ def format_table(results: dict, args) -> str:
     reference = "torch" if "torch" in results else None
     head = ["framework"] + [f"samples/s @{b}" for b in args.batch_sizes] + [f"vs torch @{b}" for b in args.batch_sizes]
     bc_reference = "jax-bc" if "jax-bc" in results and args.algo == "dqn_bc" else None
+    like_reference = "torch-ddqn" if "torch-ddqn" in results and args.algo == "dqn_bc" else None
+    if like_reference:
+        head += [f"vs like @{b}" for b in args.batch_sizes]
     if bc_reference:
         head += [f"x BC step @{b}" for b in args.batch_sizes]
     head += [f"fwd ms @{b}" for b in args.forward_sizes] + ["peak RSS MB", "device"]
@@ -302,6 +309,9 @@ def format_table(results: dict, args) -> str:
                 row.append(f"{sps[b] / ref:.2f}x")
             else:
                 row.append("n/a")
+        if like_reference:  # samples/s over the double-DQN baseline's: the same forwards both sides
+            row += [f"{statistics.median(results[like_reference]['train'][b]) / statistics.median(r['train'][b]):.2f}x"
+                    for b in args.batch_sizes]
         if bc_reference:  # this row's step time over JAX's BC step time
             row += [f"{statistics.median(r['train'][b]) / statistics.median(results[bc_reference]['train'][b]):.2f}"
                     for b in args.batch_sizes]
@@ -334,7 +344,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--algo", choices=("bc", "dqn_bc"), default="bc",
                         help="the step to time: BC, or DQN-BC (PyTorch: the plan's compute_hybrid_loss)")
     parser.add_argument("--frameworks", nargs="+", default=None, choices=FRAMEWORKS,
-                        help="default: torch jax jax-xla (bc); torch jax jax-bc (dqn_bc)")
+                        help="default: torch jax jax-xla (bc); torch torch-ddqn jax jax-bc (dqn_bc)")
     parser.add_argument("--tune-malloc", action="store_true", help=f"run both workers with {TUNED_MALLOC_ENV}")
     parser.add_argument("--smoke", action="store_true", help="tiny batches and repeats; prints every column")
     return parser
@@ -344,7 +354,7 @@ def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.frameworks is None:
-        args.frameworks = ["torch", "jax", "jax-xla"] if args.algo == "bc" else ["torch", "jax", "jax-bc"]
+        args.frameworks = ["torch", "jax", "jax-xla"] if args.algo == "bc" else ["torch", "torch-ddqn", "jax", "jax-bc"]
     if args.expert_data_dir is not None:
         from pokeil_jax import data
 

@@ -161,6 +161,17 @@ def test_hybrid_loss_is_the_plans_formula_by_hand():
     np.testing.assert_allclose(total.item(), 0.5 * ce + td.item(), rtol=1e-6)
 
 
+def test_hybrid_loss_with_double_dqn_values_s_prime_at_the_online_argmax():
+    q = [[1.0, 2.0, 0.0], [0.5, 0.0, 3.0]]  # online net: also its values on s' (argmax 1, then 2)
+    next_q = [[4.0, 1.0, 2.0], [0.0, 6.0, 1.0]]  # target net
+    obs = torch.zeros(2, 84, 84, 3, dtype=torch.uint8)
+    batch = (obs, torch.tensor([1, 0]), torch.tensor([1.0, 2.0]), obs, torch.tensor([0.0, 0.0]),
+             torch.tensor([0.99, 0.81]))
+    *_, target_q = baseline.compute_hybrid_loss(FixedQ(q), FixedQ(next_q), batch, double_dqn=True)
+    # target_net at the online argmax: 1 + 0.99 * next_q[0][1] ; 2 + 0.81 * next_q[1][2] (the plain max: 4.0, 6.0)
+    np.testing.assert_allclose(target_q.numpy(), [1 + 0.99 * 1.0, 2 + 0.81 * 1.0], rtol=1e-6)
+
+
 def test_dqn_bc_trains_and_logs_its_losses(tmp_path, rewarded_demos, monkeypatch):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 

@@ -120,13 +120,13 @@ def test_loader_speed_prints_its_ratio_to_the_train_step():
 
 @pytest.mark.slow
 @pytest.mark.torch
-def test_throughput_smoke_dqn_bc_times_both_frameworks_and_the_bc_step():
+def test_throughput_smoke_dqn_bc_times_both_frameworks_like_for_like_and_the_bc_step():
     pytest.importorskip("torch", reason="the comparison needs PyTorch (pip install torch==2.13.0)")
     out = run_script("benchmarks/train_throughput.py", "--smoke", "--algo", "dqn_bc")
     assert "step: dqn_bc" in out
     header = next(line for line in out.splitlines() if line.startswith("framework"))
-    assert "x BC step @4" in header and "vs torch @8" in header
-    for label in ("PyTorch eager", "JAX jit", "JAX jit, BC step"):
+    assert "x BC step @4" in header and "vs torch @8" in header and "vs like @8" in header
+    for label in ("PyTorch eager", "PyTorch eager, double DQN", "JAX jit", "JAX jit, BC step"):
         row = next(line for line in out.splitlines() if line.startswith(label + "  "))
         assert re.search(r"\d+\.\d+x", row), row
     bc_row = next(line for line in out.splitlines() if line.startswith("JAX jit, BC step"))
