@@ -151,6 +151,38 @@ def test_maze_is_larger_than_the_screen_scrolls_and_depends_on_the_seed(env):
     assert mazes[0] != mazes[1]
 
 
+def _maze_way_through(tiles, start, exit_door):
+    """The tiles of the one path ('.' and ',' only) from `start` to the maze's exit door."""
+    from pokeil_jax.games.minimon.quest_planner import distance_field
+
+    dist = distance_field(tuple(tiles), frozenset([exit_door]), True)
+    path, here = {start}, start
+    while dist[here] > 1:
+        here = min(((here[0] + dx, here[1] + dy) for dx, dy in ((0, 1), (0, -1), (1, 0), (-1, 0))),
+                   key=lambda t: dist.get(t, 1 << 30))
+        path.add(here)
+    return path
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_maze_draws_its_way_through_as_a_trail(env, seed):
+    """Every seeded fork is decided on screen: exactly the floor tiles on the way to the exit are sand."""
+    obs, info = env.reset(seed=seed, options={"start_milestone": 11})  # at the MAZE's entrance
+    tiles, (cam_x, cam_y), player = info["tiles"], info["camera"], (info["x"], info["y"])
+    exit_door = next((x, 0) for x, c in enumerate(tiles[0]) if c == "D")
+    way = _maze_way_through(tiles, player, exit_door)
+    checked = 0
+    for y in range(cam_y // 16, (cam_y + 160) // 16):
+        for x in range(cam_x // 16, (cam_x + 240) // 16):
+            if tiles[y][x] != "." or (x, y) == player:
+                continue
+            block = obs[y * 16 - cam_y: y * 16 - cam_y + 16, x * 16 - cam_x: x * 16 - cam_x + 16].astype(int)
+            sandy = np.mean(block[..., 0] > block[..., 1] + 10) > 0.5  # sand is redder than green; grass is not
+            assert sandy == ((x, y) in way), f"seed {seed}: tile {(x, y)} sand={sandy}, on the way={(x, y) in way}"
+            checked += 1
+    assert checked > 30 and len(way) > 20
+
+
 def _to_battle_command(env, seed):
     """From the rival's town, let the planner play until a battle waits for a command."""
     obs, info = env.reset(seed=seed, options={"start_milestone": 4})

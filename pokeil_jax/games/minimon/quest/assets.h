@@ -51,6 +51,7 @@
 #define MT_MAZE_FLOOR 76
 #define MT_MAZE_GRASS 52
 #define MT_MAZE_EXIT 13
+#define MT_MAZE_TRAIL 17
 #define MT_WATER 41
 #define BGPAL_UI 0
 #define BGPAL_UI_HI 1

@@ -142,6 +142,8 @@ static void load_map(int map) {
     rebuild_map();
 }
 
+static void mark_trail(void);
+
 /* A perfect maze by a seeded depth-first search over MAZE_CELLS_W x MAZE_CELLS_H cells, with
    seeded patches of tall grass, an entrance at the bottom and an exit at the top. */
 static void generate_maze(u32 seed) {
@@ -189,6 +191,46 @@ static void generate_maze(u32 seed) {
     maze_mt[ST.maze_exit_x] = MT_MAZE_EXIT;
     maze_mt[(MAZE_H - 2) * MAZE_W + ST.maze_entry_x] = MT_MAZE_FLOOR; /* no battle on arrival */
     maze_mt[MAZE_W + ST.maze_exit_x] = MT_MAZE_FLOOR;
+    mark_trail();
+}
+
+static void trail_tile(int i) {
+    if (maze_mt[i] == MT_MAZE_FLOOR) maze_mt[i] = MT_MAZE_TRAIL; /* tall grass on the way stays grass */
+}
+
+/* The way through the MAZE (a perfect maze has one path from the entrance's cell to the exit's)
+   drawn as a trail of path tiles, so which way to go at a fork is on the screen, not only in the
+   part of the maze outside it. A breadth-first search over cells; the rng is not touched. */
+static void mark_trail(void) {
+    enum { CELLS = MAZE_CELLS_W * MAZE_CELLS_H, UNSEEN = 0xffff };
+    static u16 queue[CELLS];
+    static u16 came_from[CELLS];
+    for (int i = 0; i < CELLS; i++) came_from[i] = UNSEEN;
+    int start = (MAZE_CELLS_H - 1) * MAZE_CELLS_W + (ST.maze_entry_x - 1) / 2;
+    int goal = (ST.maze_exit_x - 1) / 2;
+    int head = 0, tail = 0;
+    queue[tail++] = (u16)start;
+    came_from[start] = (u16)start;
+    while (head < tail) {
+        int c = queue[head++], cx = c % MAZE_CELLS_W, cy = c / MAZE_CELLS_W;
+        if (c == goal) break;
+        for (int d = 0; d < 4; d++) {
+            int nx = cx + DX[d], ny = cy + DY[d];
+            if (nx < 0 || nx >= MAZE_CELLS_W || ny < 0 || ny >= MAZE_CELLS_H) continue;
+            int n = ny * MAZE_CELLS_W + nx;
+            if (came_from[n] != UNSEEN) continue;
+            if (maze_mt[(2 * cy + 1 + DY[d]) * MAZE_W + 2 * cx + 1 + DX[d]] == MT_MAZE_WALL) continue;
+            came_from[n] = (u16)c;
+            queue[tail++] = (u16)n;
+        }
+    }
+    for (int c = goal;; c = came_from[c]) {
+        int cx = c % MAZE_CELLS_W, cy = c / MAZE_CELLS_W;
+        trail_tile((2 * cy + 1) * MAZE_W + 2 * cx + 1);
+        if (c == start) break;
+        int p = came_from[c], px = p % MAZE_CELLS_W, py = p / MAZE_CELLS_W;
+        trail_tile((cy + py + 1) * MAZE_W + cx + px + 1); /* the opening between the two cells */
+    }
 }
 
 void world_new_game(u32 seed) {

@@ -194,6 +194,7 @@ def special_metatiles():
         "MAZE_FLOOR": (forest_floor(), "out", FLOOR),
         "MAZE_GRASS": (tall_grass(), "out", TALL_GRASS),
         "MAZE_EXIT": (art.path_tile(), "out", DOOR),
+        "MAZE_TRAIL": (art.path_tile(), "out", FLOOR),  # the way through: the choice at a fork on screen
         "WATER": (art.water(0), "out", WATER),
     }
 
