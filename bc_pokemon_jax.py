@@ -74,6 +74,8 @@ class Args:
     """evaluate from this save state (mGBA .ss0-.ss9 or a raw .state of the same game) instead of the game's own start; each eval seed reseeds the game's randomness"""
     eval_max_steps: int = 500
     """evaluation episodes are cut after this many steps"""
+    start_milestone: int = 0
+    """episodes the run plays (evaluations, the expert's comparison, DAgger rounds) start at this split: where the game's scripted planner first completes milestone k-1 (cached on disk; 0: the game's start). E.g. 10 on pokeil/MiniMonQuest-v0: the MAZE onward"""
     eval_num_envs: int = 4
     """emulators (processes) evaluating in parallel"""
     eval_greedy: bool = True
@@ -360,7 +362,7 @@ def evaluate_checkpoint(args: Args) -> dict:
     import jax
 
     from pokeil_jax import checkpoint as ckpt
-    from pokeil_jax import data, evaluate, train, vector_env
+    from pokeil_jax import data, evaluate, splits, train, vector_env
 
     _resolved_kernels(args)  # UsageError with the fix when --kernels cannot be honoured
     saved_algo = ckpt.read_extras(args.checkpoint)["args"].get("algo", "bc")  # older checkpoints: BC
@@ -374,7 +376,8 @@ def evaluate_checkpoint(args: Args) -> dict:
         resources.push(vector_env.close_on_exit(envs))
         agent = evaluate.PolicyAgent(train.policy_fn(state), greedy=args.eval_greedy, seed=args.seed)
         reports = {POLICY_NAMES[args.algo]: evaluate.evaluate(agent, envs, seeds, max_steps=args.eval_max_steps,
-                                                               progress=True)}
+                                                               progress=True,
+                                                               reset_options=splits.reset_options(args.start_milestone))}
         if args.compare_expert:
             reports = {f"expert ({args.compare_expert})": expert_eval(args, envs, seeds), **reports}
     print(f"checkpoint {args.checkpoint} (step {int(state.step)}), seeds {_ranges(seeds)}")
@@ -591,7 +594,8 @@ def dagger_config(args: Args):
     return DaggerConfig(rounds=args.dagger_rounds, episodes=args.dagger_episodes, beta=args.dagger_beta,
                         expert=args.dagger_expert, max_steps=args.dagger_max_steps,
                         total_training_steps=args.total_training_steps, expert_data_dir=args.expert_data_dir,
-                        rom_path=args.rom_path, seed=args.seed, takeover=args.dagger_takeover)
+                        rom_path=args.rom_path, seed=args.seed, takeover=args.dagger_takeover,
+                        start_milestone=args.start_milestone)
 
 
 def _resolved_kernels(args: Args) -> str:
@@ -608,11 +612,12 @@ def _resolved_kernels(args: Args) -> str:
 def run_policy_eval(args, envs, state, seeds, writer, step, tracker=None):
     """Judge the state's policy on `seeds` in `envs` (on this process's own device, with the
     state's network: --kernels); log the summary and a GIF of the first episode (to W&B too with --track)."""
-    from pokeil_jax import evaluate, train
+    from pokeil_jax import evaluate, splits, train
 
     frames: list = []
     agent = evaluate.PolicyAgent(train.policy_fn(state), greedy=args.eval_greedy, seed=args.seed)
-    report = evaluate.evaluate(agent, envs, seeds, max_steps=args.eval_max_steps, record_frames=frames, progress=True)
+    report = evaluate.evaluate(agent, envs, seeds, max_steps=args.eval_max_steps, record_frames=frames, progress=True,
+                               reset_options=splits.reset_options(args.start_milestone))
     log_scalars(writer, report.summary(), step)
     if writer is not None and args.track_video and frames:
         from pokeil_jax.video import log_gif, save_video
@@ -630,11 +635,12 @@ def run_policy_eval(args, envs, state, seeds, writer, step, tracker=None):
 
 def expert_eval(args, envs, seeds):
     """The --compare-expert expert judged on the same seeds."""
-    from pokeil_jax import evaluate
+    from pokeil_jax import evaluate, splits
     from pokeil_jax.experts import make_expert
 
     expert = evaluate.ExpertAgent(lambda: make_expert(args.compare_expert, rom_path=args.rom_path), envs.num_envs)
-    return evaluate.evaluate(expert, envs, seeds, max_steps=args.eval_max_steps)
+    return evaluate.evaluate(expert, envs, seeds, max_steps=args.eval_max_steps,
+                             reset_options=splits.reset_options(args.start_milestone))
 
 
 def validation_metrics(state, val_demos, batch_size) -> dict:
@@ -723,6 +729,15 @@ def check_args(args: Args) -> None:
             except ExpertError as error:
                 hint = " ('' skips the comparison)" if name == "compare_expert" else ""
                 raise UsageError(f"{flag(name)}: {error}{hint}") from None
+    if args.start_milestone:
+        from pokeil_jax.splits import SplitError, check_start_milestone_for_rom
+
+        require(not args.eval_initial_state,
+                "--start-milestone and --eval-initial-state both say where episodes start; pass one")
+        try:
+            check_start_milestone_for_rom(args.start_milestone, args.rom_path)
+        except SplitError as error:
+            raise UsageError(f"--start-milestone: {error}") from None
     if args.eval_initial_state:  # the eval envs start in worker processes: check the file here
         from pokeil_jax.savestates import StateFileError, check_for_rom
 

@@ -47,6 +47,8 @@ class Args:
     """a GBA ROM to play instead of the env id's bundled one"""
     initial_state: Optional[str] = None
     """start every episode from this save state (mGBA .ss0-.ss9 or a raw .state of the same game) instead of the game's own start; the seed then reseeds the game's randomness"""
+    start_milestone: int = 0
+    """start every episode at this split: where the game's scripted planner first completes milestone k-1 (computed once per seed, cached on disk; 0: the game's start). E.g. 10 on pokeil/MiniMonQuest-v0 records the MAZE onward"""
     num_workers: int = 1
     """processes collecting in parallel (one emulator each); `human` uses 1"""
     action_timeout: float = 30.0
@@ -108,6 +110,14 @@ def check_args(args: Args) -> None:
                         rom_path=env_ids.rom_path_for(args.env_id, args.rom_path))
         except ExpertError as error:
             raise UsageError(f"--expert: {error}") from None
+    if args.start_milestone:
+        from pokeil_jax.splits import SplitError, check_start_milestone_for_rom
+
+        require(not args.initial_state, "--start-milestone and --initial-state both say where episodes start; pass one")
+        try:
+            check_start_milestone_for_rom(args.start_milestone, env_ids.rom_path_for(args.env_id, args.rom_path))
+        except SplitError as error:
+            raise UsageError(f"--start-milestone: {error}") from None
     if args.initial_state:
         from pokeil_jax.savestates import StateFileError, check_for_rom
 
@@ -164,6 +174,7 @@ def collect(args: Args, seeds: list[int], progress_queue=None, worker_id: int = 
     from pokeil_jax.env import PokemonEnv, rom_sha1
     from pokeil_jax.experts import make_expert
     from pokeil_jax.rollout import episode_metadata, epsilon_chooser, record_episode, to_episode_file
+    from pokeil_jax.splits import reset_options
 
     env = PokemonEnv(**env_kwargs(args))
     expert = make_expert(args.expert, seed=args.seed + 7919 * worker_id, action_timeout=args.action_timeout,
@@ -179,10 +190,12 @@ def collect(args: Args, seeds: list[int], progress_queue=None, worker_id: int = 
 
     for seed in seeds:
         choose = epsilon_chooser(args.epsilon, np.random.default_rng([args.seed, seed, 1]))
-        episode = record_episode(env, expert, seed, choose, progress)
+        episode = record_episode(env, expert, seed, choose, progress, reset_options=reset_options(args.start_milestone))
         if episode is None:  # stopped (Esc) before the first step
             break
         extra = {"initial_state": Path(args.initial_state).name} if args.initial_state else {}
+        if args.start_milestone:
+            extra["start_milestone"] = args.start_milestone
         metadata = episode_metadata(env, sha1, args.expert, seed, args.epsilon, episode, **extra)
         last_info, stopped = episode["last_info"], episode["stopped"]
         episode = to_episode_file(episode, metadata)

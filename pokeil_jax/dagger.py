@@ -15,7 +15,7 @@ from typing import Callable
 
 import numpy as np
 
-from pokeil_jax import data
+from pokeil_jax import data, splits
 from pokeil_jax.preprocessing import preprocess_frames
 from pokeil_jax.rollout import episode_metadata, record_episode, to_episode_file
 
@@ -80,12 +80,14 @@ def collect_round(
     rom_sha1: str,
     seed: int,
     takeover: int = 0,
+    start_milestone: int = 0,
 ) -> list[Path]:
     """Roll out `episodes` learner/expert mixtures, write them as episode files in `out_dir`,
     numbered after the ones already there, `dagger_round` in their metadata.
 
     Deterministic given (the learner's parameters, round_index, seed): a resumed run re-collects
-    the same episodes, replacing what a killed run left of this round. Returns the written paths.
+    the same episodes, replacing what a killed run left of this round. Episodes start at split
+    `start_milestone` (0: the game's start; see pokeil_jax.splits). Returns the written paths.
     """
     out_dir = Path(out_dir)
     for path, earlier_run_round in _episode_rounds(out_dir):
@@ -96,9 +98,10 @@ def collect_round(
     choose = learner_chooser(logits_fn, beta, rng, takeover)
     paths = []
     for i, game_seed in enumerate(round_seeds(round_index, episodes)):
-        episode = record_episode(env, expert, game_seed, choose)
+        episode = record_episode(env, expert, game_seed, choose, reset_options=splits.reset_options(start_milestone))
+        extra = {"start_milestone": start_milestone} if start_milestone else {}
         metadata = episode_metadata(env, rom_sha1, f"dagger:{expert_name}", game_seed, 0.0, episode,
-                                    dagger_round=round_index, dagger_beta=beta)
+                                    dagger_round=round_index, dagger_beta=beta, **extra)
         path = out_dir / f"episode_{first_index + i:04d}.npz"
         data.write_episode(path, to_episode_file(episode, metadata))
         paths.append(path)
@@ -126,6 +129,8 @@ class DaggerConfig:
     seed: int = 0
     takeover: int = 0
     """the expert drives to the next milestone when a state comes back this many times (0: never)"""
+    start_milestone: int = 0
+    """learner episodes start at this split (pokeil_jax.splits; 0: the game's start)"""
 
     def __post_init__(self):
         if self.rounds < 1 or self.episodes < 1 or not 0 <= self.beta <= 1 or self.takeover < 0:
@@ -172,6 +177,7 @@ class DaggerLoop:
                 self.env, make_expert(config.expert, rom_path=config.rom_path), config.expert,
                 train.policy_fn(state), round_index, config.episodes, beta,
                 self.out_dir, rom_sha1(self.env.rom_path), config.seed, config.takeover,
+                config.start_milestone,
             )
         reached = [data.read_metadata(p)["terminated"] for p in paths]
         demos = self.training_set(step)

@@ -238,8 +238,12 @@ def evaluate(
     record_frames: list | None = None,
     progress: bool = False,
     stop_loops: bool = True,
+    reset_options: dict | None = None,
 ) -> EvalReport:
     """Play one episode per seed (in parallel across `envs`) and report.
+
+    `reset_options` go to every episode's reset (e.g. `{"start_milestone": k}`: each episode
+    starts at that split, its milestones before k done at step 0).
 
     `max_steps` cuts episodes shorter than the env's own limit (they count as truncated).
     If `record_frames` is a list, the first episode's observations are appended to it.
@@ -276,7 +280,8 @@ def evaluate(
 
     first = [queue.pop(0) if queue else None for _ in range(n)]
     start_mask = np.array([s is not None for s in first])
-    obs, infos = envs.reset(seed=[seeds[k] if k is not None else 0 for k in first])
+    reset_options = dict(reset_options or {})
+    obs, infos = envs.reset(seed=[seeds[k] if k is not None else 0 for k in first], options=reset_options)
     info_list = [unbatch_info(infos, i) for i in range(n)]
     current = first
     for i in range(n):
@@ -334,7 +339,7 @@ def evaluate(
                 current[i] = None
                 active[i] = False
         if reset_mask.any():
-            new_obs, new_infos = envs.reset(seed=new_seeds, options={"reset_mask": reset_mask})
+            new_obs, new_infos = envs.reset(seed=new_seeds, options={**reset_options, "reset_mask": reset_mask})
             obs = np.where(reset_mask[:, None, None, None], new_obs, obs)
             for i in np.flatnonzero(reset_mask):
                 info_list[i] = unbatch_info(new_infos, int(i))

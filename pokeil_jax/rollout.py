@@ -28,11 +28,13 @@ def epsilon_chooser(epsilon: float, rng: np.random.Generator, num_actions: int =
     return choose
 
 
-def record_episode(env, expert, seed: int, choose: Chooser | None = None, progress=None) -> dict | None:
-    """Play one episode of game seed `seed`; the arrays of the episode format plus
-    `terminated`, `truncated`, `stopped` (the human pressed Esc) and `last_info`.
+def record_episode(env, expert, seed: int, choose: Chooser | None = None, progress=None,
+                   reset_options: dict | None = None) -> dict | None:
+    """Play one episode of game seed `seed` (started with `env.reset(seed=seed, options=reset_options)`,
+    e.g. `{"start_milestone": k}`); the arrays of the episode format plus `terminated`,
+    `truncated`, `stopped` (the human pressed Esc) and `last_info`.
     None when the episode was stopped before its first step."""
-    obs, info = env.reset(seed=seed)
+    obs, info = env.reset(seed=seed, options=reset_options)
     expert.reset()
     observations, labels, executed, rewards, dones, infos = [], [], [], [], [], []
     terminated = truncated = stopped = False

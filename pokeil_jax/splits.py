@@ -50,6 +50,27 @@ def check_start_milestone(k, milestone_names) -> int:
     return k
 
 
+def check_start_milestone_for_rom(k, rom_path) -> int:
+    """`check_start_milestone` against the milestones of the game in `rom_path`; a SplitError too
+    when k >= 1 and that game has no scripted expert to compute its splits with."""
+    from pokeil_jax.games import NoScriptedExpertError, adapter_for_rom
+
+    adapter = adapter_for_rom(rom_path)
+    k = check_start_milestone(k, adapter.milestone_names)
+    if k:
+        try:
+            adapter.scripted_expert()
+        except NoScriptedExpertError:
+            raise SplitError(f"start_milestone needs a scripted expert, and {adapter.name} has none; "
+                             f"use start_milestone=0.") from None
+    return k
+
+
+def reset_options(k: int) -> dict:
+    """The reset options that start an episode at split k (none for k = 0, the game's start)."""
+    return {"start_milestone": int(k)} if k else {}
+
+
 def cache_key(rom_sha1: str, seed: int, k: int, frames_per_step: int, hold_frames: int) -> str:
     text = f"{rom_sha1}|seed={seed}|k={k}|fps={frames_per_step}|hold={hold_frames}|v={SPLITS_VERSION}"
     return hashlib.sha1(text.encode()).hexdigest()
