@@ -75,7 +75,7 @@ class Args:
     eval_max_steps: int = 500
     """evaluation episodes are cut after this many steps"""
     start_milestone: int = 0
-    """episodes the run plays (evaluations, the expert's comparison, DAgger rounds) start at this split: where the game's scripted planner first completes milestone k-1 (cached on disk; 0: the game's start). E.g. 10 on pokeil/MiniMonQuest-v0: the MAZE onward"""
+    """episodes the run plays (evaluations, the expert's comparison, DAgger rounds) start at this split: where the game's scripted planner first completes milestone k-1 (cached on disk; 0: the game's start). E.g. 11 on pokeil/MiniMonQuest-v0: from the MAZE's entrance on"""
     eval_num_envs: int = 4
     """emulators (processes) evaluating in parallel"""
     eval_greedy: bool = True

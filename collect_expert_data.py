@@ -48,7 +48,7 @@ class Args:
     initial_state: Optional[str] = None
     """start every episode from this save state (mGBA .ss0-.ss9 or a raw .state of the same game) instead of the game's own start; the seed then reseeds the game's randomness"""
     start_milestone: int = 0
-    """start every episode at this split: where the game's scripted planner first completes milestone k-1 (computed once per seed, cached on disk; 0: the game's start). E.g. 10 on pokeil/MiniMonQuest-v0 records the MAZE onward"""
+    """start every episode at this split: where the game's scripted planner first completes milestone k-1 (computed once per seed, cached on disk; 0: the game's start). E.g. 11 on pokeil/MiniMonQuest-v0 records from the MAZE's entrance on"""
     num_workers: int = 1
     """processes collecting in parallel (one emulator each); `human` uses 1"""
     action_timeout: float = 30.0

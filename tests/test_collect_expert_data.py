@@ -94,6 +94,18 @@ def test_initial_state_starts_every_episode_there(tmp_path):
         collector.main(collector.Args(num_episodes=1, initial_state=str(bad), expert_data_dir=str(out)))
 
 
+def test_start_milestone_records_from_the_split(tmp_path, monkeypatch):
+    monkeypatch.setenv("POKEIL_SPLITS_DIR", str(tmp_path / "splits"))
+    whole = collector.main(collector.Args(num_episodes=1, seed=4, expert_data_dir=str(tmp_path / "whole")))
+    out = tmp_path / "split"
+    split = collector.main(collector.Args(num_episodes=1, seed=4, start_milestone=2, expert_data_dir=str(out)))
+    assert split[0]["success"] and split[0]["length"] < whole[0]["length"]
+    ep = data.load_episode(data.episode_paths(out)[0])
+    assert ep["metadata"]["start_milestone"] == 2
+    assert json.loads(str(ep["infos"][0]))["milestone_count"] >= 2  # the two before the split: done, unrewarded
+    assert ep["rewards"].sum() == pytest.approx(4.0)  # the six milestones' rewards less the split's two
+
+
 def test_scripted_on_a_game_without_one_stops_before_collecting(tmp_path):
     from test_experts import header_only_rom
 
@@ -122,6 +134,8 @@ BAD_FLAGS = [
     (["--expert", "nosuch.mod:Cls"], "--expert: cannot import module 'nosuch.mod'"),
     (["--expert", "plannr"], "--expert: unknown expert 'plannr'"),
     (["--expert-data-dir", "a_file"], "--expert-data-dir a_file is a file, not a folder"),
+    (["--start-milestone", "6"], "--start-milestone: start_milestone must be an int in 0..5, got 6. Valid: 0 (the game's start)"),
+    (["--start-milestone", "2", "--initial-state", "a_file"], "--start-milestone and --initial-state both say where"),
 ]
 
 

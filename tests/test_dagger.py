@@ -4,6 +4,7 @@ metadata, not its file number.
 The learner's play is replaced by one-step episodes of blank frames, so a round of more than
 1,000 episodes costs seconds: the file layout and the round bookkeeping are what is tested."""
 
+import json
 import types
 
 import numpy as np
@@ -106,3 +107,18 @@ def test_takeover_carries_a_stuck_learner_through_the_real_game(tmp_path):
         assert (episode["executed_actions"] != 4).any() == bool(takeover)
     env.close()
     assert finished == {0: False, 2: True}
+
+
+def test_a_round_can_start_at_a_split(tmp_path, monkeypatch):
+    from pokeil_jax.env import PokemonEnv, rom_sha1
+    from pokeil_jax.experts import make_expert
+
+    monkeypatch.setenv("POKEIL_SPLITS_DIR", str(tmp_path / "splits"))
+    expert_drives = lambda frames: np.tile(np.eye(10)[4], (len(frames), 1))  # noqa: E731  (beta 1: never pressed)
+    env = PokemonEnv(max_episode_steps=300)
+    [path] = dagger.collect_round(env, make_expert("scripted"), "scripted", expert_drives, 0, 1, 1.0,
+                                  tmp_path / "out", rom_sha1(env.rom_path), seed=0, start_milestone=3)
+    env.close()
+    episode = data.load_episode(path, load_observations=False)
+    assert data.read_metadata(path)["start_milestone"] == 3 and data.read_metadata(path)["terminated"]
+    assert json.loads(str(episode["infos"][0]))["milestone_count"] >= 3 and episode["rewards"].sum() == 3.0

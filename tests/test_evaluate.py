@@ -122,6 +122,27 @@ def test_steps_to_each_milestone_from_the_env_split():
     assert r.steps_to_milestone == {"FIRST": 4.0} and r.to_dict()["steps_to_milestone"] == {"FIRST": 4.0}
 
 
+class SplitCountdownEnv(CountdownEnv):
+    """CountdownEnv whose reset option start_milestone=1 starts with FIRST already reached."""
+
+    def reset(self, *, seed=None, options=None):
+        obs, info = super().reset(seed=seed)
+        self.reached[0] = (options or {}).get("start_milestone", 0) >= 1
+        return obs, self._info()
+
+
+def test_reset_options_start_every_episode_at_the_split():
+    envs = gymnasium.vector.SyncVectorEnv([SplitCountdownEnv for _ in range(2)],
+                                          autoreset_mode=gymnasium.vector.AutoresetMode.DISABLED)
+    seeds = [0, 1, 2, 3, 4]  # more seeds than envs: the later resets get the options too
+    never = ExpertAgent(lambda: Always(0), 2)  # action 0 never earns FIRST
+    plain = evaluate(never, envs, seeds)
+    split = evaluate(never, envs, seeds, reset_options={"start_milestone": 1})
+    assert plain.success_rate == 0.0 and plain.milestone_completion_rate == 0.0
+    assert split.success_rate == 1.0  # FIRST given by the split, SECOND earned at each episode's end
+    assert split.episode_lengths == [s + 2 for s in seeds] and split.steps_to_milestone["FIRST"] == 0
+
+
 def test_policy_agent_preprocesses_and_batches():
     seen = []
 
