@@ -1,0 +1,57 @@
+"""scripts/demo_quest.sh: its environment overrides reach the commands it runs, and a bad one is
+one line before any work starts. The commands run against a stand-in `.venv/bin/python` that
+records its arguments, in a copy of the script's folder layout."""
+
+import os
+import shutil
+import stat
+import subprocess
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def fake_tree(tmp_path: Path) -> tuple[Path, Path]:
+    """A tree with scripts/demo_quest.sh and a .venv/bin/python that appends its argv to calls.log."""
+    (tmp_path / "scripts").mkdir()
+    script = tmp_path / "scripts" / "demo_quest.sh"
+    shutil.copy(REPO / "scripts" / "demo_quest.sh", script)
+    python = tmp_path / ".venv" / "bin" / "python"
+    python.parent.mkdir(parents=True)
+    calls = tmp_path / "calls.log"
+    python.write_text(f'#!/usr/bin/env bash\necho "$*" >> {calls}\n')
+    python.chmod(python.stat().st_mode | stat.S_IEXEC)
+    return script, calls
+
+
+def run_demo(script: Path, **overrides: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, **overrides}
+    return subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True, timeout=60)
+
+
+def training_calls(calls: Path) -> list[str]:
+    return [line for line in calls.read_text().splitlines() if line.startswith("bc_pokemon_jax.py")]
+
+
+def test_eval_greedy_override_reaches_both_training_runs(tmp_path):
+    script, calls = fake_tree(tmp_path)
+    run_demo(script, DEMO_EVAL_GREEDY="0")  # ends at the table step: the stand-in writes no reports
+    runs = training_calls(calls)
+    assert len(runs) == 2, calls.read_text()
+    assert all("--no-eval-greedy" in line for line in runs)
+
+
+def test_default_is_greedy(tmp_path):
+    script, calls = fake_tree(tmp_path)
+    env = {k: v for k, v in os.environ.items() if k != "DEMO_EVAL_GREEDY"}
+    subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True, timeout=60)
+    runs = training_calls(calls)
+    assert len(runs) == 2 and all("--eval-greedy" in line.split() for line in runs)
+
+
+def test_bad_eval_greedy_value_is_one_line_before_any_work(tmp_path):
+    script, calls = fake_tree(tmp_path)
+    result = run_demo(script, DEMO_EVAL_GREEDY="yes")
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0 and "DEMO_EVAL_GREEDY" in result.stderr and "'yes'" in result.stderr
+    assert not calls.exists()  # nothing was collected or trained
