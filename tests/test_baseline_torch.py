@@ -23,8 +23,8 @@ DQN_BC_FIELDS = ["algo", "bc_weight", "n_step", "gamma", "target_network_frequen
 
 def test_args_are_the_plans_fields_with_its_hyperparameters():
     fields = dataclasses.fields(baseline.Args)
-    # plus the plan's optional DQN-BC hybrid's settings, and one for the comparison
-    assert [f.name for f in fields] == PLAN_FIELDS + DQN_BC_FIELDS + ["init_weights"]
+    # plus the plan's optional DQN-BC hybrid's settings, and two for the like-for-like comparison
+    assert [f.name for f in fields] == PLAN_FIELDS + DQN_BC_FIELDS + ["double_dqn", "init_weights"]
     args = baseline.Args()
     assert (args.batch_size, args.learning_rate, args.weight_decay, args.hidden_dim) == (64, 1e-4, 1e-5, 256)
     assert (args.total_training_steps, args.eval_frequency, args.eval_episodes, args.save_frequency) == (100_000, 5_000, 5, 10_000)

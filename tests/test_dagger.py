@@ -17,7 +17,7 @@ FAKE_ENV = types.SimpleNamespace(adapter=types.SimpleNamespace(name="fake"), gam
                                  hold_frames=8, milestone_names=("DONE",))
 
 
-def one_step_episode(env, expert, game_seed, choose):
+def one_step_episode(env, expert, game_seed, choose, reset_options=None):
     """What rollout.record_episode returns, for one step that ends the episode."""
     return {
         "observations": FRAME[None], "actions": np.array([game_seed % 10], np.int32),
