@@ -124,6 +124,10 @@ class Args:
     """when the learner comes back to the same state this many times in a DAgger episode (a loop it
     would never leave), the expert drives until the next milestone, then hands back; the learner
     then also visits the states beyond where it gets stuck (0: never, plain DAgger)"""
+    dagger_sample_learner: bool = False
+    """in DAgger rounds the learner's actions are drawn from its softmax instead of its argmax, so
+    the rounds visit (and the expert labels) the states a sampling policy reaches; pairs with
+    --no-eval-greedy, which judges the policy that way"""
     algo: str = "bc"
     """'bc': behavioral cloning (cross-entropy); 'dqn_bc': the network's outputs are Q-values,
     trained by bc_weight * cross-entropy + td_weight * Huber TD on the demonstrations' rewards
@@ -595,7 +599,7 @@ def dagger_config(args: Args):
                         expert=args.dagger_expert, max_steps=args.dagger_max_steps,
                         total_training_steps=args.total_training_steps, expert_data_dir=args.expert_data_dir,
                         rom_path=args.rom_path, seed=args.seed, takeover=args.dagger_takeover,
-                        start_milestone=args.start_milestone)
+                        start_milestone=args.start_milestone, sample_learner=args.dagger_sample_learner)
 
 
 def _resolved_kernels(args: Args) -> str:

@@ -2,7 +2,8 @@
 
 Behavioral cloning only sees the states the expert visits; once the learner errs it is in
 states nobody labelled, and errors compound. Each DAgger round rolls out a mixture — the
-expert's action with probability beta, the learner's greedy action otherwise — records every
+expert's action with probability beta, the learner's own action otherwise (its argmax, or a draw
+from its softmax when the policy will be judged that way) — records every
 visited state with the EXPERT's label, and adds those episodes to the training set. The
 scripted MiniMon planner can be asked from any state, which is what this needs.
 """
@@ -24,8 +25,10 @@ DAGGER_SEED_BASE = 100_000
 
 
 def learner_chooser(logits_fn: Callable[[np.ndarray], np.ndarray], beta: float, rng: np.random.Generator,
-                    takeover: int = 0):
-    """choose(obs, info, label): the expert's label with probability `beta`, else the learner's argmax.
+                    takeover: int = 0, sample: bool = False):
+    """choose(obs, info, label): the expert's label with probability `beta`, else the learner's argmax
+    (`sample`: an action drawn from the learner's softmax with `rng`, so the rounds visit the states
+    a sampling policy reaches, as `--no-eval-greedy` judges it).
 
     `logits_fn` maps uint8 (N, 84, 84, 3) to (N, num_actions) logits (the trained policy).
     With `takeover` > 0, once a state (info's `state_fingerprint`) comes back for the
@@ -46,7 +49,11 @@ def learner_chooser(logits_fn: Callable[[np.ndarray], np.ndarray], beta: float, 
                 drive_until[0] = info["milestone_count"] + 1
         if info.get("milestone_count", 0) < drive_until[0] or rng.random() < beta:
             return label
-        return int(np.asarray(logits_fn(preprocess_frames(obs[None])))[0].argmax())
+        logits = np.asarray(logits_fn(preprocess_frames(obs[None])), np.float64)[0]
+        if not sample:
+            return int(logits.argmax())
+        p = np.exp(logits - logits.max())
+        return int(rng.choice(len(p), p=p / p.sum()))
 
     return choose
 
@@ -81,13 +88,15 @@ def collect_round(
     seed: int,
     takeover: int = 0,
     start_milestone: int = 0,
+    sample_learner: bool = False,
 ) -> list[Path]:
     """Roll out `episodes` learner/expert mixtures, write them as episode files in `out_dir`,
     numbered after the ones already there, `dagger_round` in their metadata.
 
     Deterministic given (the learner's parameters, round_index, seed): a resumed run re-collects
     the same episodes, replacing what a killed run left of this round. Episodes start at split
-    `start_milestone` (0: the game's start; see pokeil_jax.splits). Returns the written paths.
+    `start_milestone` (0: the game's start; see pokeil_jax.splits); `sample_learner`: see
+    learner_chooser. Returns the written paths.
     """
     out_dir = Path(out_dir)
     for path, earlier_run_round in _episode_rounds(out_dir):
@@ -95,7 +104,7 @@ def collect_round(
             path.unlink()
     first_index = data.next_episode_index_and_seed(out_dir)[0]
     rng = np.random.default_rng([seed, round_index, 2])
-    choose = learner_chooser(logits_fn, beta, rng, takeover)
+    choose = learner_chooser(logits_fn, beta, rng, takeover, sample_learner)
     paths = []
     for i, game_seed in enumerate(round_seeds(round_index, episodes)):
         episode = record_episode(env, expert, game_seed, choose, reset_options=splits.reset_options(start_milestone))
@@ -131,6 +140,8 @@ class DaggerConfig:
     """the expert drives to the next milestone when a state comes back this many times (0: never)"""
     start_milestone: int = 0
     """learner episodes start at this split (pokeil_jax.splits; 0: the game's start)"""
+    sample_learner: bool = False
+    """the learner's actions are drawn from its softmax instead of its argmax"""
 
     def __post_init__(self):
         if self.rounds < 1 or self.episodes < 1 or not 0 <= self.beta <= 1 or self.takeover < 0:
@@ -177,7 +188,7 @@ class DaggerLoop:
                 self.env, make_expert(config.expert, rom_path=config.rom_path), config.expert,
                 train.policy_fn(state), round_index, config.episodes, beta,
                 self.out_dir, rom_sha1(self.env.rom_path), config.seed, config.takeover,
-                config.start_milestone,
+                config.start_milestone, config.sample_learner,
             )
         reached = [data.read_metadata(p)["terminated"] for p in paths]
         demos = self.training_set(step)

@@ -71,6 +71,27 @@ def test_the_expert_label_is_pressed_with_probability_beta(beta):
     assert abs((pressed == 7).mean() - beta) < 0.03
 
 
+def test_a_sampling_learner_presses_its_softmax_draws():
+    """The learner's softmax puts 0.75 on button 2 and 0.25 on button 5 (the argmax is 2): with
+    sample=True the pressed shares follow it, without it only the argmax is pressed."""
+    logits = np.log(np.array([1e-9, 1e-9, 0.75, 1e-9, 1e-9, 0.25, 1e-9, 1e-9, 1e-9, 1e-9]))
+    learner = lambda frames: np.tile(logits, (len(frames), 1))  # noqa: E731
+    sampled = dagger.learner_chooser(learner, 0.0, np.random.default_rng(0), sample=True)
+    pressed = np.array([sampled(FRAME, {}, 7) for _ in range(2000)])
+    assert set(np.unique(pressed)) == {2, 5}
+    assert abs((pressed == 5).mean() - 0.25) < 0.03
+    greedy = dagger.learner_chooser(learner, 0.0, np.random.default_rng(0))
+    assert {greedy(FRAME, {}, 7) for _ in range(50)} == {2}
+
+
+def test_the_sample_learner_flag_reaches_the_dagger_config():
+    import bc_pokemon_jax
+
+    args = bc_pokemon_jax.Args(dagger_rounds=1, dagger_sample_learner=True)
+    assert bc_pokemon_jax.dagger_config(args).sample_learner
+    assert not bc_pokemon_jax.dagger_config(bc_pokemon_jax.Args(dagger_rounds=1)).sample_learner
+
+
 def test_takeover_lets_the_expert_drive_past_a_loop_until_the_next_milestone():
     """The learner presses 9, the expert's label is 7, beta 0. States A, B, A, B, ... : from the
     third visit of a state (takeover=2) the expert drives, until milestone_count rises; a new
