@@ -6,8 +6,9 @@
 #      milestone: completion rate and steps to the milestone (scripts/quest_headroom_table.py).
 # Environment overrides: DEMO_EPISODES, DEMO_STEPS, DEMO_DAGGER_ROUNDS, DEMO_DAGGER_TAKEOVER,
 # DEMO_EVAL_EPISODES, DEMO_MAX_STEPS, DEMO_DATA, DEMO_EVAL_GREEDY (1: argmax actions, the default;
-# 0: actions sampled from the policy's softmax, which escapes the loops a greedy policy falls into
-# and is slower, since no episode ends early in a loop).
+# 0: actions sampled from the policy's softmax, in the evaluations and in DAgger's learner episodes
+# (--dagger-sample-learner), which escapes the loops a greedy policy falls into and is slower, since
+# no episode ends early in a loop).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
@@ -21,8 +22,8 @@ DAGGER_TAKEOVER=${DEMO_DAGGER_TAKEOVER:-2}
 EVAL_EPISODES=${DEMO_EVAL_EPISODES:-50}
 MAX_STEPS=${DEMO_MAX_STEPS:-1500}
 case "${DEMO_EVAL_GREEDY:-1}" in
-  1) EVAL_MODE=(--eval-greedy); EVAL_WORD=greedy ;;
-  0) EVAL_MODE=(--no-eval-greedy); EVAL_WORD="sampled from the policy" ;;
+  1) EVAL_MODE=(--eval-greedy); DAGGER_MODE=(); EVAL_WORD=greedy ;;
+  0) EVAL_MODE=(--no-eval-greedy); DAGGER_MODE=(--dagger-sample-learner); EVAL_WORD="sampled from the policy" ;;
   *) echo "DEMO_EVAL_GREEDY must be 1 (argmax actions) or 0 (sampled actions), got '${DEMO_EVAL_GREEDY}'" >&2; exit 2 ;;
 esac
 COMMON=(--env-id "$ENV_ID" --expert-data-dir "$DATA" --total-training-steps "$STEPS" --learning-rate 5e-4
@@ -38,7 +39,8 @@ $PY bc_pokemon_jax.py --exp-name demo_quest_bc "${COMMON[@]}" --dagger-rounds 0
 
 echo "== 2/3 BC + DAgger: $STEPS steps, $DAGGER_ROUNDS rounds of 6 learner episodes (expert takeover after $DAGGER_TAKEOVER repeats)"
 $PY bc_pokemon_jax.py --exp-name demo_quest_dagger "${COMMON[@]}" --compare-expert '' \
-    --dagger-rounds "$DAGGER_ROUNDS" --dagger-episodes 6 --dagger-max-steps "$MAX_STEPS" --dagger-takeover "$DAGGER_TAKEOVER"
+    --dagger-rounds "$DAGGER_ROUNDS" --dagger-episodes 6 --dagger-max-steps "$MAX_STEPS" --dagger-takeover "$DAGGER_TAKEOVER" \
+    ${DAGGER_MODE[@]+"${DAGGER_MODE[@]}"}
 
 echo "== 3/3 expert vs BC vs BC + DAgger on $EVAL_EPISODES unseen seeds (policy actions $EVAL_WORD)"
 $PY scripts/quest_headroom_table.py \

@@ -39,6 +39,8 @@ def test_eval_greedy_override_reaches_both_training_runs(tmp_path):
     runs = training_calls(calls)
     assert len(runs) == 2, calls.read_text()
     assert all("--no-eval-greedy" in line for line in runs)
+    # the learner acts as it is judged: DAgger's rounds sample too, BC alone has no rounds
+    assert ["--dagger-sample-learner" in line.split() for line in runs] == [False, True]
 
 
 def test_default_is_greedy(tmp_path):
@@ -47,6 +49,7 @@ def test_default_is_greedy(tmp_path):
     subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True, timeout=60)
     runs = training_calls(calls)
     assert len(runs) == 2 and all("--eval-greedy" in line.split() for line in runs)
+    assert not any("--dagger-sample-learner" in line.split() for line in runs)
 
 
 def test_bad_eval_greedy_value_is_one_line_before_any_work(tmp_path):
