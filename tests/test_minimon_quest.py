@@ -164,23 +164,55 @@ def _maze_way_through(tiles, start, exit_door):
     return path
 
 
+def _whole_tiles_on_screen(info):
+    cam_x, cam_y = info["camera"]  # the camera can stop mid-tile while a walk scrolls
+    return {(x, y) for y in range(-(-cam_y // 16), (cam_y + 160) // 16)
+            for x in range(-(-cam_x // 16), (cam_x + 240) // 16)}
+
+
+def _visible(info, tiles_xy):
+    """The floor tiles of `tiles_xy` wholly on screen, the player's own left out."""
+    on_screen = _whole_tiles_on_screen(info)
+    return {(x, y) for x, y in tiles_xy
+            if (x, y) in on_screen and info["tiles"][y][x] == "." and (x, y) != (info["x"], info["y"])}
+
+
+def _sand_on_screen(obs, info):
+    """The floor tiles on screen drawn as sand (the player's own tile, under its sprite, left out)."""
+    cam_x, cam_y = info["camera"]
+    sand, floor = set(), 0
+    for x, y in _visible(info, _whole_tiles_on_screen(info)):
+        block = obs[y * 16 - cam_y: y * 16 - cam_y + 16, x * 16 - cam_x: x * 16 - cam_x + 16].astype(int)
+        floor += 1
+        if np.mean(block[..., 0] > block[..., 1] + 10) > 0.5:  # sand is redder than green; grass is not
+            sand.add((x, y))
+    return sand, floor
+
+
 @pytest.mark.parametrize("seed", [0, 3])
-def test_maze_draws_its_way_through_as_a_trail(env, seed):
-    """Every seeded fork is decided on screen: exactly the floor tiles on the way to the exit are sand."""
+def test_maze_draws_the_way_ahead_as_a_trail_that_fades_underfoot(env, seed):
+    """Every seeded fork is decided on screen: the floor tiles on the way from the player to the exit
+    are sand and no others; tiles walked on fade, so the trail never also runs back to the entrance."""
     obs, info = env.reset(seed=seed, options={"start_milestone": 11})  # at the MAZE's entrance
-    tiles, (cam_x, cam_y), player = info["tiles"], info["camera"], (info["x"], info["y"])
-    exit_door = next((x, 0) for x, c in enumerate(tiles[0]) if c == "D")
-    way = _maze_way_through(tiles, player, exit_door)
-    checked = 0
-    for y in range(cam_y // 16, (cam_y + 160) // 16):
-        for x in range(cam_x // 16, (cam_x + 240) // 16):
-            if tiles[y][x] != "." or (x, y) == player:
-                continue
-            block = obs[y * 16 - cam_y: y * 16 - cam_y + 16, x * 16 - cam_x: x * 16 - cam_x + 16].astype(int)
-            sandy = np.mean(block[..., 0] > block[..., 1] + 10) > 0.5  # sand is redder than green; grass is not
-            assert sandy == ((x, y) in way), f"seed {seed}: tile {(x, y)} sand={sandy}, on the way={(x, y) in way}"
-            checked += 1
-    assert checked > 30 and len(way) > 20
+    exit_door = next((x, 0) for x, c in enumerate(info["tiles"][0]) if c == "D")
+    way = _maze_way_through(info["tiles"], (info["x"], info["y"]), exit_door)
+    sand, floor = _sand_on_screen(obs, info)
+    assert sand == _visible(info, way) and floor > 30 and len(way) > 20
+
+    walked = {(info["x"], info["y"])}
+    planner = MiniMonQuestPlanner()
+    for _ in range(80):  # the planner walks the way (a perfect maze has one)
+        obs, _, _, _, info = env.step(planner.get_action(obs, info))
+        if info["map_name"] == "MAZE":
+            walked.add((info["x"], info["y"]))
+    while info["mode"] != "overworld" or info["walking"]:
+        obs, _, _, _, info = env.step(planner.get_action(obs, info))
+    assert info["map_name"] == "MAZE" and len(walked) > 10
+    ahead = _maze_way_through(info["tiles"], (info["x"], info["y"]), exit_door)
+    sand, _ = _sand_on_screen(obs, info)
+    behind = _visible(info, walked)
+    assert behind, "no walked tile on screen to check"
+    assert sand == _visible(info, ahead) and not sand & behind
 
 
 def _to_battle_command(env, seed):

@@ -348,7 +348,20 @@ static void wild_encounter(void) {
     battle_start(pending_kind, pending_species, pending_hp, pending_attack);
 }
 
+/* The MAZE's trail fades where the player walks, so the trail on screen always leads on from
+   where the player has been toward the exit: without that, a policy standing on the trail sees it
+   run both ways (back to the entrance and on to the exit) and cannot tell which way is ahead.
+   The tile's kind stays floor, so walking, the planner's routes and the rng are unchanged. */
+static void fade_trail_underfoot(void) {
+    if (ST.map_id != MAP_MAZE) return;
+    int i = ST.player_y * MAZE_W + ST.player_x;
+    if (map_mt[i] != MT_MAZE_TRAIL) return;
+    map_mt[i] = maze_mt[i] = MT_MAZE_FLOOR;
+    map_generation++; /* world_redraw draws the faded tile */
+}
+
 int world_step_done(void) {
+    fade_trail_underfoot();
     if (maze_warp() || take_warp(warps, WARP_COUNT)) return 1;
     if (tile_at(ST.player_x, ST.player_y) == TILE_GRASS && ST.starter_id != STARTER_NONE &&
         pick(rng_next(), 100) < ENCOUNTER_PERCENT) {
@@ -512,6 +525,7 @@ void world_interact(void) {
 
 void world_enter_map(int map) {
     load_map(map);
+    fade_trail_underfoot(); /* arriving in the MAZE: the entrance's trail tile is behind */
     if (arrival_milestone[map] != 0xFF) milestone(arrival_milestone[map]);
 }
 
