@@ -67,12 +67,15 @@ def test_python_layout_matches_quest_state_h():
     asserted = {n: int(v, 0) for n, v in re.findall(r"_Static_assert\(offsetof\(MiniMonState,\s*(\w+)\)\s*==\s*(\w+)", text)}
     assert asserted == {name: offset for name, offset, _ in quest.LAYOUT}
     assert int(re.search(r"sizeof\(MiniMonState\)\s*==\s*(\w+)", text).group(1), 0) == quest.STATE_SIZE
-    sizes = {"u8": 1, "u16": 2, "u32": 4}
+    sizes = {"8": 1, "16": 2, "32": 4}
     body = re.search(r"typedef struct[^{]*\{(.*?)\}\s*MiniMonState;", text, re.S).group(1)
-    c_sizes = {name: sizes[t] * (eval(n, {"TILES_MAX": quest.TILES_MAX}) if n else 1)
-               for t, name, n in re.findall(r"^\s*(u8|u16|u32)\s+(\w+)(?:\[([^\]]+)\])?;", body, re.M)}
+    fields = re.findall(r"^\s*([us])(8|16|32)\s+(\w+)(?:\[([^\]]+)\])?;", body, re.M)
+    c_sizes = {name: sizes[bits] * (eval(n, {"TILES_MAX": quest.TILES_MAX}) if n else 1) for _, bits, name, n in fields}
+    c_signed = {name: sign == "s" for sign, _, name, n in fields if not n}
     for name, _, fmt in quest.LAYOUT:
         assert struct.calcsize("<" + fmt) == c_sizes[name], name
+        if fmt in "bBhHiI":  # a signed C field is read signed (the MAZE's camera goes negative)
+            assert fmt.islower() == c_signed[name], name
     assert int(re.search(r"QUEST_LAYOUT_VERSION (\d+)", text).group(1)) == quest.LAYOUT_VERSION
     assert int(re.search(r"MINIMON_MAGIC\s+(0x[0-9A-Fa-f]+)", text).group(1), 0) == quest.MAGIC
     maze = {k: int(v) for k, v in re.findall(r"#define MAZE_CELLS_(W|H) (\d+)", text)}
@@ -165,9 +168,11 @@ def _maze_way_through(tiles, start, exit_door):
 
 
 def _whole_tiles_on_screen(info):
-    cam_x, cam_y = info["camera"]  # the camera can stop mid-tile while a walk scrolls
-    return {(x, y) for y in range(-(-cam_y // 16), (cam_y + 160) // 16)
-            for x in range(-(-cam_x // 16), (cam_x + 240) // 16)}
+    """The map's tiles wholly on screen (the camera can stop mid-tile while a walk scrolls, and
+    show the forest past the MAZE's edge)."""
+    (cam_x, cam_y), (w, h) = info["camera"], info["map_size"]
+    return {(x, y) for y in range(max(0, -(-cam_y // 16)), min(h, (cam_y + 160) // 16))
+            for x in range(max(0, -(-cam_x // 16)), min(w, (cam_x + 240) // 16))}
 
 
 def _visible(info, tiles_xy):
@@ -213,6 +218,26 @@ def test_maze_draws_the_way_ahead_as_a_trail_that_fades_underfoot(env, seed):
     behind = _visible(info, walked)
     assert behind, "no walked tile on screen to check"
     assert sand == _visible(info, ahead) and not sand & behind
+
+
+def test_maze_camera_keeps_the_player_at_the_centre_even_at_its_edges(env):
+    """In a map larger than the screen the player is always drawn at one place, as in the real
+    games: the camera does not stop at the map's edge, the forest goes on past it."""
+    obs, info = env.reset(seed=0, options={"start_milestone": 11})  # the entrance: the bottom edge
+    planner, cameras, edge_frames = MiniMonQuestPlanner(), set(), 0
+    for _ in range(1000):
+        if info["map_name"] != "MAZE":
+            break
+        if info["mode"] == "overworld" and not info["walking"]:
+            assert info["camera"] == (info["x"] * 16 - 112, info["y"] * 16 - 72)
+            cameras.add(info["camera"])
+            cam_x, cam_y = info["camera"]
+            if cam_y + 160 > quest.MAZE_H * 16 or cam_y < 0 or cam_x < 0 or cam_x + 240 > quest.MAZE_W * 16:
+                edge_frames += 1
+                rows_past = [r for r in range(0, 160, 16) if not 0 <= cam_y + r < quest.MAZE_H * 16]
+                assert all(obs[r:r + 16].std() > 10 for r in rows_past), "blank rows past the edge"
+        obs, _, _, _, info = env.step(planner.get_action(obs, info))
+    assert info["map_name"] == "ROUTE_4" and len(cameras) > 20 and edge_frames > 0
 
 
 def _to_battle_command(env, seed):

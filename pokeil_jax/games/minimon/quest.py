@@ -18,7 +18,7 @@ from pokeil_jax.games.minimon.protocol import HEAD_LAYOUT, EngineAdapter, RamLay
 ROM_PATH = Path(__file__).resolve().with_name("minimon_quest.gba")
 
 MAGIC = 0x514E4D4D  # "MMNQ" as little-endian bytes
-LAYOUT_VERSION = 1
+LAYOUT_VERSION = 2
 STATE_SIZE = 0x954
 MAZE_W, MAZE_H = 59, 39
 TILES_MAX = MAZE_W * MAZE_H
@@ -36,8 +36,8 @@ LAYOUT: tuple[tuple[str, int, str], ...] = HEAD_LAYOUT + (
     ("map_h", 0x32, "B"),
     ("items", 0x33, "B"),
     ("money", 0x34, "H"),
-    ("camera_x", 0x36, "H"),
-    ("camera_y", 0x38, "H"),
+    ("camera_x", 0x36, "h"),
+    ("camera_y", 0x38, "h"),
     ("professor_x", 0x3A, "B"),
     ("professor_y", 0x3B, "B"),
     ("rival_x", 0x3C, "B"),

@@ -15,7 +15,7 @@
 #include "gba.h"
 
 #define MINIMON_MAGIC        0x514E4D4Du /* "MMNQ" as little-endian bytes */
-#define QUEST_LAYOUT_VERSION 1
+#define QUEST_LAYOUT_VERSION 2
 
 #define MAZE_CELLS_W 29
 #define MAZE_CELLS_H 19
@@ -102,8 +102,8 @@ typedef struct __attribute__((packed, aligned(4))) MiniMonState {
     u8 map_h;
     u8 items;              /* ITEM_* bits */
     u16 money;
-    u16 camera_x;          /* pixels: the screen's top-left in the map */
-    u16 camera_y;
+    s16 camera_x;          /* pixels: the screen's top-left in the map (negative past its edge) */
+    s16 camera_y;
     u8 professor_x;        /* ROUTE_1 tile of the professor (seeded) until the starter */
     u8 professor_y;
     u8 rival_x;            /* OAK_TOWN tile of the rival (seeded) */

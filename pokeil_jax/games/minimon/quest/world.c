@@ -59,7 +59,7 @@ static u8 maze_mt[TILES_MAX] __attribute__((section(".ewram"))); /* the seeded M
 static u8 npc_facing[NPC_MAX];
 static u8 pending_kind, pending_species, pending_hp, pending_attack;
 static u32 map_generation = 1, drawn_generation;
-static u16 drawn_col = 0xFFFF, drawn_row = 0xFFFF;
+static int drawn_col = -32768, drawn_row = -32768; /* nothing drawn yet */
 
 static int has(u32 flag) { return (ST.flags & flag) != 0; }
 static void milestone(int m) { ST.milestones |= 1u << m; }
@@ -275,15 +275,22 @@ static void update_camera(void) {
     int p = ST.walking ? ST.walk_progress : 0;
     int px = ST.player_x * 16 + DX[ST.facing] * p;
     int py = ST.player_y * 16 + DY[ST.facing] * p;
-    ST.camera_x = (u16)clamp(px - 112, 0, ST.map_w * 16 - 240);
-    ST.camera_y = (u16)clamp(py - 72, 0, ST.map_h * 16 - 160);
+    if (ST.map_w * 16 > 240 || ST.map_h * 16 > 160) {
+        /* Larger than the screen: the player stays at the centre, as in the real games, and the
+           forest goes on past the map's edge; so a policy finds itself at one place on screen. */
+        ST.camera_x = (s16)(px - 112);
+        ST.camera_y = (s16)(py - 72);
+    } else {
+        ST.camera_x = (s16)clamp(px - 112, 0, ST.map_w * 16 - 240);
+        ST.camera_y = (s16)clamp(py - 72, 0, ST.map_h * 16 - 160);
+    }
 }
 
 /* Redraw the visible window of metatiles (16x11, wrapping in the 32x32 BG) when the camera
    crosses a tile boundary or the map changed; the scroll registers do the rest. */
 void world_redraw(void) {
     update_camera();
-    u16 col = ST.camera_x >> 4, row = ST.camera_y >> 4;
+    int col = ((int)ST.camera_x + 4096) / 16 - 256, row = ((int)ST.camera_y + 4096) / 16 - 256; /* floor */
     if (col == drawn_col && row == drawn_row && drawn_generation == map_generation) return;
     drawn_col = col;
     drawn_row = row;
@@ -291,11 +298,12 @@ void world_redraw(void) {
     for (int my = row; my < row + 11; my++) {
         for (int mx = col; mx < col + 16; mx++) {
             u16 *dst = &bg_map[((2 * my) & 31) * 32 + ((2 * mx) & 31)];
-            if (mx >= ST.map_w || my >= ST.map_h) {
+            int outside = mx < 0 || my < 0 || mx >= ST.map_w || my >= ST.map_h;
+            if (outside && ST.map_id != MAP_MAZE) {
                 dst[0] = dst[1] = dst[32] = dst[33] = 0;
                 continue;
             }
-            const u16 *e = &metatile_entries[map_mt[my * ST.map_w + mx] * 4];
+            const u16 *e = &metatile_entries[(outside ? MT_MAZE_WALL : map_mt[my * ST.map_w + mx]) * 4];
             dst[0] = e[0];
             dst[1] = e[1];
             dst[32] = e[2];
