@@ -271,11 +271,14 @@ void world_new_game(u32 seed) {
 
 static int clamp(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
 
+/* The MAZE, the one map larger than the screen: it scrolls, and past its edges the forest goes on. */
+static int map_scrolls(void) { return ST.map_w * 16 > 240 || ST.map_h * 16 > 160; }
+
 static void update_camera(void) {
     int p = ST.walking ? ST.walk_progress : 0;
     int px = ST.player_x * 16 + DX[ST.facing] * p;
     int py = ST.player_y * 16 + DY[ST.facing] * p;
-    if (ST.map_w * 16 > 240 || ST.map_h * 16 > 160) {
+    if (map_scrolls()) {
         /* Larger than the screen: the player stays at the centre, as in the real games, and the
            forest goes on past the map's edge; so a policy finds itself at one place on screen. */
         ST.camera_x = (s16)(px - 112);
@@ -290,7 +293,7 @@ static void update_camera(void) {
    crosses a tile boundary or the map changed; the scroll registers do the rest. */
 void world_redraw(void) {
     update_camera();
-    int col = ((int)ST.camera_x + 4096) / 16 - 256, row = ((int)ST.camera_y + 4096) / 16 - 256; /* floor */
+    int col = ST.camera_x >> 4, row = ST.camera_y >> 4; /* GCC shifts signed values arithmetically: floor */
     if (col == drawn_col && row == drawn_row && drawn_generation == map_generation) return;
     drawn_col = col;
     drawn_row = row;
@@ -299,7 +302,7 @@ void world_redraw(void) {
         for (int mx = col; mx < col + 16; mx++) {
             u16 *dst = &bg_map[((2 * my) & 31) * 32 + ((2 * mx) & 31)];
             int outside = mx < 0 || my < 0 || mx >= ST.map_w || my >= ST.map_h;
-            if (outside && ST.map_id != MAP_MAZE) {
+            if (outside && !map_scrolls()) {
                 dst[0] = dst[1] = dst[32] = dst[33] = 0;
                 continue;
             }
