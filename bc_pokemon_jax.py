@@ -80,6 +80,10 @@ class Args:
     """emulators (processes) evaluating in parallel"""
     eval_greedy: bool = True
     """take the argmax action (False: sample from the policy's softmax)"""
+    eval_escape_loops: int = 0
+    """with --eval-greedy: when a screen comes back within an episode (a greedy policy would loop
+    there forever), the policy's next N actions are sampled from its softmax, then argmax again
+    (0: pure argmax; episodes stuck in a loop then end early, scored as run to the cut)"""
     compare_expert: str = "scripted"
     """expert judged on the same seeds in the final report ('' to skip)"""
     save_frequency: int = 1000
@@ -378,7 +382,8 @@ def evaluate_checkpoint(args: Args) -> dict:
         envs = vector_env.make_eval_envs(args.eval_num_envs, rom_path=args.rom_path, max_episode_steps=args.eval_max_steps,
                                          initial_state=args.eval_initial_state)
         resources.push(vector_env.close_on_exit(envs))
-        agent = evaluate.PolicyAgent(train.policy_fn(state), greedy=args.eval_greedy, seed=args.seed)
+        agent = evaluate.PolicyAgent(train.policy_fn(state), greedy=args.eval_greedy, seed=args.seed,
+                                  escape_loops=args.eval_escape_loops)
         reports = {POLICY_NAMES[args.algo]: evaluate.evaluate(agent, envs, seeds, max_steps=args.eval_max_steps,
                                                                progress=True,
                                                                reset_options=splits.reset_options(args.start_milestone))}
@@ -619,7 +624,8 @@ def run_policy_eval(args, envs, state, seeds, writer, step, tracker=None):
     from pokeil_jax import evaluate, splits, train
 
     frames: list = []
-    agent = evaluate.PolicyAgent(train.policy_fn(state), greedy=args.eval_greedy, seed=args.seed)
+    agent = evaluate.PolicyAgent(train.policy_fn(state), greedy=args.eval_greedy, seed=args.seed,
+                                  escape_loops=args.eval_escape_loops)
     report = evaluate.evaluate(agent, envs, seeds, max_steps=args.eval_max_steps, record_frames=frames, progress=True,
                                reset_options=splits.reset_options(args.start_milestone))
     log_scalars(writer, report.summary(), step)
@@ -701,7 +707,7 @@ def check_args(args: Args) -> None:
                  "keep_checkpoints", "dagger_episodes", "dagger_max_steps"):
         require(getattr(args, name) >= 1, f"{flag(name)} must be at least 1, got {getattr(args, name)}")
     for name in ("log_frequency", "eval_frequency", "eval_episodes", "final_eval_episodes", "save_frequency",
-                 "dagger_rounds", "dagger_takeover", "seed"):
+                 "dagger_rounds", "dagger_takeover", "eval_escape_loops", "seed"):
         require(getattr(args, name) >= 0, f"{flag(name)} must be at least 0, got {getattr(args, name)}")
     require(math.isfinite(args.learning_rate) and args.learning_rate > 0,
             f"--learning-rate must be a finite number > 0, got {args.learning_rate}")

@@ -10,12 +10,15 @@ Loops: a greedy policy is a fixed function of the screen, and the bundled games 
 function of their state and the buttons, so once an episode's state repeats (envs made with
 `fingerprint=True`) it repeats forever and nothing more will be reached. `evaluate` ends such an
 episode there and scores it as if it had run to the cut (same return, milestones and splits,
-length = the cut), which is exact and saves most of the time stuck policies cost.
+length = the cut), which is exact and saves most of the time stuck policies cost. A greedy
+`PolicyAgent(escape_loops=k)` instead samples its way out of a screen that comes back (see
+there); it is no longer a fixed function of the screen, so its episodes run on.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -42,24 +45,58 @@ class Agent(Protocol):
 
 class PolicyAgent:
     """A network policy: one batched forward per step, greedy or sampled, on the frames the env
-    workers preprocessed (`vector_env.network_frames`; else preprocessed here)."""
+    workers preprocessed (`vector_env.network_frames`; else preprocessed here).
 
-    def __init__(self, logits_fn: Callable[[np.ndarray], Any], greedy: bool = True, seed: int = 0):
+    `escape_loops` (greedy only): the agent remembers the screens it has seen this episode, and
+    when a screen comes back, its next `escape_loops` actions are drawn from its softmax instead
+    of its argmax. A greedy policy is a fixed function of the screen, so a screen that comes back
+    in a deterministic game usually means a loop it would never leave; the few sampled steps
+    walk it out, and its own argmax takes over again. Only the observations decide this, so it
+    works on any game. 0: pure argmax (the evaluator then ends looping episodes early).
+    """
+
+    def __init__(self, logits_fn: Callable[[np.ndarray], Any], greedy: bool = True, seed: int = 0,
+                 escape_loops: int = 0):
+        if escape_loops < 0:
+            raise ValueError(f"escape_loops must be >= 0 (sampled steps after a screen repeats), got {escape_loops}")
         self.logits_fn = logits_fn  # uint8 (N, 84, 84, 3) -> (N, num_actions) logits
         self.greedy = greedy
-        self.deterministic = greedy
+        self.escape_loops = int(escape_loops) if greedy else 0
+        self.deterministic = greedy and not self.escape_loops
         self._rng = np.random.default_rng(seed)
+        self._screens: dict[int, set] = {}  # per env: digests of the screens seen this episode
+        self._sampling: dict[int, int] = {}  # per env: sampled steps left in the current escape
+        #: steps taken and steps sampled to escape a loop, over the agent's life
+        self.steps = self.escape_steps = 0
 
     def reset(self, env_index: int) -> None:
-        pass
+        self._screens[env_index] = set()
+        self._sampling[env_index] = 0
 
     def act(self, observations, infos):
-        logits = np.asarray(self.logits_fn(network_frames(observations, infos)), np.float64)
-        if self.greedy:
+        frames = network_frames(observations, infos)
+        logits = np.asarray(self.logits_fn(frames), np.float64)
+        self.steps += len(logits)
+        if self.greedy and not self.escape_loops:
             return logits.argmax(axis=-1)
-        p = np.exp(logits - logits.max(axis=-1, keepdims=True))
-        p /= p.sum(axis=-1, keepdims=True)
-        return np.array([self._rng.choice(len(row), p=row) for row in p])
+        if not self.greedy:
+            return np.array([self._sample(row) for row in logits])
+        actions = logits.argmax(axis=-1)
+        for i, frame in enumerate(frames):
+            digest = hashlib.blake2b(frame.tobytes(), digest_size=16).digest()
+            screens = self._screens.setdefault(i, set())
+            if digest in screens:
+                self._sampling[i] = self.escape_loops
+            screens.add(digest)
+            if self._sampling.get(i, 0) > 0:
+                self._sampling[i] -= 1
+                self.escape_steps += 1
+                actions[i] = self._sample(logits[i])
+        return actions
+
+    def _sample(self, logits: np.ndarray) -> int:
+        p = np.exp(logits - logits.max())
+        return int(self._rng.choice(len(p), p=p / p.sum()))
 
 
 class ExpertAgent:

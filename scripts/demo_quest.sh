@@ -8,7 +8,9 @@
 # DEMO_EVAL_EPISODES, DEMO_MAX_STEPS, DEMO_DATA, DEMO_EVAL_GREEDY (1: argmax actions, the default;
 # 0: actions sampled from the policy's softmax, in the evaluations and in DAgger's learner episodes
 # (--dagger-sample-learner), which escapes the loops a greedy policy falls into and is slower, since
-# no episode ends early in a loop).
+# no episode ends early in a loop), DEMO_ESCAPE_LOOPS (with greedy actions: when a screen comes back
+# in an episode, the next N actions are sampled from the policy's softmax, then argmax again; 8 by
+# default, 0 for pure argmax, which ends looping episodes early).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
@@ -21,8 +23,13 @@ DAGGER_ROUNDS=${DEMO_DAGGER_ROUNDS:-3}
 DAGGER_TAKEOVER=${DEMO_DAGGER_TAKEOVER:-2}
 EVAL_EPISODES=${DEMO_EVAL_EPISODES:-50}
 MAX_STEPS=${DEMO_MAX_STEPS:-1500}
+ESCAPE=${DEMO_ESCAPE_LOOPS:-8}
+case "$ESCAPE" in
+  ''|*[!0-9]*) echo "DEMO_ESCAPE_LOOPS must be a whole number of sampled steps (0: pure argmax), got '${ESCAPE}'" >&2; exit 2 ;;
+esac
 case "${DEMO_EVAL_GREEDY:-1}" in
-  1) EVAL_MODE=(--eval-greedy); DAGGER_MODE=(); EVAL_WORD=greedy ;;
+  1) EVAL_MODE=(--eval-greedy --eval-escape-loops "$ESCAPE"); DAGGER_MODE=()
+     if [ "$ESCAPE" = 0 ]; then EVAL_WORD=greedy; else EVAL_WORD="greedy, $ESCAPE sampled steps where a screen comes back"; fi ;;
   0) EVAL_MODE=(--no-eval-greedy); DAGGER_MODE=(--dagger-sample-learner); EVAL_WORD="sampled from the policy" ;;
   *) echo "DEMO_EVAL_GREEDY must be 1 (argmax actions) or 0 (sampled actions), got '${DEMO_EVAL_GREEDY}'" >&2; exit 2 ;;
 esac

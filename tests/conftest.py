@@ -71,7 +71,11 @@ def pytest_configure(config):
     # later tests (and subprocesses they start) reuse the first compilation.
     import tempfile
 
-    cache = os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", tempfile.mkdtemp(prefix="pokeil_jax_cache_"))
+    if "JAX_COMPILATION_CACHE_DIR" not in os.environ:
+        # A cache made here is this session's: pytest_unconfigure removes it.
+        config._pokeil_cache_dir = tempfile.mkdtemp(prefix="pokeil_jax_cache_")
+        os.environ["JAX_COMPILATION_CACHE_DIR"] = config._pokeil_cache_dir
+    cache = os.environ["JAX_COMPILATION_CACHE_DIR"]
     os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
     os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
     try:
@@ -81,3 +85,11 @@ def pytest_configure(config):
         jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
     except ImportError:
         pass
+
+
+def pytest_unconfigure(config):
+    made = getattr(config, "_pokeil_cache_dir", None)
+    if made is not None:
+        import shutil
+
+        shutil.rmtree(made, ignore_errors=True)

@@ -58,3 +58,23 @@ def test_bad_eval_greedy_value_is_one_line_before_any_work(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0 and "DEMO_EVAL_GREEDY" in result.stderr and "'yes'" in result.stderr
     assert not calls.exists()  # nothing was collected or trained
+
+
+def test_greedy_demo_escapes_loops_by_default_and_the_override_reaches_both_runs(tmp_path):
+    script, calls = fake_tree(tmp_path)
+    env = {k: v for k, v in os.environ.items() if k not in ("DEMO_EVAL_GREEDY", "DEMO_ESCAPE_LOOPS")}
+    subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True, timeout=60)
+    runs = training_calls(calls)
+    assert len(runs) == 2 and all(" --eval-escape-loops 8 " in f" {line} " for line in runs)
+    calls.unlink()
+    run_demo(script, DEMO_ESCAPE_LOOPS="0")
+    runs = training_calls(calls)
+    assert len(runs) == 2 and all(" --eval-escape-loops 0 " in f" {line} " for line in runs)
+
+
+def test_bad_escape_loops_value_is_one_line_before_any_work(tmp_path):
+    script, calls = fake_tree(tmp_path)
+    result = run_demo(script, DEMO_ESCAPE_LOOPS="lots")
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0 and "DEMO_ESCAPE_LOOPS" in result.stderr and "'lots'" in result.stderr
+    assert not calls.exists()

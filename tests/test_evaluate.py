@@ -253,3 +253,74 @@ def test_a_greedy_policy_stuck_in_a_loop_is_scored_as_if_it_ran_to_the_cut():
     sampled = evaluate(PolicyAgent(logits_fn, greedy=False), envs, [0])
     envs.close()
     assert sampled.looped == [False] and sampled.episode_lengths == [40]
+
+
+class TrapEnv(gymnasium.Env):
+    """A corridor of 4 cells, one screen each; action 1 steps right, anything else stays put.
+    Reaching the last cell earns 'OUT' and ends the episode; 30 steps cut it."""
+
+    milestone_names = ("OUT",)
+    observation_space = gymnasium.spaces.Box(0, 255, (160, 240, 3), np.uint8)
+    action_space = gymnasium.spaces.Discrete(10)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.cell, self.steps = 0, 0
+        return self._obs(), self._info()
+
+    def step(self, action):
+        self.steps += 1
+        self.cell += int(action == 1)
+        terminated = self.cell == 3
+        return self._obs(), float(terminated), terminated, self.steps >= 30 and not terminated, self._info()
+
+    def _obs(self):
+        return np.full((160, 240, 3), 60 * self.cell, np.uint8)
+
+    def _info(self):
+        return {"milestones": {"OUT": self.cell == 3}}
+
+
+def trap_logits(frames):
+    """Right (1) on every cell but the second, where staying (0) is the argmax by a hair."""
+    logits = np.zeros((len(frames), 10))
+    logits[:, 1] = 2.0
+    trapped = frames[:, 0, 0, 0] == 60
+    logits[trapped] = -3.0
+    logits[trapped, 0], logits[trapped, 1] = 0.1, 0.0  # sampled, right comes out ~40% of the time
+    return logits
+
+
+def test_escape_loops_samples_only_after_a_screen_comes_back_and_then_argmax_again():
+    frames = {v: np.full((1, 160, 240, 3), v, np.uint8) for v in (0, 60, 120, 180, 240)}
+    flat = lambda x: np.tile([[3.0, 0, 0, 0, 0, 0, 0, 0, 0, 0]], (len(x), 1))  # argmax 0, sampling varies
+    agent = PolicyAgent(flat, escape_loops=3, seed=0)
+    assert not agent.deterministic and PolicyAgent(flat).deterministic
+    agent.reset(0)
+    acts = [int(agent.act(frames[v], [{}])[0]) for v in (0, 60)]
+    assert acts == [0, 0] and agent.escape_steps == 0  # new screens: argmax
+    agent.act(frames[0], [{}])  # the first screen again: this step and the next two are sampled
+    agent.act(frames[120], [{}])
+    agent.act(frames[180], [{}])
+    assert agent.escape_steps == 3
+    assert int(agent.act(frames[240], [{}])[0]) == 0 and agent.escape_steps == 3  # a new screen: argmax again
+    agent.reset(0)  # a new episode forgets the screens
+    before = agent.escape_steps
+    agent.act(frames[0], [{}])
+    assert agent.escape_steps == before
+    with pytest.raises(ValueError, match="escape_loops"):
+        PolicyAgent(flat, escape_loops=-1)
+    assert PolicyAgent(flat, greedy=False, escape_loops=5).escape_loops == 0  # sampling already escapes
+
+
+def test_a_greedy_policy_trapped_by_its_argmax_walks_out_with_escape_loops():
+    """TrapEnv: argmax stays in the second cell forever; with escape_loops the repeated screen
+    triggers sampled steps, one of them steps right, and the argmax carries it out."""
+    envs = gymnasium.vector.SyncVectorEnv([TrapEnv, TrapEnv], autoreset_mode=gymnasium.vector.AutoresetMode.DISABLED)
+    stuck = evaluate(PolicyAgent(trap_logits), envs, [0, 1, 2, 3])
+    assert stuck.per_milestone_rates["OUT"] == 0.0 and stuck.episode_lengths == [30] * 4
+    agent = PolicyAgent(trap_logits, escape_loops=4, seed=0)
+    out = evaluate(agent, envs, [0, 1, 2, 3])
+    envs.close()
+    assert out.per_milestone_rates["OUT"] == 1.0 and max(out.episode_lengths) < 30
+    assert 0 < agent.escape_steps < agent.steps
