@@ -34,7 +34,8 @@ case "${DEMO_EVAL_GREEDY:-1}" in
   *) echo "DEMO_EVAL_GREEDY must be 1 (argmax actions) or 0 (sampled actions), got '${DEMO_EVAL_GREEDY}'" >&2; exit 2 ;;
 esac
 COMMON=(--env-id "$ENV_ID" --expert-data-dir "$DATA" --total-training-steps "$STEPS" --learning-rate 5e-4
-        --eval-frequency 0 --final-eval-episodes "$EVAL_EPISODES" --eval-max-steps "$MAX_STEPS" "${EVAL_MODE[@]}")
+        --eval-frequency 0 --final-eval-episodes "$EVAL_EPISODES" --eval-max-steps "$MAX_STEPS" "${EVAL_MODE[@]}"
+        --eval-num-envs 8)  # a batch of 8 screens per forward: ~1.3x the steps/s of 4 on 2 cores (benchmarks/eval_speed.py)
 
 echo "== 1/3 expert demonstrations: $EPISODES quest episodes of the scripted planner in $DATA/"
 $PY collect_expert_data.py --env-id "$ENV_ID" --expert scripted --num-episodes "$EPISODES" --top-up \
