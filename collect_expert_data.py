@@ -140,12 +140,34 @@ def plan_episodes(directory: Path, first_seed: int, count: int) -> list[int]:
     return plan
 
 
-def commit_episode(staged: Path, directory: Path) -> Path:
-    """Give a whole episode file its number: hard-link it as the next free `episode_XXXX.npz`
-    (a link never replaces an existing name, so two writers cannot take one number), then drop
-    the staged name. Killed in between, the folder holds the episode once and a stale staged copy."""
-    numbers = (re.fullmatch(r"episode_(\d+)\.npz", p.name) for p in directory.glob("episode_*.npz"))
-    index = max((int(m.group(1)) for m in numbers if m), default=0) + 1
+def taken_numbers(directory: Path) -> set[int]:
+    """The numbers of the `episode_XXXX.npz` files in `directory`."""
+    matches = (re.fullmatch(r"episode_(\d+)\.npz", p.name) for p in directory.glob("episode_*.npz"))
+    return {int(m.group(1)) for m in matches if m}
+
+
+def next_free_number(directory: Path) -> int:
+    """One past the highest `episode_XXXX.npz` number in `directory` (1 when there is none)."""
+    return max(taken_numbers(directory), default=0) + 1
+
+
+def free_numbers(directory: Path, count: int) -> list[int]:
+    """The lowest `count` episode numbers not taken in `directory` (gaps first: a collection
+    stopped half-way left them, and the same command run again fills them in seed order)."""
+    taken, numbers, number = taken_numbers(directory), [], 1
+    while len(numbers) < count:
+        if number not in taken:
+            numbers.append(number)
+        number += 1
+    return numbers
+
+
+def commit_episode(staged: Path, directory: Path, number: int | None = None) -> Path:
+    """Give a whole episode file its number: hard-link it as `episode_<number>.npz`, or the next
+    free number above it when that is taken (default: the next free one; a link never replaces an
+    existing name, so two writers cannot take one number), then drop the staged name. Killed in
+    between, the folder holds the episode once and a stale staged copy."""
+    index = next_free_number(directory) if number is None else number
     while True:
         path = directory / f"episode_{index:04d}.npz"
         try:
@@ -167,9 +189,10 @@ def clean_leftovers(directory: Path) -> None:
         temp.unlink(missing_ok=True)
 
 
-def collect(args: Args, seeds: list[int], progress_queue=None, worker_id: int = 0) -> list[dict]:
-    """Record one episode per game seed in `seeds` and write each as the folder's next episode;
-    returns one summary per episode."""
+def collect(args: Args, seeds: list[int], progress_queue=None, worker_id: int = 0,
+            numbers: dict[int, int] | None = None) -> list[dict]:
+    """Record one episode per game seed in `seeds` and write each as episode `numbers[seed]`
+    (default: the folder's next free number); returns one summary per episode."""
     from pokeil_jax import data
     from pokeil_jax.env import PokemonEnv, rom_sha1
     from pokeil_jax.experts import make_expert
@@ -199,7 +222,8 @@ def collect(args: Args, seeds: list[int], progress_queue=None, worker_id: int = 
         metadata = episode_metadata(env, sha1, args.expert, seed, args.epsilon, episode, **extra)
         last_info, stopped = episode["last_info"], episode["stopped"]
         episode = to_episode_file(episode, metadata)
-        path = commit_episode(data.write_episode(staging / f"episode_{seed:04d}.npz", episode), out_dir)
+        path = commit_episode(data.write_episode(staging / f"episode_{seed:04d}.npz", episode), out_dir,
+                              (numbers or {}).get(seed))
         if args.record_video:
             from pokeil_jax.video import save_video
 
@@ -224,12 +248,12 @@ def collect(args: Args, seeds: list[int], progress_queue=None, worker_id: int = 
     return summaries
 
 
-def _worker(args, seeds, queue, worker_id, parent_pid):
+def _worker(args, seeds, queue, worker_id, parent_pid, numbers):
     from pokeil_jax.data.lock import die_with_parent
 
     die_with_parent(parent_pid)  # orphans would write into a folder whose lock is gone
     try:
-        collect(args, seeds, queue, worker_id)
+        collect(args, seeds, queue, worker_id, numbers)
         queue.put(("done", worker_id, None))
     except BaseException as e:  # report any failure to the parent instead of dying silently
         queue.put(("error", f"worker {worker_id}: {type(e).__name__}: {e}", None))
@@ -264,6 +288,9 @@ class CollectionError(RuntimeError):
 
 def _collect_locked(args: Args, out_dir: Path, wanted: int, tqdm) -> list[dict]:
     seeds = plan_episodes(out_dir, args.seed, wanted)
+    # Numbers follow the seeds, not the order workers finish in: the same command gives the same
+    # files (and so the same train/validation split) however the workers interleave.
+    numbers = dict(zip(seeds, free_numbers(out_dir, len(seeds))))
     workers = 1 if args.expert == "human" else min(args.num_workers, len(seeds))
     print(
         f"Collecting {len(seeds)} episodes with expert '{args.expert}' into {out_dir}/ "
@@ -272,7 +299,7 @@ def _collect_locked(args: Args, out_dir: Path, wanted: int, tqdm) -> list[dict]:
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
     procs = [
-        ctx.Process(target=_worker, args=(args, seeds[w::workers], queue, w, os.getpid()), daemon=True)
+        ctx.Process(target=_worker, args=(args, seeds[w::workers], queue, w, os.getpid(), numbers), daemon=True)
         for w in range(workers)
     ] if workers > 1 else []
     for p in procs:
@@ -325,7 +352,7 @@ def _collect_locked(args: Args, out_dir: Path, wanted: int, tqdm) -> list[dict]:
             def put(self, item):
                 handle(*item)
 
-        collect(args, seeds, _Inline(), 0)
+        collect(args, seeds, _Inline(), 0, numbers)
     bar.close()
 
     if summaries:

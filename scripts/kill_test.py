@@ -7,8 +7,9 @@ random delay, SIGKILLs the main process only (what the OOM killer does), the wor
 the whole process group (in turn). Then it checks, and counts as a failure:
   - a process of the round still alive 15 s after the kill (orphaned workers);
   - a collector that does not exit by itself within 60 s after its workers were killed (a hang);
-  - an episode file that does not load and validate (not whole), numbers that are not 1..N, a
-    game seed recorded twice;
+  - an episode file that does not load and validate (not whole), a game seed recorded twice,
+    numbers out of seed order (a killed round may leave gaps, which the next one fills), and
+    after the last round numbers that are not 1..N;
   - a private ROM copy of a dead process left after the next start.
 The last round runs to completion. Linux only (reads /proc).
 """
@@ -89,14 +90,15 @@ def _workers(main_pid: int) -> list[int]:
     return workers
 
 
-def check_folder(folder: Path, validated: set[str]) -> list[str]:
-    """Problems with the folder: episodes not whole, numbering not 1..N, a seed twice."""
+def check_folder(folder: Path, validated: set[str], final: bool) -> list[str]:
+    """Problems with the folder: episodes not whole, a seed twice, numbers out of seed order,
+    and when `final`, numbering not 1..N."""
     from pokeil_jax import data
 
     problems = []
     paths = data.episode_paths(folder) if any(folder.glob("episode_*.npz")) else []
     numbers = [int(p.stem.split("_")[1]) for p in paths]
-    if numbers != list(range(1, len(paths) + 1)):
+    if final and numbers != list(range(1, len(paths) + 1)):
         problems.append(f"numbering is not 1..{len(paths)}: {numbers}")
     seeds = []
     for path in paths:
@@ -107,6 +109,8 @@ def check_folder(folder: Path, validated: set[str]) -> list[str]:
             seeds.append(int(data.read_metadata(path)["seed"]))
         except data.EpisodeFormatError as error:
             problems.append(f"not whole: {error}")
+    if seeds != sorted(seeds):
+        problems.append(f"numbers out of seed order: {list(zip(numbers, seeds))}")
     if len(set(seeds)) != len(seeds):
         problems.append(f"a seed recorded twice: {sorted(s for s in set(seeds) if seeds.count(s) > 1)}")
     return problems
@@ -167,7 +171,7 @@ def main(args: Args) -> int:
             if orphans:
                 failures.append(f"round {round_index}: processes outlived the kill: {orphans}")
                 os.killpg(proc.pid, signal.SIGKILL)
-        problems = check_folder(folder, validated)
+        problems = check_folder(folder, validated, final)
         failures += [f"round {round_index}: {p}" for p in problems]
         print(f"round {round_index:2d}: {outcome}; {len(validated)} episodes, {'ok' if not problems else problems}",
               flush=True)

@@ -64,7 +64,9 @@ def test_two_workers_and_the_cli(tmp_path):
          "--expert-data-dir", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     assert "Saved 3 episodes" in run.stdout and "completed the game in 3/3" in run.stdout
-    assert sorted(data.read_metadata(p)["seed"] for p in data.episode_paths(out)) == [0, 1, 2]
+    # numbered by seed, not by which worker finished first: the same command, the same files
+    assert [(p.name, data.read_metadata(p)["seed"]) for p in data.episode_paths(out)] == [
+        ("episode_0001.npz", 0), ("episode_0002.npz", 1), ("episode_0003.npz", 2)]
 
 
 def test_initial_state_starts_every_episode_there(tmp_path):
@@ -209,6 +211,19 @@ def test_concurrent_commits_never_share_a_number(tmp_path):
     assert sorted((tmp_path / name).read_bytes() for name in names) == [bytes([i]) for i in range(16)]
 
 
+def test_an_episode_takes_its_planned_number_or_the_next_free_one_above_it(tmp_path):
+    for i, number in enumerate((5, 2, 5)):
+        (tmp_path / f".staging-{i}").mkdir()
+        staged = tmp_path / f".staging-{i}" / "e.npz"
+        staged.write_bytes(bytes([i]))
+        collector.commit_episode(staged, tmp_path, number)
+        assert not staged.exists()
+    names = sorted(p.name for p in tmp_path.glob("episode_*.npz"))
+    assert names == ["episode_0002.npz", "episode_0005.npz", "episode_0006.npz"]
+    assert (tmp_path / "episode_0005.npz").read_bytes() == bytes([0])  # never replaced
+    assert collector.next_free_number(tmp_path) == 7
+
+
 @pytest.mark.slow
 def test_a_killed_worker_stops_the_collection_and_a_killed_parent_takes_its_workers(tmp_path):
     out = tmp_path / "demos"
@@ -220,7 +235,14 @@ def test_a_killed_worker_stops_the_collection_and_a_killed_parent_takes_its_work
     assert "Traceback" not in run.stderr
     seeds = [data.read_metadata(p)["seed"] for p in data.episode_paths(out)]
     assert 3 not in seeds and len(set(seeds)) == len(seeds)
-    assert [p.name for p in data.episode_paths(out)] == [f"episode_{i:04d}.npz" for i in range(1, len(seeds) + 1)]
+    # each finished episode has the number its seed was planned: seed s is episode s + 1
+    assert [p.name for p in data.episode_paths(out)] == [f"episode_{s + 1:04d}.npz" for s in seeds]
+    # the same command with an expert that lives fills the gaps in seed order
+    fixed = [*command]
+    fixed[fixed.index("tests.fake_agents:DiesOnSeed3")] = "random"
+    assert subprocess.run(fixed + ["--top-up"], cwd=ROOT, capture_output=True, text=True, timeout=300).returncode == 0
+    assert [(p.name, data.read_metadata(p)["seed"]) for p in data.episode_paths(out)] == [
+        (f"episode_{s + 1:04d}.npz", s) for s in range(6)]
 
     # SIGKILL of the main process only (the OOM killer's way): its workers die with it.
     import signal
