@@ -129,6 +129,32 @@ def test_eval_only_evaluates_with_the_kernels_asked_for(tmp_path, monkeypatch, k
     assert ("pokeil_conv_forward" in programs[0]) == (kernels == "onednn"), f"eval-only ignored --kernels {kernels}"
 
 
+@pytest.mark.parametrize("escape,greedy,expected", [(5, True, 5), (0, True, 0), (5, False, 0)])
+def test_eval_escape_loops_reaches_the_policy_agent(tmp_path, monkeypatch, escape, greedy, expected):
+    from pokeil_jax import evaluate, vector_env
+
+    args = args_for(tmp_path, tmp_path / "no_demos", eval_only=True, checkpoint=str(tmp_path / "run"), hidden_dim=8,
+                    compare_expert="", final_eval_episodes=2, eval_escape_loops=escape, eval_greedy=greedy)
+    with ckpt.Checkpointer(tmp_path / "run") as saver:
+        saver.save_final(1, train.create_train_state(jax.random.key(0), script.train_config(args)), {}, {})
+    agents = []
+
+    class NoEnvs:
+        num_envs = 1
+
+        def close(self, **kwargs):
+            pass
+
+    def spy_evaluate(agent, envs, seeds, **_):
+        agents.append(agent)
+        return evaluate.EvalReport(("DONE",), list(seeds), [0.0] * len(seeds), [1] * len(seeds), [[False]] * len(seeds))
+
+    monkeypatch.setattr(vector_env, "make_eval_envs", lambda *a, **k: NoEnvs())
+    monkeypatch.setattr(evaluate, "evaluate", spy_evaluate)
+    script.main(args)
+    assert [(a.escape_loops, a.greedy, a.deterministic) for a in agents] == [(expected, greedy, greedy and not expected)]
+
+
 BAD_FLAGS = [
     (["--batch-size", "0"], 2, "--batch-size must be at least 1, got 0"),
     (["--val-fraction", "1.5"], 2, "--val-fraction must be in [0, 1)"),
@@ -136,6 +162,7 @@ BAD_FLAGS = [
     (["--learning-rate", "nan"], 2, "--learning-rate must be a finite number > 0, got nan"),
     (["--dagger-beta", "2"], 2, "--dagger-beta must be a probability in [0, 1], got 2.0"),
     (["--total-training-steps", "0"], 2, "--total-training-steps must be at least 1"),
+    (["--eval-escape-loops", "-1"], 2, "--eval-escape-loops must be at least 0, got -1"),
     (["--rom-path", "nope.gba"], 2, "--rom-path: ROM not found: nope.gba"),
     (["--dagger-rounds", "1", "--dagger-expert", "nosuch.mod:Cls"], 2, "--dagger-expert: cannot import module 'nosuch.mod'"),
     (["--eval-only"], 2, "--eval-only needs --checkpoint PATH"),
