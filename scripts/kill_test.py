@@ -1,6 +1,6 @@
 """Kill test of the collector: SIGKILL at random moments, then check the folder is still sound.
 
-    python scripts/kill_test.py --rounds 24            # ~10 min on 2 cores
+    python scripts/kill_test.py --rounds 24            # ~4 min on 2 cores
 
 Each round starts `collect_expert_data.py --num-workers 2` into the same folder and, after a
 random delay, SIGKILLs the main process only (what the OOM killer does), the workers only, or
@@ -38,9 +38,9 @@ class Args:
     rounds: int = 24
     """rounds whose collector is killed (rounds that finish before their kill do not count; the
     modes take turns); then one round that runs to completion"""
-    episodes_per_round: int = 12
+    episodes_per_round: int = 40
     """--num-episodes of each collector run"""
-    max_delay: float = 20.0
+    max_delay: float = 8.0
     """the kill comes after a uniform random delay in [1, max_delay] seconds"""
     seed: int = 0
     """seed of the kill schedule (delays and modes)"""
