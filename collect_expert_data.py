@@ -5,9 +5,10 @@
     python collect_expert_data.py --expert mypkg.code_agent:CodeAgent --action-timeout 60
 
 Episode k uses game seed `seed + k`, skipping seeds already recorded in the folder, so
-re-running into the same folder continues it: existing episodes are kept, numbering goes on.
-Each episode is written whole, then numbered (the next free number, taken by a hard link that
-never replaces a file); one collector at a time holds the folder (`pokeil_jax.data.lock`), and its
+re-running into the same folder continues it: existing episodes are kept, numbering fills any
+gaps, then goes on. Numbers follow the seeds (the k-th seed of a collection gets its k-th free
+number, whichever worker finishes first). Each episode is written whole, then numbered (by a
+hard link that never replaces a file); one collector at a time holds the folder (`pokeil_jax.data.lock`), and its
 workers die with it. Killing any of them leaves whole episodes, numbered 1..N, seeds distinct.
 """
 
@@ -16,7 +17,6 @@ from __future__ import annotations
 import dataclasses
 import multiprocessing as mp
 import os
-import re
 import time
 from pathlib import Path
 from typing import Optional
@@ -142,13 +142,10 @@ def plan_episodes(directory: Path, first_seed: int, count: int) -> list[int]:
 
 def taken_numbers(directory: Path) -> set[int]:
     """The numbers of the `episode_XXXX.npz` files in `directory`."""
-    matches = (re.fullmatch(r"episode_(\d+)\.npz", p.name) for p in directory.glob("episode_*.npz"))
+    from pokeil_jax.data.episode_format import EPISODE_NAME
+
+    matches = (EPISODE_NAME.match(p.name) for p in directory.glob("episode_*.npz"))
     return {int(m.group(1)) for m in matches if m}
-
-
-def next_free_number(directory: Path) -> int:
-    """One past the highest `episode_XXXX.npz` number in `directory` (1 when there is none)."""
-    return max(taken_numbers(directory), default=0) + 1
 
 
 def free_numbers(directory: Path, count: int) -> list[int]:
@@ -162,12 +159,12 @@ def free_numbers(directory: Path, count: int) -> list[int]:
     return numbers
 
 
-def commit_episode(staged: Path, directory: Path, number: int | None = None) -> Path:
+def commit_episode(staged: Path, directory: Path, number: int) -> Path:
     """Give a whole episode file its number: hard-link it as `episode_<number>.npz`, or the next
-    free number above it when that is taken (default: the next free one; a link never replaces an
-    existing name, so two writers cannot take one number), then drop the staged name. Killed in
-    between, the folder holds the episode once and a stale staged copy."""
-    index = next_free_number(directory) if number is None else number
+    free number above it when that is taken (a link never replaces an existing name, so two
+    writers cannot take one number), then drop the staged name. Killed in between, the folder
+    holds the episode once and a stale staged copy."""
+    index = number
     while True:
         path = directory / f"episode_{index:04d}.npz"
         try:
@@ -189,10 +186,9 @@ def clean_leftovers(directory: Path) -> None:
         temp.unlink(missing_ok=True)
 
 
-def collect(args: Args, seeds: list[int], progress_queue=None, worker_id: int = 0,
-            numbers: dict[int, int] | None = None) -> list[dict]:
-    """Record one episode per game seed in `seeds` and write each as episode `numbers[seed]`
-    (default: the folder's next free number); returns one summary per episode."""
+def collect(args: Args, seeds: list[int], numbers: dict[int, int], progress_queue=None, worker_id: int = 0) -> list[dict]:
+    """Record one episode per game seed in `seeds` and write each as episode `numbers[seed]`;
+    returns one summary per episode."""
     from pokeil_jax import data
     from pokeil_jax.env import PokemonEnv, rom_sha1
     from pokeil_jax.experts import make_expert
@@ -223,7 +219,7 @@ def collect(args: Args, seeds: list[int], progress_queue=None, worker_id: int = 
         last_info, stopped = episode["last_info"], episode["stopped"]
         episode = to_episode_file(episode, metadata)
         path = commit_episode(data.write_episode(staging / f"episode_{seed:04d}.npz", episode), out_dir,
-                              (numbers or {}).get(seed))
+                              numbers[seed])
         if args.record_video:
             from pokeil_jax.video import save_video
 
@@ -253,7 +249,7 @@ def _worker(args, seeds, queue, worker_id, parent_pid, numbers):
 
     die_with_parent(parent_pid)  # orphans would write into a folder whose lock is gone
     try:
-        collect(args, seeds, queue, worker_id, numbers)
+        collect(args, seeds, numbers, queue, worker_id)
         queue.put(("done", worker_id, None))
     except BaseException as e:  # report any failure to the parent instead of dying silently
         queue.put(("error", f"worker {worker_id}: {type(e).__name__}: {e}", None))
@@ -352,7 +348,7 @@ def _collect_locked(args: Args, out_dir: Path, wanted: int, tqdm) -> list[dict]:
             def put(self, item):
                 handle(*item)
 
-        collect(args, seeds, _Inline(), 0, numbers)
+        collect(args, seeds, numbers, _Inline(), 0)
     bar.close()
 
     if summaries:

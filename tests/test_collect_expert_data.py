@@ -201,7 +201,8 @@ def test_concurrent_commits_never_share_a_number(tmp_path):
         (tmp_path / f".staging-{i}").mkdir()
         staged.append(tmp_path / f".staging-{i}" / "e.npz")
         staged[-1].write_bytes(bytes([i]))
-    threads = [threading.Thread(target=collector.commit_episode, args=(path, tmp_path)) for path in staged]
+    # all planned as number 1: each link that finds its name taken climbs to the next free one
+    threads = [threading.Thread(target=collector.commit_episode, args=(path, tmp_path, 1)) for path in staged]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -221,7 +222,7 @@ def test_an_episode_takes_its_planned_number_or_the_next_free_one_above_it(tmp_p
     names = sorted(p.name for p in tmp_path.glob("episode_*.npz"))
     assert names == ["episode_0002.npz", "episode_0005.npz", "episode_0006.npz"]
     assert (tmp_path / "episode_0005.npz").read_bytes() == bytes([0])  # never replaced
-    assert collector.next_free_number(tmp_path) == 7
+    assert collector.free_numbers(tmp_path, 3) == [1, 3, 4]  # the gaps first, then past the last
 
 
 @pytest.mark.slow
