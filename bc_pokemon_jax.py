@@ -370,7 +370,7 @@ def evaluate_checkpoint(args: Args) -> dict:
     import jax
 
     from pokeil_jax import checkpoint as ckpt
-    from pokeil_jax import data, evaluate, splits, train, vector_env
+    from pokeil_jax import data, evaluate, splits, vector_env
 
     _resolved_kernels(args)  # UsageError with the fix when --kernels cannot be honoured
     saved_algo = ckpt.read_extras(args.checkpoint)["args"].get("algo", "bc")  # older checkpoints: BC
@@ -382,8 +382,7 @@ def evaluate_checkpoint(args: Args) -> dict:
         envs = vector_env.make_eval_envs(args.eval_num_envs, rom_path=args.rom_path, max_episode_steps=args.eval_max_steps,
                                          initial_state=args.eval_initial_state)
         resources.push(vector_env.close_on_exit(envs))
-        agent = evaluate.PolicyAgent(train.policy_fn(state), greedy=args.eval_greedy, seed=args.seed,
-                                  escape_loops=args.eval_escape_loops)
+        agent = policy_agent(args, state)
         reports = {POLICY_NAMES[args.algo]: evaluate.evaluate(agent, envs, seeds, max_steps=args.eval_max_steps,
                                                                progress=True,
                                                                reset_options=splits.reset_options(args.start_milestone))}
@@ -618,14 +617,22 @@ def _resolved_kernels(args: Args) -> str:
         raise UsageError(f"--kernels: {error}") from None
 
 
+def policy_agent(args, state):
+    """The evaluator's agent for the state's policy, acting as --eval-greedy and
+    --eval-escape-loops say (one place, so periodic, final and --eval-only evaluations agree)."""
+    from pokeil_jax import evaluate, train
+
+    return evaluate.PolicyAgent(train.policy_fn(state), greedy=args.eval_greedy, seed=args.seed,
+                                escape_loops=args.eval_escape_loops)
+
+
 def run_policy_eval(args, envs, state, seeds, writer, step, tracker=None):
     """Judge the state's policy on `seeds` in `envs` (on this process's own device, with the
     state's network: --kernels); log the summary and a GIF of the first episode (to W&B too with --track)."""
-    from pokeil_jax import evaluate, splits, train
+    from pokeil_jax import evaluate, splits
 
     frames: list = []
-    agent = evaluate.PolicyAgent(train.policy_fn(state), greedy=args.eval_greedy, seed=args.seed,
-                                  escape_loops=args.eval_escape_loops)
+    agent = policy_agent(args, state)
     report = evaluate.evaluate(agent, envs, seeds, max_steps=args.eval_max_steps, record_frames=frames, progress=True,
                                reset_options=splits.reset_options(args.start_milestone))
     log_scalars(writer, report.summary(), step)
