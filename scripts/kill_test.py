@@ -116,7 +116,22 @@ def check_folder(folder: Path, validated: set[str], final: bool) -> list[str]:
     return problems
 
 
+def bad_args(args: Args) -> str | None:
+    """One line naming the first out-of-range value and its range, or None."""
+    if args.rounds < 0:
+        return f"--rounds must be at least 0, got {args.rounds}"
+    if args.episodes_per_round < 1:
+        return f"--episodes-per-round must be at least 1, got {args.episodes_per_round}"
+    if not args.max_delay >= 1.0:
+        return f"--max-delay must be at least 1 (seconds; the kill comes after 1..max-delay s), got {args.max_delay}"
+    return None
+
+
 def main(args: Args) -> int:
+    problem = bad_args(args)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     work = Path(args.work_dir or tempfile.mkdtemp(prefix="kill_test_"))
     folder, rom_tmp = work / "demos", work / "tmp"
     rom_tmp.mkdir(parents=True, exist_ok=True)

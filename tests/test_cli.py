@@ -73,3 +73,15 @@ def test_help_of_every_command_names_every_option():
         problems += [f"{source}: --help does not list {flag}" for flag in options if flag not in out]
         problems += [f"{source}: {flag} has no help text" for flag, documented in options.items() if not documented]
     assert problems == [], "\n".join(problems)
+
+
+@pytest.mark.parametrize("flags,message", [
+    (["--rounds", "-1"], "--rounds must be at least 0, got -1"),
+    (["--episodes-per-round", "0"], "--episodes-per-round must be at least 1, got 0"),
+    (["--max-delay", "0.5"], "--max-delay must be at least 1"),
+])
+def test_kill_test_refuses_out_of_range_values_in_one_line_before_any_work(tmp_path, flags, message):
+    run = subprocess.run([sys.executable, "scripts/kill_test.py", "--work-dir", str(tmp_path / "work"), *flags],
+                         cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2 and run.stderr.startswith(f"error: {message}") and run.stderr.count("\n") == 1, run.stderr
+    assert not (tmp_path / "work").exists()  # nothing collected
