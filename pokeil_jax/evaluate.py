@@ -29,7 +29,7 @@ import numpy as np
 
 from pokeil_jax import losses
 from pokeil_jax.atomic import atomic_write
-from pokeil_jax.vector_env import env_info, network_frames
+from pokeil_jax.vector_env import env_info, network_frames, unbatch_info
 
 
 class Agent(Protocol):
@@ -237,20 +237,6 @@ def save_report_json(reports: dict[str, EvalReport], path: str | os.PathLike, ex
     with atomic_write(path, "w") as f:
         json.dump(payload, f, indent=2)
     return path
-
-
-def unbatch_info(infos: dict[str, Any], index: int) -> dict[str, Any]:
-    """Env `index`'s info dict from a vector env's batched info."""
-    out = {}
-    for key, value in infos.items():
-        if key.startswith("_") or not infos.get("_" + key, np.ones(index + 1, bool))[index]:
-            continue
-        if isinstance(value, dict):
-            out[key] = unbatch_info(value, index)
-        else:
-            item = value[index]
-            out[key] = item.item() if isinstance(item, np.generic) else item
-    return out
 
 
 def _episode_limits(envs, max_steps: int | None) -> list[int | None]:

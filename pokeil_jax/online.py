@@ -13,8 +13,7 @@ from typing import Callable
 
 import numpy as np
 
-from pokeil_jax.evaluate import unbatch_info
-from pokeil_jax.vector_env import env_info, network_frames
+from pokeil_jax.vector_env import env_info, network_frames, unbatch_info
 from pokeil_jax.replay import ReplayBuffer
 
 #: First game seed of online episodes; far from demonstration, eval and DAgger seeds.

@@ -1,10 +1,12 @@
 """Several PokemonEnvs at once: a Gymnasium vector env, one emulator per worker process, each
 worker pinned to its own CPU (the evaluator's envs; benchmarks/env_speed.py measures them).
-Each worker can also preprocess its own observation for the network (`NetworkFrameInfo`)."""
+Each worker can also preprocess its own observation for the network (`NetworkFrameInfo`) and send
+its info whole (`WholeInfo`); `unbatch_info` reads one env's info from a step's batched infos."""
 
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import gymnasium
 import numpy as np
@@ -31,6 +33,55 @@ class NetworkFrameInfo(gymnasium.Wrapper):
     def step(self, action):
         obs, reward, terminated, truncated, info = self.env.step(action)
         return obs, reward, terminated, truncated, {**info, NETWORK_FRAME_KEY: preprocess_frames(obs)}
+
+
+#: The info key under which `WholeInfo` sends the env's whole info dict (in a `WrappedInfo`).
+WHOLE_INFO_KEY = "whole_info"
+
+
+class WrappedInfo:
+    """An env's info dict as one object: Gymnasium batches it as one object array entry."""
+
+    __slots__ = ("info",)
+
+    def __init__(self, info: dict):
+        self.info = info
+
+
+class WholeInfo(gymnasium.Wrapper):
+    """The info goes to the vector env as one object (`info["whole_info"]`, a `WrappedInfo`)
+    instead of key by key; `unbatch_info` gives it back as the env returned it.
+
+    Why: a vector env batches each of the ~50 info keys (nested milestone dicts too) into arrays
+    in the parent process, and the evaluator takes them apart again, every step of every env.
+    That was ~0.6 ms per env step of the parent's time, on a budget of ~4 ms of CPU per step
+    all told (benchmarks/eval_speed.py measures the evaluator with and without it).
+    """
+
+    def reset(self, **kwargs):
+        obs, info = self.env.reset(**kwargs)
+        return obs, {WHOLE_INFO_KEY: WrappedInfo(info)}
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        return obs, reward, terminated, truncated, {WHOLE_INFO_KEY: WrappedInfo(info)}
+
+
+def unbatch_info(infos: dict[str, Any], index: int) -> dict[str, Any]:
+    """Env `index`'s info dict from a vector env's batched infos (sent whole by `WholeInfo`, or
+    batched key by key as Gymnasium does)."""
+    if WHOLE_INFO_KEY in infos:
+        return infos[WHOLE_INFO_KEY][index].info
+    out = {}
+    for key, value in infos.items():
+        if key.startswith("_") or not infos.get("_" + key, np.ones(index + 1, bool))[index]:
+            continue
+        if isinstance(value, dict):
+            out[key] = unbatch_info(value, index)
+        else:
+            item = value[index]
+            out[key] = item.item() if isinstance(item, np.generic) else item
+    return out
 
 
 def env_info(info: dict) -> dict:
@@ -64,9 +115,10 @@ class PinnedEnvFactory:
     one worker's steps/s, pinned ones 1.92-2.06x (benchmarks/env_speed.py).
     """
 
-    def __init__(self, cpu: int | None, env_kwargs: dict, network_frame_info: bool = False):
+    def __init__(self, cpu: int | None, env_kwargs: dict, network_frame_info: bool = False,
+                 whole_info: bool = False):
         self.cpu, self.env_kwargs = cpu, env_kwargs
-        self.network_frame_info = network_frame_info
+        self.network_frame_info, self.whole_info = network_frame_info, whole_info
         self.creator_pid = os.getpid()
 
     def __call__(self):
@@ -77,32 +129,38 @@ class PinnedEnvFactory:
         if self.cpu is not None and os.getpid() != self.creator_pid:
             os.sched_setaffinity(0, {self.cpu})
         env = PokemonEnv(**self.env_kwargs)
-        return NetworkFrameInfo(env) if self.network_frame_info else env
+        if self.network_frame_info:
+            env = NetworkFrameInfo(env)
+        return WholeInfo(env) if self.whole_info else env
 
 
 def worker_env_factories(num_envs: int, pin_cpus: bool = True, network_frame_info: bool = False,
-                         **env_kwargs) -> list[PinnedEnvFactory]:
+                         whole_info: bool = False, **env_kwargs) -> list[PinnedEnvFactory]:
     """One PokemonEnv factory per vector-env worker process, each pinned to its `worker_cpus`
-    CPU (none pinned when `pin_cpus` is False), wrapped in `NetworkFrameInfo` if asked."""
+    CPU (none pinned when `pin_cpus` is False), wrapped in `NetworkFrameInfo` and `WholeInfo`
+    if asked."""
     cpus = worker_cpus(num_envs) if pin_cpus else [None] * num_envs
-    return [PinnedEnvFactory(cpu, env_kwargs, network_frame_info) for cpu in cpus]
+    return [PinnedEnvFactory(cpu, env_kwargs, network_frame_info, whole_info) for cpu in cpus]
 
 
 def make_eval_envs(num_envs: int, pin_cpus: bool = True, network_frame_info: bool = True,
-                   **env_kwargs) -> gymnasium.vector.VectorEnv:
+                   whole_info: bool = True, **env_kwargs) -> gymnasium.vector.VectorEnv:
     """A vector env of `num_envs` PokemonEnvs with autoreset disabled (the evaluator resets by seed).
 
     With more than one env, each runs in its own process, pinned round-robin to this process's
     CPUs (`worker_cpus`) unless `pin_cpus` is False, and preprocesses its frames for the network
     there unless `network_frame_info` is False (`NetworkFrameInfo`; read them with
-    `network_frames`); one env runs in this process, unpinned, as it is. The envs report `state_fingerprint` (unless `fingerprint=False` is
-    passed), so the evaluator can end episodes stuck in a loop.
+    `network_frames`); one env runs in this process, unpinned, as it is. Infos come whole
+    (`WholeInfo`; read them with `unbatch_info`) unless `whole_info` is False. The envs report
+    `state_fingerprint` (unless `fingerprint=False` is passed: it costs ~0.5 ms a step, and only
+    a deterministic agent's loop stopping reads it), so the evaluator can end episodes stuck in a loop.
     """
     env_kwargs.setdefault("fingerprint", True)
     mode = gymnasium.vector.AutoresetMode.DISABLED
     if num_envs == 1:
-        return gymnasium.vector.SyncVectorEnv([PinnedEnvFactory(None, env_kwargs)], autoreset_mode=mode)
-    fns = worker_env_factories(num_envs, pin_cpus, network_frame_info, **env_kwargs)
+        return gymnasium.vector.SyncVectorEnv([PinnedEnvFactory(None, env_kwargs, whole_info=whole_info)],
+                                             autoreset_mode=mode)
+    fns = worker_env_factories(num_envs, pin_cpus, network_frame_info, whole_info, **env_kwargs)
     # spawn, not fork: the parent may hold JAX's threads, which fork does not survive.
     return gymnasium.vector.AsyncVectorEnv(fns, context="spawn", autoreset_mode=mode)
 

@@ -14,7 +14,6 @@ from pokeil_jax.evaluate import (
     evaluate,
     format_table,
     save_report_json,
-    unbatch_info,
 )
 
 
@@ -161,12 +160,6 @@ def test_recording_keeps_the_first_episode():
     frames = []
     evaluate(ExpertAgent(lambda: Always(1), 2), make_envs(2), [3, 0], record_frames=frames)
     assert len(frames) == 3 + 2 + 1  # reset observation + one per step
-
-
-def test_unbatch_info_nested():
-    infos = {"a": np.array([1, 2]), "_a": np.array([True, True]),
-             "m": {"x": np.array([True, False]), "_x": np.array([True, True])}, "_m": np.array([True, True])}
-    assert unbatch_info(infos, 1) == {"a": 2, "m": {"x": False}}
 
 
 def test_demo_metrics_weight_every_transition_once(synthetic_demos):

@@ -84,9 +84,8 @@ def test_a_failure_mid_step_closes_real_workers_without_waiting_for_the_step():
 def test_workers_preprocess_the_frames_the_network_sees_and_keep_the_raw_ones():
     import numpy as np
 
-    from pokeil_jax.evaluate import unbatch_info
     from pokeil_jax.preprocessing import FRAME_SHAPE, preprocess_frames
-    from pokeil_jax.vector_env import NETWORK_FRAME_KEY, env_info, make_eval_envs, network_frames
+    from pokeil_jax.vector_env import NETWORK_FRAME_KEY, env_info, make_eval_envs, network_frames, unbatch_info
 
     envs = make_eval_envs(2, max_episode_steps=20)
     try:
@@ -105,3 +104,45 @@ def test_workers_preprocess_the_frames_the_network_sees_and_keep_the_raw_ones():
     # Without the workers' frames (a one-env vector env, or infos of another env) it preprocesses here.
     assert network_frames(obs, [{}, {}]).shape == (2, 84, 84, 3)
     np.testing.assert_array_equal(network_frames(obs, [{}, {}]), preprocess_frames(obs))
+
+
+def test_unbatch_info_takes_apart_gymnasiums_key_by_key_batching():
+    import numpy as np
+
+    from pokeil_jax.vector_env import unbatch_info
+
+    infos = {"a": np.array([1, 2]), "_a": np.array([True, True]),
+             "m": {"x": np.array([True, False]), "_x": np.array([True, True])}, "_m": np.array([True, True]),
+             "only0": np.array([5, 0]), "_only0": np.array([True, False])}
+    assert unbatch_info(infos, 1) == {"a": 2, "m": {"x": False}}
+    assert unbatch_info(infos, 0) == {"a": 1, "m": {"x": True}, "only0": 5}
+
+
+@pytest.mark.parametrize("num_envs", [1, 2])
+def test_whole_infos_are_the_envs_own_infos_and_batching_key_by_key_gives_the_same(num_envs):
+    import numpy as np
+
+    from pokeil_jax.env import PokemonEnv
+    from pokeil_jax.vector_env import WHOLE_INFO_KEY, env_info, make_eval_envs, unbatch_info
+
+    seeds, actions = [3, 4][:num_envs], [np.array([1, 4])[:num_envs], np.array([8, 8])[:num_envs]]
+    got = {}
+    for whole in (True, False):
+        envs = make_eval_envs(num_envs, max_episode_steps=20, whole_info=whole)
+        try:
+            _, infos = envs.reset(seed=seeds)
+            assert (WHOLE_INFO_KEY in infos) == whole
+            for a in actions:
+                _, _, _, _, infos = envs.step(a)
+            got[whole] = [env_info(unbatch_info(infos, i)) for i in range(num_envs)]
+        finally:
+            envs.close()
+    for i, seed in enumerate(seeds):  # the same env alone, in this process, with no vector env
+        env = PokemonEnv(max_episode_steps=20, fingerprint=True)
+        env.reset(seed=seed)
+        for a in actions:
+            *_, own = env.step(int(a[i]))
+        env.close()
+        assert got[True][i] == own
+        assert set(got[False][i]) == set(own)
+        assert got[False][i]["milestones"] == own["milestones"] and got[False][i]["x"] == own["x"]
