@@ -54,6 +54,9 @@ class Args:
     """global batch size (split across all devices)"""
     learning_rate: float = 1e-4
     """AdamW learning rate"""
+    anneal_lr: bool = False
+    """the learning rate falls linearly to 0 over the run's gradient steps (--total-training-steps,
+    plus --online-steps for DQN-BC; cleanrl's anneal_lr); off: constant"""
     weight_decay: float = 1e-5
     """AdamW weight decay"""
     hidden_dim: int = 256
@@ -590,7 +593,8 @@ def train_config(args: Args):
     from pokeil_jax.train import TrainConfig
 
     return TrainConfig(learning_rate=args.learning_rate, weight_decay=args.weight_decay,
-                       network=NetworkSizes(hidden_dim=args.hidden_dim), kernels=args.kernels)
+                       network=NetworkSizes(hidden_dim=args.hidden_dim), kernels=args.kernels,
+                       anneal_steps=args.total_training_steps + args.online_steps if args.anneal_lr else 0)
 
 
 def dagger_config(args: Args):

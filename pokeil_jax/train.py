@@ -69,18 +69,25 @@ class TrainConfig:
     network: NetworkSizes = NetworkSizes()
     kernels: str = "auto"
     """who computes the convolutions and pools: "auto", "xla" or "onednn" (`pokeil_jax.kernels`)"""
+    anneal_steps: int = 0
+    """> 0: the learning rate falls linearly from `learning_rate` to 0 over this many steps (and
+    stays 0 after); 0: constant"""
 
 
 def create_train_state(rng: jax.Array, config: TrainConfig) -> TrainState:
     """A fresh TrainState for an ImpalaCNN of `config.network`'s sizes; `rng` is a typed key
     (`jax.random.key(seed)`). Its `apply_fn` computes with `config.kernels`, and everything that
     runs the policy from this state (train, eval and policy steps) uses it. Optimiser: AdamW with
-    that (constant) learning rate and decoupled weight decay, wrapped in
-    `optax.inject_hyperparams` so the rate lives in the optimiser state and is reported in the metrics.
+    that learning rate (constant, or annealed linearly to 0 over `config.anneal_steps`) and
+    decoupled weight decay, wrapped in `optax.inject_hyperparams` so the rate lives in the
+    optimiser state (a resumed run continues the schedule from its step count) and is reported
+    in the metrics. The state has the same structure either way.
     """
-    tx = optax.inject_hyperparams(optax.adamw)(
-        learning_rate=config.learning_rate, weight_decay=config.weight_decay
-    )
+    if config.anneal_steps < 0:
+        raise ValueError(f"anneal_steps must be >= 0 (0: a constant learning rate), got {config.anneal_steps}")
+    tx = optax.inject_hyperparams(optax.adamw)(learning_rate=config.learning_rate, weight_decay=config.weight_decay)
+    if config.anneal_steps:
+        tx = _with_learning_rate_schedule(tx, optax.linear_schedule(config.learning_rate, 0.0, config.anneal_steps))
     kernels = resolve_kernels(config.kernels)
 
     # One jitted program instead of ~60 eager ops that compile one by one: one compilation, or
@@ -94,6 +101,19 @@ def create_train_state(rng: jax.Array, config: TrainConfig) -> TrainState:
         return state.replace(step=jnp.zeros((), jnp.int32))  # an array from the start: one trace, one checkpoint format
 
     return build(rng)
+
+
+def _with_learning_rate_schedule(tx: optax.GradientTransformation, schedule) -> optax.GradientTransformation:
+    """`tx` (an `optax.inject_hyperparams` optimiser) with its learning rate set to
+    `schedule(updates so far)` before each update. Why not pass the schedule to
+    `inject_hyperparams`: that adds a leaf to the optimiser state, and a checkpoint of an annealed
+    run would then not restore into a constant-rate state (`--eval-only`, `--resume`) or back."""
+
+    def update(updates, state, params=None):
+        rate = jnp.asarray(schedule(state.count), state.hyperparams["learning_rate"].dtype)
+        return tx.update(updates, state._replace(hyperparams={**state.hyperparams, "learning_rate": rate}), params)
+
+    return optax.GradientTransformation(tx.init, update)
 
 
 def train_step(state: TrainState, batch: dict) -> tuple[TrainState, dict]:

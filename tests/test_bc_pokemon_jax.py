@@ -69,6 +69,17 @@ def test_training_writes_logs_checkpoints_and_learns(tmp_path, synthetic_demos):
     assert extras["step"] == 40 and extras["args"]["seed"] == 3
 
 
+def test_anneal_lr_falls_to_zero_over_the_run_and_its_checkpoint_restores_without_the_flag(tmp_path, synthetic_demos):
+    result = script.main(args_for(tmp_path, synthetic_demos, anneal_lr=True, save_frequency=0))
+    rates = [h["learning_rate"] for h in result["train_history"]]  # steps 4, 8, 12 of 12 at 1e-3
+    np.testing.assert_allclose(rates, [1e-3 * (1 - (step - 1) / 12) for step in (4, 8, 12)], rtol=1e-5)
+    params, extras = restore_params(Path(result["run_dir"]) / "final")  # into a constant-rate state
+    assert extras["step"] == 12 and extras["args"]["anneal_lr"] is True
+    assert script.train_config(script.Args(anneal_lr=True, algo="dqn_bc", total_training_steps=10,
+                                           online_steps=5)).anneal_steps == 15  # the online steps too
+    assert script.train_config(script.Args(total_training_steps=10)).anneal_steps == 0
+
+
 @pytest.mark.slow
 def test_resume_after_a_stop_is_bit_identical(tmp_path, synthetic_demos):
     whole = script.main(args_for(tmp_path / "a", synthetic_demos, exp_name="whole"))

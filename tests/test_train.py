@@ -373,3 +373,22 @@ def test_default_config_holds_the_scripts_defaults():
     assert train.TrainConfig(network=NetworkSizes(hidden_dim=32)).network.hidden_dim == 32
     with pytest.raises(TypeError, match="hidden_size"):
         NetworkSizes(hidden_size=32)
+
+
+def test_annealed_learning_rate_falls_linearly_to_zero_and_then_leaves_the_weights_alone(pure_step):
+    config = dataclasses.replace(CONFIG, anneal_steps=4)
+    state = train.create_train_state(jax.random.key(5), config)
+    constant = train.create_train_state(jax.random.key(5), CONFIG)
+    # Same checkpoint format: the optimiser state has the same leaves, shapes and dtypes.
+    assert jax.tree_util.tree_structure(state.opt_state) == jax.tree_util.tree_structure(constant.opt_state)
+    assert ([(x.shape, x.dtype) for x in jax.tree_util.tree_leaves(state.opt_state)]
+            == [(x.shape, x.dtype) for x in jax.tree_util.tree_leaves(constant.opt_state)])
+    rates = []
+    for i in range(5):
+        before = state.params
+        state, metrics = pure_step(state, make_batch(8, seed=i))
+        rates.append(float(metrics["learning_rate"]))
+    np.testing.assert_allclose(rates, [CONFIG.learning_rate * f for f in (1, 0.75, 0.5, 0.25, 0)], rtol=1e-6)
+    assert leaves_equal(before, state.params)  # rate 0: AdamW's update (weight decay included) is 0
+    with pytest.raises(ValueError, match="anneal_steps must be >= 0"):
+        train.create_train_state(jax.random.key(0), dataclasses.replace(CONFIG, anneal_steps=-1))
