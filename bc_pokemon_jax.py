@@ -623,11 +623,11 @@ def eval_envs(args):
     """The evaluator's vector env as --eval-num-envs, --eval-max-steps and --eval-initial-state say.
     The envs fingerprint their states only where the evaluator reads it: a pure-argmax policy's
     loop stopping (the fingerprint is ~0.5 ms of each ~2 ms env step)."""
-    from pokeil_jax import vector_env
+    from pokeil_jax import evaluate, vector_env
 
     return vector_env.make_eval_envs(args.eval_num_envs, rom_path=args.rom_path, max_episode_steps=args.eval_max_steps,
                                      initial_state=args.eval_initial_state,
-                                     fingerprint=args.eval_greedy and not args.eval_escape_loops)
+                                     fingerprint=evaluate.policy_is_deterministic(args.eval_greedy, args.eval_escape_loops))
 
 
 def policy_agent(args, state):

@@ -43,6 +43,12 @@ class Agent(Protocol):
         """uint8 (N, 160, 240, 3) observations and N infos -> int (N,) actions."""
 
 
+def policy_is_deterministic(greedy: bool, escape_loops: int) -> bool:
+    """Whether a `PolicyAgent(greedy=..., escape_loops=...)` is a fixed function of the screen
+    (then a repeated state is a loop, which `evaluate` can stop: it reads the envs' fingerprints)."""
+    return bool(greedy and not escape_loops)
+
+
 class PolicyAgent:
     """A network policy: one batched forward per step, greedy or sampled, on the frames the env
     workers preprocessed (`vector_env.network_frames`; else preprocessed here).
@@ -62,7 +68,7 @@ class PolicyAgent:
         self.logits_fn = logits_fn  # uint8 (N, 84, 84, 3) -> (N, num_actions) logits
         self.greedy = greedy
         self.escape_loops = int(escape_loops) if greedy else 0
-        self.deterministic = greedy and not self.escape_loops
+        self.deterministic = policy_is_deterministic(greedy, self.escape_loops)
         self._rng = np.random.default_rng(seed)
         self._screens: dict[int, set] = {}  # per env: digests of the screens seen this episode
         self._sampling: dict[int, int] = {}  # per env: sampled steps left in the current escape

@@ -160,10 +160,13 @@ def test_eval_escape_loops_reaches_the_policy_agent(tmp_path, monkeypatch, escap
         agents.append(agent)
         return evaluate.EvalReport(("DONE",), list(seeds), [0.0] * len(seeds), [1] * len(seeds), [[False]] * len(seeds))
 
-    monkeypatch.setattr(vector_env, "make_eval_envs", lambda *a, **k: NoEnvs())
+    env_kwargs = []
+    monkeypatch.setattr(vector_env, "make_eval_envs", lambda *a, **k: env_kwargs.append(k) or NoEnvs())
     monkeypatch.setattr(evaluate, "evaluate", spy_evaluate)
     script.main(args)
     assert [(a.escape_loops, a.greedy, a.deterministic) for a in agents] == [(expected, greedy, greedy and not expected)]
+    # The envs fingerprint their states exactly when the agent's loops can be stopped.
+    assert [k["fingerprint"] for k in env_kwargs] == [agents[0].deterministic]
 
 
 BAD_FLAGS = [
