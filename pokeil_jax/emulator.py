@@ -11,6 +11,7 @@ import dataclasses
 import os
 import shutil
 import tempfile
+import weakref
 from pathlib import Path
 from typing import Iterable
 
@@ -141,11 +142,13 @@ class Emulator:
         _silence_mgba_natively()
         remove_stale_rom_copies()
         self._tmpdir = tempfile.mkdtemp(prefix=f"{_ROM_COPY_PREFIX}{os.getpid()}_")
+        # finalize, not __del__: it also runs at interpreter exit, before the modules it needs go away
+        self._remove_tmpdir = weakref.finalize(self, shutil.rmtree, self._tmpdir, ignore_errors=True)
         private_rom = os.path.join(self._tmpdir, "rom.gba")
         shutil.copyfile(rom_path, private_rom)
         core = mgba.core.load_path(private_rom)
         if core is None:
-            shutil.rmtree(self._tmpdir, ignore_errors=True)
+            self._remove_tmpdir()
             raise RomError(f"mGBA could not load {rom_path} as a ROM.")
         self._core = core
         # The bindings register Python callbacks for every frame end and key read; nothing here
@@ -244,8 +247,4 @@ class Emulator:
 
     def close(self) -> None:
         self._core = None
-        shutil.rmtree(self._tmpdir, ignore_errors=True)
-
-    def __del__(self):
-        if getattr(self, "_tmpdir", None):
-            shutil.rmtree(self._tmpdir, ignore_errors=True)
+        self._remove_tmpdir()

@@ -223,6 +223,21 @@ def test_rom_copies_of_dead_processes_are_removed(tmp_path, monkeypatch):
     assert not Path(emu._tmpdir).exists()
 
 
+def test_an_emulator_left_open_at_exit_removes_its_rom_copy_quietly(tmp_path):
+    """A script that never closes its env: the ROM copy goes at interpreter exit, with nothing on
+    stderr (a __del__ that ran after the modules were torn down printed a traceback here)."""
+    import subprocess
+    import sys
+
+    script = ("import tempfile, sys; tempfile.tempdir = sys.argv[1]\n"
+              "import jax, gymnasium, pokeil_jax.env\n"  # with jax loaded the old __del__ ran too late
+              "env = gymnasium.make('pokeil/MiniMon-v0'); env.reset(seed=1)\n")
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith("pokeil_rom_")]
+    assert "Traceback" not in done.stderr and "Exception ignored" not in done.stderr, done.stderr
+
+
 def test_bad_constructor_arguments():
     with pytest.raises(ValueError, match="hold_frames"):
         PokemonEnv(frames_per_step=4, hold_frames=8)
