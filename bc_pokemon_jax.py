@@ -135,6 +135,10 @@ class Args:
     """in DAgger rounds the learner's actions are drawn from its softmax instead of its argmax, so
     the rounds visit (and the expert labels) the states a sampling policy reaches; pairs with
     --no-eval-greedy, which judges the policy that way"""
+    dagger_focus: float = 0.0
+    """share of each training batch drawn from the states where the DAgger learner's own action was
+    not the expert's label (its mistakes: a few hundred states among tens of thousands), the rest
+    uniformly from all transitions; 0: uniform batches"""
     algo: str = "bc"
     """'bc': behavioral cloning (cross-entropy); 'dqn_bc': the network's outputs are Q-values,
     trained by bc_weight * cross-entropy + td_weight * Huber TD on the demonstrations' rewards
@@ -332,7 +336,7 @@ def main(args: Args) -> dict:
             if dagger_loop is not None and dagger_loop.round_ends_at(done):  # the learner plays, the expert labels
                 train_demos = dagger_loop.collect(done, state, writer)
                 sampler.close()
-                sampler = data.BatchSampler(train_demos, args.batch_size, seed=sampler_seed, start_step=done)
+                sampler = make_sampler(args, train_demos, args.batch_size // process_count, sampler_seed, done)
 
             if saving:  # checkpoint
                 checkpointer.save_periodic(done, state, dataclasses.asdict(args), last_eval, {"sampler_step": done})
@@ -550,7 +554,9 @@ def make_sampler(args: Args, demos, batch_size: int, seed: int, start_step: int)
     from pokeil_jax import data
 
     if args.algo != "dqn_bc":
-        return data.BatchSampler(demos, batch_size, seed=seed, start_step=start_step)
+        focus = demos.off_expert_indices() if args.dagger_focus else None
+        return data.BatchSampler(demos, batch_size, seed=seed, start_step=start_step, focus=focus,
+                                 focus_fraction=args.dagger_focus)
     from pokeil_jax.data.transitions import NStepTransitions
 
     transitions = NStepTransitions(demos, args.n_step, args.gamma)
@@ -736,6 +742,9 @@ def check_args(args: Args) -> None:
     require(0 <= args.val_fraction < 1,
             f"--val-fraction must be in [0, 1) (the share of episodes held out), got {args.val_fraction}")
     require(0 <= args.dagger_beta <= 1, f"--dagger-beta must be a probability in [0, 1], got {args.dagger_beta}")
+    require(0 <= args.dagger_focus < 1, f"--dagger-focus must be a share of the batch in [0, 1), got {args.dagger_focus}")
+    require(not args.dagger_focus or args.dagger_rounds, "--dagger-focus draws from DAgger's states: set --dagger-rounds too")
+    require(not args.dagger_focus or args.algo == "bc", "--dagger-focus shapes BC's batches: use it with --algo bc")
     require(not args.eval_seeds or min(args.eval_seeds) >= 0, f"--eval-seeds must be >= 0, got {args.eval_seeds}")
     require(not (args.eval_only and args.resume), "--eval-only and --resume exclude each other; pass one")
     if args.eval_only:

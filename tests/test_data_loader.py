@@ -91,3 +91,34 @@ def test_sampler_checks_its_arguments(demos):
         data.BatchSampler(demos, 8, seed=0, keys=("observations", "obs"))
     with pytest.raises(ValueError, match="batch_size"):
         data.BatchSampler(demos, 0, seed=0)
+
+
+def test_focus_rows_come_from_the_focus_set(demos):
+    focus = demos.off_expert_indices()
+    np.testing.assert_array_equal(focus, np.flatnonzero(demos.actions != demos.executed_actions))
+    assert 0 < len(focus) < demos.num_transitions  # the factory's executed actions differ every 4th step
+    sampler = data.BatchSampler(demos, 16, seed=3, prefetch=1, focus=focus, focus_fraction=0.25)
+    indices = np.stack([sampler.sample_indices(k) for k in range(200)])
+    sampler.close()
+    assert indices.shape == (200, 16) and sampler.focus_rows == 4
+    assert np.isin(indices[:, -4:], focus).all()  # the last rows: the focus set, each of it drawn
+    assert set(indices[:, -4:].ravel()) == set(focus)
+    outside = np.setdiff1d(np.arange(demos.num_transitions), focus)
+    assert np.isin(outside, indices[:, :-4]).all()  # the other rows: every transition
+    with data.BatchSampler(demos, 16, seed=3, focus=focus, focus_fraction=0.25, start_step=5) as resumed:
+        np.testing.assert_array_equal(resumed.sample_indices(5), indices[5])  # still a function of (seed, step)
+
+
+def test_no_focus_set_means_uniform_batches(demos):
+    plain = data.BatchSampler(demos, 16, seed=3, prefetch=1)
+    empty = data.BatchSampler(demos, 16, seed=3, prefetch=1, focus=np.zeros(0, np.int64), focus_fraction=0.5)
+    assert empty.focus_rows == 0
+    np.testing.assert_array_equal(plain.sample_indices(2), empty.sample_indices(2))
+    plain.close(), empty.close()
+
+
+def test_focus_arguments_are_checked(demos):
+    with pytest.raises(ValueError, match="focus_fraction"):
+        data.BatchSampler(demos, 8, seed=0, focus=np.array([1]), focus_fraction=1.0)
+    with pytest.raises(ValueError, match=r"focus indices must lie in \[0, 47\)"):
+        data.BatchSampler(demos, 8, seed=0, focus=np.array([47]), focus_fraction=0.5)

@@ -89,18 +89,20 @@ def test_eval_only_with_a_bad_checkpoint_names_the_path(tmp_path):
 
 def test_dagger_round_adds_expert_labelled_learner_episodes(tmp_path, real_demos, monkeypatch):
     samplers = []  # the demos every BatchSampler of the run trained on
+    focus_sets = []  # and the transitions each drew its focus rows from
 
     class RecordingSampler(data.BatchSampler):
         def __init__(self, demos, *args, **kwargs):
             samplers.append([Path(p) for p in demos.sources])
             super().__init__(demos, *args, **kwargs)
+            focus_sets.append((demos, self.focus, self.focus_rows))
 
     monkeypatch.setattr(data, "BatchSampler", RecordingSampler)
     args = script.Args(
         exp_name="dagger", expert_data_dir=str(real_demos), checkpoint_dir=str(tmp_path / "ck"),
         log_dir=str(tmp_path / "runs"), total_training_steps=20, batch_size=16, log_frequency=10,
         eval_frequency=0, final_eval_episodes=0, save_frequency=0,
-        dagger_rounds=1, dagger_episodes=2, dagger_beta=0.8, dagger_max_steps=25,
+        dagger_rounds=1, dagger_episodes=2, dagger_beta=0.8, dagger_max_steps=25, dagger_focus=0.25,
     )
     result = script.main(args)
     folder = real_demos / "dagger" / result["run_name"]
@@ -119,5 +121,13 @@ def test_dagger_round_adds_expert_labelled_learner_episodes(tmp_path, real_demos
     assert len(samplers) == 2
     assert not set(paths) & set(samplers[0])
     assert set(paths) <= set(samplers[1]) and set(samplers[0]) <= set(samplers[1])
+    # --dagger-focus: the planner's demonstrations have no off-expert step; after the round a
+    # quarter of each batch comes from the learner's steps that were not the expert's label
+    (before, focus_before, rows_before), (after, focus_after, rows_after) = focus_sets
+    assert len(focus_before) == 0 and rows_before == 0
+    assert rows_after == 4 and len(focus_after) > 0
+    np.testing.assert_array_equal(focus_after, np.flatnonzero(after.actions != after.executed_actions))
+    dagger_ids = [i for i, e in enumerate(after.episodes) if e.source in set(paths)]
+    assert np.isin(after.episode_ids[focus_after], dagger_ids).all()
     # the demonstrations folder itself is untouched: DAgger episodes live in their own subfolder
     assert len(data.episode_paths(real_demos)) == 4

@@ -220,6 +220,11 @@ class CachedDemos:
     def sources(self) -> list[Path]:
         return [e.source for e in self.episodes]
 
+    def off_expert_indices(self) -> np.ndarray:
+        """int64: the transitions whose executed action is not their label, i.e. states where
+        whoever drove did not do what the expert says (a DAgger learner's mistakes, epsilon steps)."""
+        return np.flatnonzero(self.actions != self.executed_actions)
+
     def frames(self, frame_indices: np.ndarray) -> np.ndarray:
         """uint8 (len, 84, 84, 3): frames by global frame index (a fresh array, not a memmap view,
         its data 64-byte aligned: JAX on CPU then takes it as a device array without copying it,

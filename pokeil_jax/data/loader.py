@@ -14,6 +14,9 @@ from pokeil_jax.data.cache import BATCH_KEYS, CachedDemos
 class BatchSampler:
     """Uniform batches of transitions, with replacement, prefetched by a background thread.
 
+    With `focus` (transition indices) and `focus_fraction` f, round(f * batch_size) rows of each
+    batch are drawn uniformly from `focus` instead (the last rows; none while `focus` is empty).
+
     The indices of step k are a pure function of (seed, k) (`sample_indices`), so a run resumed
     with start_step=k continues the exact stream of an uninterrupted one. Each batch is a dict
     of fresh numpy arrays: observations uint8 (B, 84, 84, 3), actions int32 (B,), plus any other
@@ -23,9 +26,16 @@ class BatchSampler:
     """
 
     def __init__(self, demos: CachedDemos, batch_size: int, seed: int, start_step: int = 0, *,
-                 keys: Sequence[str] = ("observations", "actions"), prefetch: int = 4):
+                 keys: Sequence[str] = ("observations", "actions"), prefetch: int = 4,
+                 focus: np.ndarray | None = None, focus_fraction: float = 0.0):
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if not 0 <= focus_fraction < 1:
+            raise ValueError(f"focus_fraction must be in [0, 1), got {focus_fraction}")
+        self.focus = np.zeros(0, np.int64) if focus is None else np.asarray(focus, np.int64)
+        if len(self.focus) and not (0 <= self.focus.min() and self.focus.max() < demos.num_transitions):
+            raise ValueError(f"focus indices must lie in [0, {demos.num_transitions}), the transitions there are")
+        self.focus_rows = int(round(focus_fraction * batch_size)) if len(self.focus) else 0
         if start_step < 0:
             raise ValueError(f"start_step must be >= 0, got {start_step}")
         known = getattr(demos, "BATCH_KEYS", BATCH_KEYS)  # e.g. data.transitions.NStepTransitions
@@ -44,7 +54,10 @@ class BatchSampler:
     def sample_indices(self, step: int) -> np.ndarray:
         """int64 (B,): the transitions of batch `step`, a pure function of (seed, step)."""
         rng = np.random.default_rng([self.seed, step])
-        return rng.integers(0, self.demos.num_transitions, size=self.batch_size)
+        indices = rng.integers(0, self.demos.num_transitions, size=self.batch_size - self.focus_rows)
+        if not self.focus_rows:
+            return indices
+        return np.concatenate([indices, self.focus[rng.integers(0, len(self.focus), size=self.focus_rows)]])
 
     def batch_at(self, step: int) -> dict[str, np.ndarray]:
         """The batch of `step`, computed in the calling thread (what the prefetcher yields)."""
