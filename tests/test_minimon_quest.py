@@ -274,6 +274,20 @@ def test_tree_needs_the_saw(env):
     assert info["flags"]["tree_cut"] and info["tiles"][1][7] == "."
 
 
+def test_the_shop_shows_whether_the_saw_is_already_yours(env):
+    """With the cursor on the SAW the list box reads differently before and after buying it (the
+    status corner is hidden in the shop; else only the money line tells "buy" from "leave")."""
+    obs, info = env.reset(seed=3, options={"start_milestone": 9})  # the RANGER's task told
+    on_saw = lambda owned: lambda i: i["mode"] == "shop" and i["menu_cursor"] == 1 and i["items"]["SAW"] == owned  # noqa: E731
+    obs, info, *_ = play(env, obs, info, until=on_saw(False))
+    before = obs[:72, 120:].copy()  # the list box: 9 tile rows at the screen's right
+    obs, info, *_ = play(env, obs, info, until=on_saw(True))
+    after = obs[:72, 120:]
+    assert info["items"]["SAW"] and info["mode"] == "shop"
+    rows_that_differ = np.flatnonzero((before != after).any(axis=(1, 2)))
+    assert len(rows_that_differ) and rows_that_differ.min() >= 24 and rows_that_differ.max() < 40  # the SAW row only
+
+
 # -- splits ----------------------------------------------------------------------------------------
 
 

@@ -30,6 +30,9 @@ void starter_chosen(void) { ST.milestones |= 1u << MS_STARTER_CHOSEN; }
 #define SODA_HEAL 20
 #define SAW_PRICE 300
 static const char *const shop_entries[3] = {"SODA   $30", "SAW   $300", "EXIT"};
+/* Once the SAW is yours its row says so, as a real shop shows what is in your bag: otherwise
+   only the money line would tell "buy it" from "bought it, leave" (the status corner is hidden here). */
+static const char *const shop_entries_owned[3] = {"SODA   $30", "SAW  OWNED", "EXIT"};
 #define SHOP_COL 15
 
 void shop_open(void) {
@@ -66,7 +69,7 @@ void shop_update(void) {
 }
 
 static void draw_shop(void) {
-    ui_list_box(SHOP_COL, 15, shop_entries, 11);
+    ui_list_box(SHOP_COL, 15, (ST.items & ITEM_SAW) ? shop_entries_owned : shop_entries, 11);
     str_num(str_put(dyn_text[2], "MONEY $"), ST.money);
     ui_message_box("What would you like?", dyn_text[2]);
 }
