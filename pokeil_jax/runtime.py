@@ -45,6 +45,12 @@ def enable_compilation_cache(folder: str | os.PathLike | None) -> Path | None:
     """
     if not folder:
         return None
+    try:
+        import filelock  # noqa: F401  (JAX's lock around cache entries; without it every read warns and misses)
+    except ImportError:
+        print("compilation cache off: the filelock package is missing (pip install -r requirements.txt)",
+              file=sys.stderr)
+        return None
     path = Path(folder).expanduser()
     try:
         path.mkdir(parents=True, exist_ok=True)
