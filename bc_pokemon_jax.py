@@ -125,6 +125,9 @@ class Args:
     dagger_expert: str = "scripted"
     """expert that labels DAgger states and, with --online-steps, the states the DQN-BC student
     visits (must answer from any state; '' for none: then online steps get no BC term)"""
+    dagger_num_envs: int = 8
+    """envs (worker processes) a DAgger round's episodes play in at once, one batched forward a
+    step (at most --dagger-episodes; 1: one at a time in this process)"""
     dagger_max_steps: int = 300
     """DAgger and online episodes are cut after this many steps"""
     dagger_takeover: int = 0
@@ -611,7 +614,8 @@ def dagger_config(args: Args):
                         expert=args.dagger_expert, max_steps=args.dagger_max_steps,
                         total_training_steps=args.total_training_steps, expert_data_dir=args.expert_data_dir,
                         rom_path=args.rom_path, seed=args.seed, takeover=args.dagger_takeover,
-                        start_milestone=args.start_milestone, sample_learner=args.dagger_sample_learner)
+                        start_milestone=args.start_milestone, sample_learner=args.dagger_sample_learner,
+                        num_envs=args.dagger_num_envs)
 
 
 def _resolved_kernels(args: Args) -> str:
@@ -730,7 +734,7 @@ def check_args(args: Args) -> None:
         return "--" + name.replace("_", "-")
 
     for name in ("total_training_steps", "batch_size", "hidden_dim", "eval_max_steps", "eval_num_envs",
-                 "keep_checkpoints", "dagger_episodes", "dagger_max_steps"):
+                 "keep_checkpoints", "dagger_episodes", "dagger_max_steps", "dagger_num_envs"):
         require(getattr(args, name) >= 1, f"{flag(name)} must be at least 1, got {getattr(args, name)}")
     for name in ("log_frequency", "eval_frequency", "eval_episodes", "final_eval_episodes", "save_frequency",
                  "dagger_rounds", "dagger_takeover", "eval_escape_loops", "seed"):

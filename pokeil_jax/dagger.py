@@ -18,7 +18,7 @@ import numpy as np
 
 from pokeil_jax import data, splits
 from pokeil_jax.preprocessing import preprocess_frames
-from pokeil_jax.rollout import episode_metadata, record_episode, to_episode_file
+from pokeil_jax.rollout import episode_arrays, episode_metadata, info_json, to_episode_file
 
 #: First game seed of DAgger rollouts; far from demonstration (0, 1, ...) and eval (1000, ...) seeds.
 DAGGER_SEED_BASE = 100_000
@@ -34,11 +34,13 @@ def learner_chooser(logits_fn: Callable[[np.ndarray], np.ndarray], beta: float, 
     With `takeover` > 0, once a state (info's `state_fingerprint`) comes back for the
     `takeover`-th time in an episode the learner is stuck, and the expert drives until the next
     milestone: the rest of the episode then shows the learner's own states further on, instead
-    of the same stuck states a thousand times. Every state keeps the expert's label either way."""
+    of the same stuck states a thousand times. Every state keeps the expert's label either way.
+    `choose(obs, info, label, logits)` takes the learner's logits for `obs` when the caller
+    has them already (a batched forward over several envs)."""
     visits: dict[str, int] = {}
     drive_until = [-1]  # the expert drives while milestone_count is below this
 
-    def choose(obs, info, label):
+    def choose(obs, info, label, logits=None):
         if info.get("step") == 0:  # a new episode
             visits.clear()
             drive_until[0] = -1
@@ -49,7 +51,9 @@ def learner_chooser(logits_fn: Callable[[np.ndarray], np.ndarray], beta: float, 
                 drive_until[0] = info["milestone_count"] + 1
         if info.get("milestone_count", 0) < drive_until[0] or rng.random() < beta:
             return label
-        logits = np.asarray(logits_fn(preprocess_frames(obs[None])), np.float64)[0]
+        if logits is None:
+            logits = logits_fn(preprocess_frames(obs[None]))[0]
+        logits = np.asarray(logits, np.float64)
         if not sample:
             return int(logits.argmax())
         p = np.exp(logits - logits.max())
@@ -75,9 +79,68 @@ def episodes_of_rounds(out_dir: str | Path, rounds: int) -> list[Path]:
     return [path for path, round_index in _episode_rounds(Path(out_dir)) if round_index < rounds]
 
 
+class RoundPlayer:
+    """The evaluator's agent for a DAgger round, one learner/expert mixture per env: every step
+    each env's expert labels its state, one batched forward gives the learner's logits for all
+    envs, and each env's `learner_chooser` presses the label or the learner's action.
+    `on_step` (evaluate's hook) records each episode as `rollout.record_episode` would;
+    `episodes` maps the position of each finished episode's seed to it."""
+
+    deterministic = False  # a mixture with draws: the evaluator must not stop its loops
+
+    def __init__(self, experts, logits_fn, choosers):
+        self.experts, self.logits_fn, self.choosers = list(experts), logits_fn, list(choosers)
+        self._steps: list = [None] * len(self.experts)  # per env: the episode's lists, None when idle
+        self._pending: list = [None] * len(self.experts)  # per env: (observation, label, pressed) of the step under way
+        self.episodes: dict[int, dict] = {}
+
+    def reset(self, env_index: int) -> None:
+        self.experts[env_index].reset()
+        self._steps[env_index] = {key: [] for key in ("observations", "labels", "executed", "rewards", "dones", "infos")}
+
+    def act(self, observations, infos):
+        from pokeil_jax.vector_env import env_info, network_frames
+
+        logits = np.asarray(self.logits_fn(network_frames(observations, infos)), np.float64)
+        pressed = np.zeros(len(observations), np.int64)
+        for i, obs in enumerate(observations):
+            if self._steps[i] is None:
+                continue  # no episode here any more
+            info = env_info(infos[i])
+            label = int(self.experts[i].get_action(obs, info))
+            pressed[i] = int(self.choosers[i](obs, info, label, logits[i]))
+            self._pending[i] = (obs.copy(), label, int(pressed[i]))
+        return pressed
+
+    def on_step(self, env_index, seed_index, action, reward, observation, info, terminated, truncated) -> None:
+        from pokeil_jax.vector_env import env_info
+
+        steps = self._steps[env_index]
+        obs, label, pressed = self._pending[env_index]
+        for key, value in (("observations", obs), ("labels", label), ("executed", pressed), ("rewards", reward),
+                           ("dones", terminated or truncated), ("infos", info_json(env_info(info)))):
+            steps[key].append(value)
+        if terminated or truncated:
+            self.episodes[seed_index] = episode_arrays(
+                steps["observations"], steps["labels"], steps["executed"], steps["rewards"], steps["dones"],
+                steps["infos"], observation.copy(), terminated, truncated, False, env_info(info))
+            self._steps[env_index] = None
+
+
+def play_round(envs, experts, logits_fn, game_seeds, max_steps: int, choosers, start_milestone: int = 0) -> list[dict]:
+    """The episodes of `game_seeds` (in that order), played in parallel in the vector env `envs`
+    (autoreset off; `experts` and `choosers` one per env) and recorded."""
+    from pokeil_jax.evaluate import evaluate
+
+    player = RoundPlayer(experts, logits_fn, choosers)
+    evaluate(player, envs, game_seeds, max_steps=max_steps, stop_loops=False,
+             reset_options=splits.reset_options(start_milestone), on_step=player.on_step)
+    return [player.episodes[k] for k in range(len(game_seeds))]
+
+
 def collect_round(
-    env,
-    expert,
+    envs,
+    experts,
     expert_name: str,
     logits_fn,
     round_index: int,
@@ -89,32 +152,50 @@ def collect_round(
     takeover: int = 0,
     start_milestone: int = 0,
     sample_learner: bool = False,
+    max_steps: int | None = None,
+    game=None,
 ) -> list[Path]:
-    """Roll out `episodes` learner/expert mixtures, write them as episode files in `out_dir`,
-    numbered after the ones already there, `dagger_round` in their metadata.
+    """Roll out `episodes` learner/expert mixtures in the vector env `envs` (one expert per env),
+    write them as episode files in `out_dir`, numbered after the ones already there,
+    `dagger_round` in their metadata.
 
-    Deterministic given (the learner's parameters, round_index, seed): a resumed run re-collects
-    the same episodes, replacing what a killed run left of this round. Episodes start at split
-    `start_milestone` (0: the game's start; see pokeil_jax.splits); `sample_learner`: see
-    learner_chooser. Returns the written paths.
+    Deterministic given (the learner's parameters, round_index, seed, the number of envs): env
+    i's mixture draws from its own generator, and the evaluator hands out the seeds in order, so
+    a resumed run re-collects the same episodes, replacing what a killed run left of this round.
+    Episodes start at split `start_milestone` (0: the game's start; see pokeil_jax.splits),
+    are cut after `max_steps`; `sample_learner`: see learner_chooser. `game`: what the episode
+    metadata says of the env (its adapter, game_code, frames_per_step, hold_frames and
+    milestone_names: a PokemonEnv), default read from `envs`. Returns the written paths.
     """
     out_dir = Path(out_dir)
     for path, earlier_run_round in _episode_rounds(out_dir):
         if earlier_run_round >= round_index:  # left by a run that was killed and resumed before it
             path.unlink()
     first_index = data.next_episode_index_and_seed(out_dir)[0]
-    rng = np.random.default_rng([seed, round_index, 2])
-    choose = learner_chooser(logits_fn, beta, rng, takeover, sample_learner)
+    choosers = [learner_chooser(logits_fn, beta, np.random.default_rng([seed, round_index, 2, i]), takeover,
+                                sample_learner) for i in range(envs.num_envs)]
+    seeds = round_seeds(round_index, episodes)
+    played = play_round(envs, experts, logits_fn, seeds, max_steps, choosers, start_milestone)
+    game = game if game is not None else _game_of(envs)
     paths = []
-    for i, game_seed in enumerate(round_seeds(round_index, episodes)):
-        episode = record_episode(env, expert, game_seed, choose, reset_options=splits.reset_options(start_milestone))
+    for i, (game_seed, episode) in enumerate(zip(seeds, played)):
         extra = {"start_milestone": start_milestone} if start_milestone else {}
-        metadata = episode_metadata(env, rom_sha1, f"dagger:{expert_name}", game_seed, 0.0, episode,
+        metadata = episode_metadata(game, rom_sha1, f"dagger:{expert_name}", game_seed, 0.0, episode,
                                     dagger_round=round_index, dagger_beta=beta, **extra)
         path = out_dir / f"episode_{first_index + i:04d}.npz"
         data.write_episode(path, to_episode_file(episode, metadata))
         paths.append(path)
     return paths
+
+
+def _game_of(envs):
+    """What episode_metadata reads of an env, from a vector env's first env."""
+    import types
+
+    get = lambda name: envs.get_attr(name)[0]  # noqa: E731
+    return types.SimpleNamespace(adapter=types.SimpleNamespace(name=get("adapter").name), game_code=get("game_code"),
+                                 frames_per_step=get("frames_per_step"), hold_frames=get("hold_frames"),
+                                 milestone_names=get("milestone_names"))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -142,11 +223,15 @@ class DaggerConfig:
     """learner episodes start at this split (pokeil_jax.splits; 0: the game's start)"""
     sample_learner: bool = False
     """the learner's actions are drawn from its softmax instead of its argmax"""
+    num_envs: int = 1
+    """envs the round's episodes play in at once (at most `episodes`; 1: in this process)"""
 
     def __post_init__(self):
-        if self.rounds < 1 or self.episodes < 1 or not 0 <= self.beta <= 1 or self.takeover < 0:
-            raise ValueError("dagger rounds and episodes must be >= 1, beta in [0, 1] and takeover >= 0, got "
-                             f"rounds={self.rounds}, episodes={self.episodes}, beta={self.beta}, takeover={self.takeover}")
+        if (self.rounds < 1 or self.episodes < 1 or not 0 <= self.beta <= 1 or self.takeover < 0
+                or self.num_envs < 1):
+            raise ValueError("dagger rounds, episodes and num_envs must be >= 1, beta in [0, 1] and takeover >= 0, "
+                             f"got rounds={self.rounds}, episodes={self.episodes}, num_envs={self.num_envs}, "
+                             f"beta={self.beta}, takeover={self.takeover}")
 
 
 class DaggerLoop:
@@ -161,7 +246,7 @@ class DaggerLoop:
         self.demo_paths = list(demo_paths)
         self.out_dir = Path(config.expert_data_dir) / "dagger" / run_name
         self.cache_dir = data.default_cache_dir(config.expert_data_dir)
-        self.env = None
+        self.envs = None
 
     def round_ends_at(self, step: int) -> bool:
         return step % self.phase == 0 and 1 <= step // self.phase <= self.config.rounds
@@ -173,22 +258,25 @@ class DaggerLoop:
         return data.build_cache(self.demo_paths + extra, self.cache_dir, progress=False)
 
     def collect(self, step: int, state, writer):
-        from pokeil_jax import train
+        from pokeil_jax import train, vector_env
         from pokeil_jax.data.lock import FolderLock
-        from pokeil_jax.env import PokemonEnv, rom_sha1
+        from pokeil_jax.env import rom_sha1
         from pokeil_jax.experts import make_expert
 
         config = self.config
-        if self.env is None:
-            self.env = PokemonEnv(rom_path=config.rom_path, max_episode_steps=config.max_steps, fingerprint=True)
+        if self.envs is None:
+            self.envs = vector_env.make_eval_envs(min(config.num_envs, config.episodes), rom_path=config.rom_path,
+                                                  max_episode_steps=config.max_steps, fingerprint=True)
+            self.game = _game_of(self.envs)
+            self.rom_sha1 = rom_sha1(self.envs.get_attr("rom_path")[0])
         round_index = step // self.phase - 1
         beta = config.beta ** (round_index + 1)
+        experts = [make_expert(config.expert, rom_path=config.rom_path) for _ in range(self.envs.num_envs)]
         with FolderLock(self.out_dir, f"DAgger round {round_index + 1} of {self.out_dir.name}"):
             paths = collect_round(
-                self.env, make_expert(config.expert, rom_path=config.rom_path), config.expert,
-                train.policy_fn(state), round_index, config.episodes, beta,
-                self.out_dir, rom_sha1(self.env.rom_path), config.seed, config.takeover,
-                config.start_milestone, config.sample_learner,
+                self.envs, experts, config.expert, train.policy_fn(state), round_index, config.episodes, beta,
+                self.out_dir, self.rom_sha1, config.seed, config.takeover, config.start_milestone,
+                config.sample_learner, config.max_steps, self.game,
             )
         reached = [data.read_metadata(p)["terminated"] for p in paths]
         demos = self.training_set(step)
@@ -200,5 +288,5 @@ class DaggerLoop:
         return demos
 
     def close(self):
-        if self.env is not None:
-            self.env.close()
+        if self.envs is not None:
+            self.envs.close()

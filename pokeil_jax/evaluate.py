@@ -268,6 +268,7 @@ def evaluate(
     progress: bool = False,
     stop_loops: bool = True,
     reset_options: dict | None = None,
+    on_step: Callable[..., None] | None = None,
 ) -> EvalReport:
     """Play one episode per seed (in parallel across `envs`) and report.
 
@@ -278,6 +279,9 @@ def evaluate(
     If `record_frames` is a list, the first episode's observations are appended to it.
     `stop_loops`: end an episode whose state repeats (needs a deterministic agent and envs that
     report `state_fingerprint`), scored exactly as if it had run to the cut.
+    `on_step(env_index, seed_index, action, reward, observation, info, terminated, truncated)`
+    is called after every step of an episode (the cut counts as truncated), before any reset:
+    what a recorder needs (DAgger's rounds record their episodes this way).
     """
     seeds = [int(s) for s in seeds]
     n = envs.num_envs
@@ -345,6 +349,9 @@ def evaluate(
                 continue
             note_milestones(i, info_list[i], int(lengths[i]))
             cut = max_steps is not None and lengths[i] >= max_steps
+            if on_step is not None:
+                on_step(i, current[i], int(actions[i]), float(rewards[i]), obs[i], info_list[i], bool(terminated[i]),
+                        bool(truncated[i] or (cut and not terminated[i])))
             looped = not (terminated[i] or truncated[i] or cut) and in_loop(i, info_list[i])
             if not (terminated[i] or truncated[i] or cut or looped):
                 continue

@@ -51,12 +51,26 @@ def record_episode(env, expert, seed: int, choose: Chooser | None = None, progre
         executed.append(pressed)
         rewards.append(reward)
         dones.append(terminated or truncated)
-        infos.append(json.dumps(info, separators=(",", ":")))
+        infos.append(info_json(info))
         obs = next_obs
         if progress is not None:
             progress(1, info)
     if not observations:
         return None
+    return episode_arrays(observations, labels, executed, rewards, dones, infos, obs, terminated, truncated, stopped,
+                          info)
+
+
+def info_json(info: dict) -> str:
+    """One step's info as the episode format stores it."""
+    return json.dumps(info, separators=(",", ":"))
+
+
+def episode_arrays(observations, labels, executed, rewards, dones, infos, final_observation, terminated: bool,
+                   truncated: bool, stopped: bool, last_info: dict) -> dict:
+    """A recorded episode's per-step lists as the arrays of the episode format, plus `terminated`,
+    `truncated`, `stopped` and `last_info` (what record_episode returns)."""
+    dones = list(dones)
     dones[-1] = True  # also when the human stopped mid-episode
     return {
         "observations": np.stack(observations),
@@ -65,13 +79,13 @@ def record_episode(env, expert, seed: int, choose: Chooser | None = None, progre
         "rewards": np.asarray(rewards, np.float32),
         "dones": np.asarray(dones, bool),
         "infos": np.asarray(infos, dtype=np.str_),
-        "final_observation": obs,
+        "final_observation": final_observation,
         "episode_return": np.float32(np.sum(rewards)),
         "episode_length": np.int64(len(labels)),
         "terminated": bool(terminated),
         "truncated": bool(truncated),
         "stopped": stopped,
-        "last_info": info,
+        "last_info": last_info,
     }
 
 

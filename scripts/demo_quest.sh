@@ -5,6 +5,7 @@
 #   3. judge the expert, BC and BC + DAgger on the same unseen seeds and print one table per
 #      milestone: completion rate and steps to the milestone (scripts/quest_headroom_table.py).
 # Environment overrides: DEMO_EPISODES, DEMO_STEPS, DEMO_DAGGER_ROUNDS, DEMO_DAGGER_TAKEOVER,
+# DEMO_DAGGER_FOCUS (the share of each batch drawn from the learner's mistakes, 0.25; 0: uniform),
 # DEMO_EVAL_EPISODES, DEMO_MAX_STEPS, DEMO_DATA, DEMO_EVAL_GREEDY (1: argmax actions, the default;
 # 0: actions sampled from the policy's softmax, in the evaluations and in DAgger's learner episodes
 # (--dagger-sample-learner), which escapes the loops a greedy policy falls into and is slower, since
@@ -21,9 +22,13 @@ EPISODES=${DEMO_EPISODES:-30}
 STEPS=${DEMO_STEPS:-2000}
 DAGGER_ROUNDS=${DEMO_DAGGER_ROUNDS:-3}
 DAGGER_TAKEOVER=${DEMO_DAGGER_TAKEOVER:-2}
+DAGGER_FOCUS=${DEMO_DAGGER_FOCUS:-0.25}
 EVAL_EPISODES=${DEMO_EVAL_EPISODES:-50}
 MAX_STEPS=${DEMO_MAX_STEPS:-1500}
 ESCAPE=${DEMO_ESCAPE_LOOPS:-8}
+if ! [[ "$DAGGER_FOCUS" =~ ^(0(\.[0-9]+)?|\.[0-9]+)$ ]]; then
+  echo "DEMO_DAGGER_FOCUS must be a share of the batch in [0, 1), e.g. 0.25 (0: uniform batches), got '${DAGGER_FOCUS}'" >&2; exit 2
+fi
 case "$ESCAPE" in
   ''|*[!0-9]*) echo "DEMO_ESCAPE_LOOPS must be a whole number of sampled steps (0: pure argmax), got '${ESCAPE}'" >&2; exit 2 ;;
 esac
@@ -45,9 +50,10 @@ $PY -m pokeil_jax.data inspect "$DATA"
 echo "== 2/3 BC alone: $STEPS steps (the expert is judged on the same seeds)"
 $PY bc_pokemon_jax.py --exp-name demo_quest_bc "${COMMON[@]}" --dagger-rounds 0
 
-echo "== 2/3 BC + DAgger: $STEPS steps, $DAGGER_ROUNDS rounds of 6 learner episodes (expert takeover after $DAGGER_TAKEOVER repeats)"
+echo "== 2/3 BC + DAgger: $STEPS steps, $DAGGER_ROUNDS rounds of 6 learner episodes (expert takeover after $DAGGER_TAKEOVER repeats, $DAGGER_FOCUS of each batch from the learner's mistakes)"
 $PY bc_pokemon_jax.py --exp-name demo_quest_dagger "${COMMON[@]}" --compare-expert '' \
     --dagger-rounds "$DAGGER_ROUNDS" --dagger-episodes 6 --dagger-max-steps "$MAX_STEPS" --dagger-takeover "$DAGGER_TAKEOVER" \
+    --dagger-focus "$DAGGER_FOCUS" \
     ${DAGGER_MODE[@]+"${DAGGER_MODE[@]}"}
 
 echo "== 3/3 expert vs BC vs BC + DAgger on $EVAL_EPISODES unseen seeds (policy actions $EVAL_WORD)"

@@ -15,6 +15,7 @@ from pokeil_jax import dagger, data
 FRAME = np.zeros((160, 240, 3), np.uint8)
 FAKE_ENV = types.SimpleNamespace(adapter=types.SimpleNamespace(name="fake"), game_code="FAKE", frames_per_step=24,
                                  hold_frames=8, milestone_names=("DONE",))
+FAKE_ENVS = types.SimpleNamespace(num_envs=1)
 
 
 def one_step_episode(env, expert, game_seed, choose, reset_options=None):
@@ -29,8 +30,12 @@ def one_step_episode(env, expert, game_seed, choose, reset_options=None):
 
 
 def collect(monkeypatch, out_dir, round_index, episodes):
-    monkeypatch.setattr(dagger, "record_episode", one_step_episode)
-    return dagger.collect_round(FAKE_ENV, None, "fake", None, round_index, episodes, 0.5, out_dir, "0" * 40, seed=0)
+    def play_round(envs, experts, logits_fn, game_seeds, max_steps, choosers, start_milestone=0):
+        return [one_step_episode(envs, None, game_seed, None) for game_seed in game_seeds]
+
+    monkeypatch.setattr(dagger, "play_round", play_round)
+    return dagger.collect_round(FAKE_ENVS, [None], "fake", None, round_index, episodes, 0.5, out_dir, "0" * 40, seed=0,
+                                game=FAKE_ENV)
 
 
 def test_a_round_of_more_than_1000_episodes_stays_in_its_round(tmp_path, monkeypatch):
@@ -113,33 +118,79 @@ def test_takeover_lets_the_expert_drive_past_a_loop_until_the_next_milestone():
 def test_takeover_carries_a_stuck_learner_through_the_real_game(tmp_path):
     """A learner that only presses UP loops at the first wall; with takeover the scripted expert
     drives it past each loop, so its DAgger episode finishes the game, every state labelled."""
-    from pokeil_jax.env import PokemonEnv, rom_sha1
+    from pokeil_jax.env import rom_sha1
     from pokeil_jax.experts import make_expert
+    from pokeil_jax.games.minimon import ROM_PATH
+    from pokeil_jax.vector_env import make_eval_envs
 
     up = lambda frames: np.tile(np.eye(10)[4], (len(frames), 1))  # noqa: E731
-    env = PokemonEnv(max_episode_steps=300, fingerprint=True)
+    envs = make_eval_envs(1, max_episode_steps=300, fingerprint=True)
     finished = {}
     for takeover in (0, 2):
         out = tmp_path / f"takeover{takeover}"
-        [path] = dagger.collect_round(env, make_expert("scripted"), "scripted", up, 0, 1, 0.0, out,
-                                      rom_sha1(env.rom_path), seed=0, takeover=takeover)
+        [path] = dagger.collect_round(envs, [make_expert("scripted")], "scripted", up, 0, 1, 0.0, out,
+                                      rom_sha1(ROM_PATH), seed=0, takeover=takeover, max_steps=300)
         episode = data.load_episode(path, load_observations=False)
         finished[takeover] = data.read_metadata(path)["terminated"]
         assert (episode["executed_actions"] != 4).any() == bool(takeover)
-    env.close()
+    envs.close()
     assert finished == {0: False, 2: True}
 
 
 def test_a_round_can_start_at_a_split(tmp_path, monkeypatch):
-    from pokeil_jax.env import PokemonEnv, rom_sha1
+    from pokeil_jax.env import rom_sha1
     from pokeil_jax.experts import make_expert
+    from pokeil_jax.games.minimon import ROM_PATH
+    from pokeil_jax.vector_env import make_eval_envs
 
     monkeypatch.setenv("POKEIL_SPLITS_DIR", str(tmp_path / "splits"))
     expert_drives = lambda frames: np.tile(np.eye(10)[4], (len(frames), 1))  # noqa: E731  (beta 1: never pressed)
-    env = PokemonEnv(max_episode_steps=300)
-    [path] = dagger.collect_round(env, make_expert("scripted"), "scripted", expert_drives, 0, 1, 1.0,
-                                  tmp_path / "out", rom_sha1(env.rom_path), seed=0, start_milestone=3)
-    env.close()
+    envs = make_eval_envs(1, max_episode_steps=300)
+    [path] = dagger.collect_round(envs, [make_expert("scripted")], "scripted", expert_drives, 0, 1, 1.0,
+                                  tmp_path / "out", rom_sha1(ROM_PATH), seed=0, start_milestone=3, max_steps=300)
+    envs.close()
     episode = data.load_episode(path, load_observations=False)
     assert data.read_metadata(path)["start_milestone"] == 3 and data.read_metadata(path)["terminated"]
     assert json.loads(str(episode["infos"][0]))["milestone_count"] >= 3 and episode["rewards"].sum() == 3.0
+
+
+def test_a_round_in_parallel_envs_records_what_one_env_records(tmp_path):
+    """Three seeds in two worker envs (one env plays two episodes): with beta 1 the expert
+    presses every label, so each episode must equal rollout.record_episode's for its seed, step
+    for step (frames, labels, pressed buttons, rewards, infos, the final frame). And with a
+    learner in the mix (beta 0.5, takeover), a second round of the same parameters and seeds
+    writes the same episodes: each env's mixture draws from its own generator."""
+    from pokeil_jax.env import PokemonEnv, rom_sha1
+    from pokeil_jax.experts import make_expert
+    from pokeil_jax.games.minimon import ROM_PATH
+    from pokeil_jax.rollout import record_episode
+    from pokeil_jax.vector_env import make_eval_envs
+
+    envs = make_eval_envs(2, max_episode_steps=120, fingerprint=True)
+    try:
+        never = lambda frames: np.tile(np.eye(10)[4], (len(frames), 1))  # noqa: E731  (beta 1: never pressed)
+        paths = dagger.collect_round(envs, [make_expert("scripted") for _ in range(2)], "scripted", never, 0, 3, 1.0,
+                                     tmp_path / "expert", rom_sha1(ROM_PATH), seed=0, max_steps=120)
+        env = PokemonEnv(max_episode_steps=120, fingerprint=True)
+        for path, game_seed in zip(paths, dagger.round_seeds(0, 3)):
+            recorded = data.load_episode(path)
+            alone = record_episode(env, make_expert("scripted"), game_seed)
+            assert recorded["metadata"]["seed"] == game_seed and recorded["metadata"]["game"] == env.adapter.name
+            for key in ("observations", "actions", "executed_actions", "rewards", "dones", "final_observation"):
+                np.testing.assert_array_equal(recorded[key], alone[key], err_msg=key)
+            assert [json.loads(s) for s in recorded["infos"]] == [json.loads(s) for s in alone["infos"]]
+        env.close()
+
+        wanders = lambda frames: np.tile(np.log([.3, .05, .05, .05, .2, .1, .1, .15, 1e-9, 1e-9]), (len(frames), 1))  # noqa: E731
+        rounds = []
+        for attempt in ("a", "b"):
+            rounds.append(dagger.collect_round(
+                envs, [make_expert("scripted") for _ in range(2)], "scripted", wanders, 0, 3, 0.5, tmp_path / attempt,
+                rom_sha1(ROM_PATH), seed=4, takeover=2, sample_learner=True, max_steps=120))
+        for a, b in zip(*rounds):
+            first, second = data.load_episode(a), data.load_episode(b)
+            assert (first["executed_actions"] != first["actions"]).any()  # the learner pressed some buttons
+            for key in ("observations", "actions", "executed_actions", "rewards"):
+                np.testing.assert_array_equal(first[key], second[key], err_msg=key)
+    finally:
+        envs.close()

@@ -78,3 +78,19 @@ def test_bad_escape_loops_value_is_one_line_before_any_work(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0 and "DEMO_ESCAPE_LOOPS" in result.stderr and "'lots'" in result.stderr
     assert not calls.exists()
+
+
+def test_dagger_focus_reaches_only_the_dagger_run_and_a_bad_one_is_one_line(tmp_path):
+    script, calls = fake_tree(tmp_path)
+    env = {k: v for k, v in os.environ.items() if k != "DEMO_DAGGER_FOCUS"}
+    subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True, timeout=60)
+    runs = training_calls(calls)
+    assert [" --dagger-focus 0.25 " in f" {line} " for line in runs] == [False, True]
+    calls.unlink()
+    run_demo(script, DEMO_DAGGER_FOCUS="0")
+    assert [" --dagger-focus 0 " in f" {line} " for line in training_calls(calls)] == [False, True]
+    calls.unlink()
+    result = run_demo(script, DEMO_DAGGER_FOCUS="1.5")
+    assert result.returncode == 2 and result.stderr.strip().count("\n") == 0
+    assert "DEMO_DAGGER_FOCUS" in result.stderr and "'1.5'" in result.stderr
+    assert not calls.exists()
