@@ -17,30 +17,26 @@ from typing import Callable
 import numpy as np
 
 from pokeil_jax import data, splits
-from pokeil_jax.preprocessing import preprocess_frames
 from pokeil_jax.rollout import episode_arrays, episode_metadata, info_json, to_episode_file
 
 #: First game seed of DAgger rollouts; far from demonstration (0, 1, ...) and eval (1000, ...) seeds.
 DAGGER_SEED_BASE = 100_000
 
 
-def learner_chooser(logits_fn: Callable[[np.ndarray], np.ndarray], beta: float, rng: np.random.Generator,
-                    takeover: int = 0, sample: bool = False):
-    """choose(obs, info, label): the expert's label with probability `beta`, else the learner's argmax
-    (`sample`: an action drawn from the learner's softmax with `rng`, so the rounds visit the states
-    a sampling policy reaches, as `--no-eval-greedy` judges it).
+def learner_chooser(beta: float, rng: np.random.Generator, takeover: int = 0, sample: bool = False):
+    """choose(info, label, logits): the expert's label with probability `beta`, else the learner's
+    argmax of `logits` (its (num_actions,) logits for this state; `sample`: an action drawn from
+    its softmax with `rng`, so the rounds visit the states a sampling policy reaches, as
+    `--no-eval-greedy` judges it). One chooser per env: it keeps that env's episode state.
 
-    `logits_fn` maps uint8 (N, 84, 84, 3) to (N, num_actions) logits (the trained policy).
     With `takeover` > 0, once a state (info's `state_fingerprint`) comes back for the
     `takeover`-th time in an episode the learner is stuck, and the expert drives until the next
     milestone: the rest of the episode then shows the learner's own states further on, instead
-    of the same stuck states a thousand times. Every state keeps the expert's label either way.
-    `choose(obs, info, label, logits)` takes the learner's logits for `obs` when the caller
-    has them already (a batched forward over several envs)."""
+    of the same stuck states a thousand times. Every state keeps the expert's label either way."""
     visits: dict[str, int] = {}
     drive_until = [-1]  # the expert drives while milestone_count is below this
 
-    def choose(obs, info, label, logits=None):
+    def choose(info, label, logits):
         if info.get("step") == 0:  # a new episode
             visits.clear()
             drive_until[0] = -1
@@ -51,8 +47,6 @@ def learner_chooser(logits_fn: Callable[[np.ndarray], np.ndarray], beta: float, 
                 drive_until[0] = info["milestone_count"] + 1
         if info.get("milestone_count", 0) < drive_until[0] or rng.random() < beta:
             return label
-        if logits is None:
-            logits = logits_fn(preprocess_frames(obs[None]))[0]
         logits = np.asarray(logits, np.float64)
         if not sample:
             return int(logits.argmax())
@@ -108,7 +102,7 @@ class RoundPlayer:
                 continue  # no episode here any more
             info = env_info(infos[i])
             label = int(self.experts[i].get_action(obs, info))
-            pressed[i] = int(self.choosers[i](obs, info, label, logits[i]))
+            pressed[i] = int(self.choosers[i](info, label, logits[i]))
             self._pending[i] = (obs.copy(), label, int(pressed[i]))
         return pressed
 
@@ -172,8 +166,8 @@ def collect_round(
         if earlier_run_round >= round_index:  # left by a run that was killed and resumed before it
             path.unlink()
     first_index = data.next_episode_index_and_seed(out_dir)[0]
-    choosers = [learner_chooser(logits_fn, beta, np.random.default_rng([seed, round_index, 2, i]), takeover,
-                                sample_learner) for i in range(envs.num_envs)]
+    choosers = [learner_chooser(beta, np.random.default_rng([seed, round_index, 2, i]), takeover, sample_learner)
+                for i in range(envs.num_envs)]
     seeds = round_seeds(round_index, episodes)
     played = play_round(envs, experts, logits_fn, seeds, max_steps, choosers, start_milestone)
     game = game if game is not None else _game_of(envs)
@@ -246,7 +240,7 @@ class DaggerLoop:
         self.demo_paths = list(demo_paths)
         self.out_dir = Path(config.expert_data_dir) / "dagger" / run_name
         self.cache_dir = data.default_cache_dir(config.expert_data_dir)
-        self.envs = None
+        self.envs = self.game = self.rom_sha1 = None  # made at the first round: worker envs, what metadata says of them
 
     def round_ends_at(self, step: int) -> bool:
         return step % self.phase == 0 and 1 <= step // self.phase <= self.config.rounds

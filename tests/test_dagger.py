@@ -68,10 +68,9 @@ def test_config_checks_its_values():
 @pytest.mark.parametrize("beta", [0.0, 0.8, 1.0])
 def test_the_expert_label_is_pressed_with_probability_beta(beta):
     """The learner always wants button 9, the expert's label is 7: the share of 7s is beta."""
-    learner = lambda frames: np.tile(np.eye(10)[9], (len(frames), 1))  # noqa: E731
-    choose = dagger.learner_chooser(learner, beta, np.random.default_rng(0))
-    frame = np.zeros((160, 240, 3), np.uint8)
-    pressed = np.array([choose(frame, {}, 7) for _ in range(2000)])
+    wants_9 = np.eye(10)[9]
+    choose = dagger.learner_chooser(beta, np.random.default_rng(0))
+    pressed = np.array([choose({}, 7, wants_9) for _ in range(2000)])
     assert set(np.unique(pressed)) <= {7, 9}
     assert abs((pressed == 7).mean() - beta) < 0.03
 
@@ -80,13 +79,12 @@ def test_a_sampling_learner_presses_its_softmax_draws():
     """The learner's softmax puts 0.75 on button 2 and 0.25 on button 5 (the argmax is 2): with
     sample=True the pressed shares follow it, without it only the argmax is pressed."""
     logits = np.log(np.array([1e-9, 1e-9, 0.75, 1e-9, 1e-9, 0.25, 1e-9, 1e-9, 1e-9, 1e-9]))
-    learner = lambda frames: np.tile(logits, (len(frames), 1))  # noqa: E731
-    sampled = dagger.learner_chooser(learner, 0.0, np.random.default_rng(0), sample=True)
-    pressed = np.array([sampled(FRAME, {}, 7) for _ in range(2000)])
+    sampled = dagger.learner_chooser(0.0, np.random.default_rng(0), sample=True)
+    pressed = np.array([sampled({}, 7, logits) for _ in range(2000)])
     assert set(np.unique(pressed)) == {2, 5}
     assert abs((pressed == 5).mean() - 0.25) < 0.03
-    greedy = dagger.learner_chooser(learner, 0.0, np.random.default_rng(0))
-    assert {greedy(FRAME, {}, 7) for _ in range(50)} == {2}
+    greedy = dagger.learner_chooser(0.0, np.random.default_rng(0))
+    assert {greedy({}, 7, logits) for _ in range(50)} == {2}
 
 
 def test_the_sample_learner_flag_reaches_the_dagger_config():
@@ -101,18 +99,18 @@ def test_takeover_lets_the_expert_drive_past_a_loop_until_the_next_milestone():
     """The learner presses 9, the expert's label is 7, beta 0. States A, B, A, B, ... : from the
     third visit of a state (takeover=2) the expert drives, until milestone_count rises; a new
     episode (step 0) forgets the visits."""
-    learner = lambda frames: np.tile(np.eye(10)[9], (len(frames), 1))  # noqa: E731
-    choose = dagger.learner_chooser(learner, 0.0, np.random.default_rng(0), takeover=2)
+    wants_9 = np.eye(10)[9]
+    choose = dagger.learner_chooser(0.0, np.random.default_rng(0), takeover=2)
 
     def press(step, fingerprint, milestones=0):
-        return choose(FRAME, {"step": step, "state_fingerprint": fingerprint, "milestone_count": milestones}, 7)
+        return choose({"step": step, "state_fingerprint": fingerprint, "milestone_count": milestones}, 7, wants_9)
 
     assert [press(t, "AB"[t % 2]) for t in range(4)] == [9, 9, 9, 9]
     assert [press(t, "AB"[t % 2]) for t in range(4, 8)] == [7, 7, 7, 7]  # stuck: the expert drives
     assert press(8, "C", milestones=1) == 9  # the next milestone: the learner again
     assert press(0, "A") == 9 and press(1, "A") == 9 and press(2, "A") == 7  # a new episode starts counting afresh
-    plain = dagger.learner_chooser(learner, 0.0, np.random.default_rng(0))
-    assert {plain(FRAME, {"step": t, "state_fingerprint": "A", "milestone_count": 0}, 7) for t in range(9)} == {9}
+    plain = dagger.learner_chooser(0.0, np.random.default_rng(0))
+    assert {plain({"step": t, "state_fingerprint": "A", "milestone_count": 0}, 7, wants_9) for t in range(9)} == {9}
 
 
 def test_takeover_carries_a_stuck_learner_through_the_real_game(tmp_path):
