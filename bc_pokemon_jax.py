@@ -103,6 +103,10 @@ class Args:
     """only evaluate --checkpoint (no training)"""
     checkpoint: Optional[str] = None
     """checkpoint to restore for --eval-only (a run, best/periodic/final folder, or one step folder)"""
+    init_checkpoint: Optional[str] = None
+    """start training from this checkpoint's network (a run, best/periodic/final folder, or one step
+    folder; same --hidden-dim) with a fresh optimiser at step 0: fine-tuning, or DAgger from a BC
+    policy, whose first round is then played before any training step (see --dagger-rounds)"""
     log_dir: str = "runs"
     """tensorboard logs go to <log_dir>/<run_name>"""
     track: bool = False
@@ -117,7 +121,9 @@ class Args:
     dagger_rounds: int = 0
     """online DAgger rounds (0: plain BC): training is split into rounds+1 equal phases; after each
     phase but the last the learner plays, the expert labels every state it visits, and those
-    episodes join the training set (saved in <expert_data_dir>/dagger/<run_name>/)"""
+    episodes join the training set (saved in <expert_data_dir>/dagger/<run_name>/). With
+    --init-checkpoint the restored policy plays round 1 before any step, and training is split
+    into `rounds` phases, one after each round"""
     dagger_episodes: int = 8
     """episodes the learner plays per DAgger round"""
     dagger_beta: float = 0.5
@@ -210,6 +216,7 @@ def main(args: Args) -> dict:
             f"pass a multiple of {jax.device_count()}")
     require(not (args.dagger_rounds and process_count > 1),
             "--dagger-rounds needs a single process (the learner plays in this process's env)")
+    init_params = init_checkpoint_params(args) if args.init_checkpoint else None
     run_name, run_dir, log_path = run_folders(args)
     kernels = _resolved_kernels(args)
 
@@ -252,6 +259,8 @@ def main(args: Args) -> dict:
         state = create_train_state(args, key)
         checkpointer = resources.enter_context(ckpt.Checkpointer(run_dir, max_to_keep=args.keep_checkpoints))
         start_step = 0
+        if init_params is not None:
+            state = with_params(state, init_params)
         if args.resume:
             state, extras = ckpt.restore(checkpointer.latest() or run_dir, state)
             start_step = int((extras.get("loader_state") or {}).get("sampler_step", extras["step"]))
@@ -271,6 +280,8 @@ def main(args: Args) -> dict:
             resources.callback(dagger_loop.close)
             if start_step:
                 train_demos = dagger_loop.training_set(start_step)  # the rounds collected before the resume point
+            elif dagger_loop.round_ends_at(0):  # a restored policy plays before the first step
+                train_demos = dagger_loop.collect(0, state, writer)
         # Each process samples its own shard with its own stream; the global batch is their concatenation.
         sampler_seed = args.seed + 7919 * process_index
         sampler = make_sampler(args, train_demos, args.batch_size // process_count, sampler_seed, start_step)
@@ -541,6 +552,30 @@ def create_train_state(args: Args, key):
     return make(key, train_config(args))
 
 
+def init_checkpoint_params(args: Args):
+    """The network parameters of --init-checkpoint (a BC or DQN-BC checkpoint); read before the
+    run has folders, so a bad checkpoint ends the run with nothing written."""
+    import jax
+
+    from pokeil_jax import checkpoint as ckpt
+
+    saved_algo = ckpt.read_extras(args.init_checkpoint)["args"].get("algo", "bc")
+    template = create_train_state(dataclasses.replace(args, algo=saved_algo), jax.random.key(0))
+    restored, extras = ckpt.restore(args.init_checkpoint, template)
+    print(f"network initialised from {extras['path']} ({saved_algo}, step {extras['step']})")
+    return restored.params
+
+
+def with_params(state, params):
+    """`state` (fresh: step 0, new optimiser) with `params`; DQN-BC's target network starts equal to them."""
+    import jax
+
+    state = state.replace(params=params)
+    if hasattr(state, "target_params"):
+        state = state.replace(target_params=jax.tree_util.tree_map(jax.numpy.copy, params))
+    return state
+
+
 def algo_step_fn(args: Args):
     """The pure train step for --algo (None: train.train_step, BC's)."""
     if args.algo != "dqn_bc":
@@ -615,7 +650,7 @@ def dagger_config(args: Args):
                         total_training_steps=args.total_training_steps, expert_data_dir=args.expert_data_dir,
                         rom_path=args.rom_path, seed=args.seed, takeover=args.dagger_takeover,
                         start_milestone=args.start_milestone, sample_learner=args.dagger_sample_learner,
-                        num_envs=args.dagger_num_envs)
+                        num_envs=args.dagger_num_envs, warm_start=bool(args.init_checkpoint))
 
 
 def _resolved_kernels(args: Args) -> str:
@@ -758,7 +793,15 @@ def check_args(args: Args) -> None:
                                                               f"a run folder, its best/periodic/final folder, or a step folder")
         require(args.final_eval_episodes >= 1 or bool(args.eval_seeds), "--eval-only needs --final-eval-episodes >= 1")
     else:
-        require(args.checkpoint is None, "--checkpoint is read by --eval-only; to continue training use --resume")
+        require(args.checkpoint is None, "--checkpoint is read by --eval-only; to continue training use --resume, "
+                                         "to start from its network --init-checkpoint")
+    if args.init_checkpoint is not None:
+        require(not args.eval_only, "--init-checkpoint starts training; to judge a checkpoint use --eval-only --checkpoint")
+        require(not args.resume, "--init-checkpoint and --resume exclude each other: --resume continues a run "
+                                 "from its own latest checkpoint")
+        require(Path(args.init_checkpoint).expanduser().exists(),
+                f"--init-checkpoint {args.init_checkpoint}: no such folder; pass a run folder, its "
+                f"best/periodic/final folder, or a step folder")
     if args.rom_path is not None:
         try:
             check_rom(args.rom_path)

@@ -6,6 +6,9 @@ expert's action with probability beta, the learner's own action otherwise (its a
 from its softmax when the policy will be judged that way) — records every
 visited state with the EXPERT's label, and adds those episodes to the training set. The
 scripted MiniMon planner can be asked from any state, which is what this needs.
+
+A cold learner (trained from scratch) first trains a phase, then plays; a warm one (a BC policy
+restored with `--init-checkpoint`, the paper's pi_1 trained on the demonstrations) plays first.
 """
 
 from __future__ import annotations
@@ -197,7 +200,7 @@ class DaggerConfig:
     """What the DAgger loop needs to know (bc_pokemon_jax.py fills it from its --dagger-* flags)."""
 
     rounds: int
-    """rounds of learner play; training is split into rounds+1 equal phases"""
+    """rounds of learner play; training is split into rounds+1 equal phases (`rounds` with `warm_start`)"""
     episodes: int
     """episodes the learner plays per round"""
     beta: float
@@ -219,6 +222,9 @@ class DaggerConfig:
     """the learner's actions are drawn from its softmax instead of its argmax"""
     num_envs: int = 1
     """envs the round's episodes play in at once (at most `episodes`; 1: in this process)"""
+    warm_start: bool = False
+    """the learner already plays before training (a restored policy): round 1 comes at step 0 and
+    each round is followed by one of `rounds` equal training phases"""
 
     def __post_init__(self):
         if (self.rounds < 1 or self.episodes < 1 or not 0 <= self.beta <= 1 or self.takeover < 0
@@ -236,18 +242,25 @@ class DaggerLoop:
         """`writer_log(writer, scalars, step)` logs scalars."""
         self.config = config
         self.log = writer_log
-        self.phase = max(1, config.total_training_steps // (config.rounds + 1))
+        # A cold learner trains a phase before it first plays; a warm one plays first.
+        self.first_round_after = 0 if config.warm_start else 1
+        self.phase = max(1, config.total_training_steps // (config.rounds + self.first_round_after))
         self.demo_paths = list(demo_paths)
         self.out_dir = Path(config.expert_data_dir) / "dagger" / run_name
         self.cache_dir = data.default_cache_dir(config.expert_data_dir)
         self.envs = self.game = self.rom_sha1 = None  # made at the first round: worker envs, what metadata says of them
 
+    def round_index(self, step: int) -> int:
+        """0-based index of the round played at `step` (when `round_ends_at(step)`)."""
+        return step // self.phase - self.first_round_after
+
     def round_ends_at(self, step: int) -> bool:
-        return step % self.phase == 0 and 1 <= step // self.phase <= self.config.rounds
+        """Whether the learner plays a round after `step` training steps."""
+        return step % self.phase == 0 and 0 <= self.round_index(step) < self.config.rounds
 
     def training_set(self, step: int):
-        """Demonstrations plus the DAgger episodes of the rounds that ended by `step`."""
-        rounds_done = min(step // self.phase, self.config.rounds)
+        """Demonstrations plus the DAgger episodes of the rounds played by `step`."""
+        rounds_done = min(max(self.round_index(step) + 1, 0), self.config.rounds)
         extra = episodes_of_rounds(self.out_dir, rounds_done)
         return data.build_cache(self.demo_paths + extra, self.cache_dir, progress=False)
 
@@ -263,7 +276,7 @@ class DaggerLoop:
                                                   max_episode_steps=config.max_steps, fingerprint=True)
             self.game = _game_of(self.envs)
             self.rom_sha1 = rom_sha1(self.envs.get_attr("rom_path")[0])
-        round_index = step // self.phase - 1
+        round_index = self.round_index(step)
         beta = config.beta ** (round_index + 1)
         experts = [make_expert(config.expert, rom_path=config.rom_path) for _ in range(self.envs.num_envs)]
         with FolderLock(self.out_dir, f"DAgger round {round_index + 1} of {self.out_dir.name}"):

@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # The headroom measurement on MiniMon Quest (pokeil/MiniMonQuest-v0), end to end:
 #   1. collect demonstrations with the quest's scripted planner (tops up $DATA to DEMO_EPISODES),
-#   2. train BC alone, and BC + online DAgger, with the same budget,
+#   2. train BC alone, then BC + online DAgger from BC's network (the BC policy plays DAgger's first
+#      round, as in Ross et al.: DAgger's first policy is trained on the demonstrations),
 #   3. judge the expert, BC and BC + DAgger on the same unseen seeds and print one table per
 #      milestone: completion rate and steps to the milestone (scripts/quest_headroom_table.py).
-# Environment overrides: DEMO_EPISODES, DEMO_STEPS, DEMO_DAGGER_ROUNDS, DEMO_DAGGER_TAKEOVER,
+# Environment overrides: DEMO_EPISODES, DEMO_STEPS (BC's steps), DEMO_DAGGER_STEPS (DAgger's steps after
+# BC's), DEMO_DAGGER_ROUNDS, DEMO_DAGGER_EPISODES (learner episodes per round), DEMO_DAGGER_BETA (the
+# share of the expert's own actions in round 1, squared in round 2...; 0 by default: the BC learner
+# drives, the expert only labels, and takes over where the learner is stuck), DEMO_DAGGER_TAKEOVER,
 # DEMO_DAGGER_FOCUS (the share of each batch drawn from the learner's mistakes, 0.25; 0: uniform),
 # DEMO_EVAL_EPISODES, DEMO_MAX_STEPS, DEMO_DATA, DEMO_EVAL_GREEDY (1: argmax actions, the default;
 # 0: actions sampled from the policy's softmax, in the evaluations and in DAgger's learner episodes
@@ -20,12 +24,23 @@ ENV_ID=pokeil/MiniMonQuest-v0
 DATA=${DEMO_DATA:-expert_data_quest}
 EPISODES=${DEMO_EPISODES:-30}
 STEPS=${DEMO_STEPS:-2000}
+DAGGER_STEPS=${DEMO_DAGGER_STEPS:-1500}
 DAGGER_ROUNDS=${DEMO_DAGGER_ROUNDS:-3}
+DAGGER_EPISODES=${DEMO_DAGGER_EPISODES:-8}
+DAGGER_BETA=${DEMO_DAGGER_BETA:-0}
 DAGGER_TAKEOVER=${DEMO_DAGGER_TAKEOVER:-2}
 DAGGER_FOCUS=${DEMO_DAGGER_FOCUS:-0.25}
 EVAL_EPISODES=${DEMO_EVAL_EPISODES:-50}
 MAX_STEPS=${DEMO_MAX_STEPS:-1500}
 ESCAPE=${DEMO_ESCAPE_LOOPS:-8}
+for name in EPISODES STEPS DAGGER_STEPS DAGGER_ROUNDS DAGGER_EPISODES EVAL_EPISODES MAX_STEPS; do
+  case "${!name}" in
+    ''|*[!0-9]*|0) echo "DEMO_${name} must be a whole number >= 1, got '${!name}'" >&2; exit 2 ;;
+  esac
+done
+if ! [[ "$DAGGER_BETA" =~ ^(0(\.[0-9]+)?|\.[0-9]+|1(\.0*)?)$ ]]; then
+  echo "DEMO_DAGGER_BETA must be a probability in [0, 1], e.g. 0.5 (0: the learner drives), got '${DAGGER_BETA}'" >&2; exit 2
+fi
 if ! [[ "$DAGGER_FOCUS" =~ ^(0(\.[0-9]+)?|\.[0-9]+)$ ]]; then
   echo "DEMO_DAGGER_FOCUS must be a share of the batch in [0, 1), e.g. 0.25 (0: uniform batches), got '${DAGGER_FOCUS}'" >&2; exit 2
 fi
@@ -38,7 +53,7 @@ case "${DEMO_EVAL_GREEDY:-1}" in
   0) EVAL_MODE=(--no-eval-greedy); DAGGER_MODE=(--dagger-sample-learner); EVAL_WORD="sampled from the policy" ;;
   *) echo "DEMO_EVAL_GREEDY must be 1 (argmax actions) or 0 (sampled actions), got '${DEMO_EVAL_GREEDY}'" >&2; exit 2 ;;
 esac
-COMMON=(--env-id "$ENV_ID" --expert-data-dir "$DATA" --total-training-steps "$STEPS" --learning-rate 5e-4
+COMMON=(--env-id "$ENV_ID" --expert-data-dir "$DATA" --learning-rate 5e-4
         --eval-frequency 0 --final-eval-episodes "$EVAL_EPISODES" --eval-max-steps "$MAX_STEPS" "${EVAL_MODE[@]}"
         --eval-num-envs 8)  # a batch of 8 screens per forward: ~1.3x the steps/s of 4 on 2 cores (benchmarks/eval_speed.py)
 
@@ -48,11 +63,15 @@ $PY collect_expert_data.py --env-id "$ENV_ID" --expert scripted --num-episodes "
 $PY -m pokeil_jax.data inspect "$DATA"
 
 echo "== 2/3 BC alone: $STEPS steps (the expert is judged on the same seeds)"
-$PY bc_pokemon_jax.py --exp-name demo_quest_bc "${COMMON[@]}" --dagger-rounds 0
+$PY bc_pokemon_jax.py --exp-name demo_quest_bc "${COMMON[@]}" --total-training-steps "$STEPS" --dagger-rounds 0
+BC_RUN=$(ls -td checkpoints/demo_quest_bc__*/ 2>/dev/null | head -1 || true)
+[ -n "$BC_RUN" ] || { echo "BC's run left no checkpoints/demo_quest_bc__*/ folder for DAgger to start from" >&2; exit 1; }
 
-echo "== 2/3 BC + DAgger: $STEPS steps, $DAGGER_ROUNDS rounds of 6 learner episodes (expert takeover after $DAGGER_TAKEOVER repeats, $DAGGER_FOCUS of each batch from the learner's mistakes)"
-$PY bc_pokemon_jax.py --exp-name demo_quest_dagger "${COMMON[@]}" --compare-expert '' \
-    --dagger-rounds "$DAGGER_ROUNDS" --dagger-episodes 6 --dagger-max-steps "$MAX_STEPS" --dagger-takeover "$DAGGER_TAKEOVER" \
+echo "== 2/3 BC + DAgger from ${BC_RUN}final: $DAGGER_ROUNDS rounds of $DAGGER_EPISODES learner episodes, the first before any step, $DAGGER_STEPS steps in all (beta $DAGGER_BETA, expert takeover after $DAGGER_TAKEOVER repeats, $DAGGER_FOCUS of each batch from the learner's mistakes)"
+$PY bc_pokemon_jax.py --exp-name demo_quest_dagger "${COMMON[@]}" --total-training-steps "$DAGGER_STEPS" --compare-expert '' \
+    --init-checkpoint "${BC_RUN}final" \
+    --dagger-rounds "$DAGGER_ROUNDS" --dagger-episodes "$DAGGER_EPISODES" --dagger-beta "$DAGGER_BETA" \
+    --dagger-max-steps "$MAX_STEPS" --dagger-takeover "$DAGGER_TAKEOVER" \
     --dagger-focus "$DAGGER_FOCUS" \
     ${DAGGER_MODE[@]+"${DAGGER_MODE[@]}"}
 

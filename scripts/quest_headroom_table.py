@@ -18,6 +18,17 @@ def load(path: str) -> dict:
         sys.exit(f"cannot read the eval report {path}: {error}; run scripts/demo_quest.sh first")
 
 
+def budget(run_args: dict) -> str:
+    """What a run trained: its steps, where it started, its DAgger rounds."""
+    text = f"{run_args.get('total_training_steps', '?')} steps"
+    if run_args.get("init_checkpoint"):
+        text += f" from {run_args['init_checkpoint']}"
+    if run_args.get("dagger_rounds"):
+        text += (f", {run_args['dagger_rounds']} DAgger rounds of {run_args.get('dagger_episodes', '?')} "
+                 f"learner episodes (beta {run_args.get('dagger_beta', '?')})")
+    return text
+
+
 def main() -> None:
     if len(sys.argv) != 3:
         sys.exit(__doc__.strip().splitlines()[-1].strip())
@@ -33,6 +44,7 @@ def main() -> None:
     print(f"{len(expert['seeds'])} unseen seeds; milestone completion: " + ", ".join(
         f"{k} {v['milestone_completion_rate']:.1%} ({v['milestone_completion_rate'] / ex:.0%} of the expert)"
         for k, v in columns.items()))
+    print(f"budgets: BC {budget(bc.get('args', {}))}; BC + DAgger {budget(dagger.get('args', {}))}")
     print()
     print("| milestone | " + " | ".join(f"{k} reached / steps" for k in columns) + " |")
     print("|---|" + "---|" * len(columns))

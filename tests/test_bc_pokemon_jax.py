@@ -80,6 +80,29 @@ def test_anneal_lr_falls_to_zero_over_the_run_and_its_checkpoint_restores_withou
     assert script.train_config(script.Args(total_training_steps=10)).anneal_steps == 0
 
 
+def test_init_checkpoint_starts_from_its_network_with_a_fresh_optimiser(tmp_path, synthetic_demos):
+    """At a negligible learning rate, a run started from a checkpoint ends on that checkpoint's
+    parameters (a run from scratch does not), at its own step count; DQN-BC's target network
+    starts equal to them."""
+    first = script.main(args_for(tmp_path / "a", synthetic_demos, total_training_steps=4, save_frequency=0))
+    source, _ = restore_params(Path(first["run_dir"]) / "final")
+    tiny = dict(learning_rate=1e-20, total_training_steps=2, save_frequency=0)
+    warm = script.main(args_for(tmp_path / "b", synthetic_demos, init_checkpoint=first["run_dir"], **tiny))
+    cold = script.main(args_for(tmp_path / "c", synthetic_demos, seed=4, **tiny))
+    warm_params, extras = restore_params(Path(warm["run_dir"]) / "final")
+    cold_params, _ = restore_params(Path(cold["run_dir"]) / "final")
+    assert extras["step"] == 2 and extras["args"]["init_checkpoint"] == first["run_dir"]
+    for a, b, c in zip(*(jax.tree_util.tree_leaves(p) for p in (source, warm_params, cold_params))):
+        np.testing.assert_allclose(b, a, rtol=1e-6, atol=1e-7)
+        assert not np.allclose(c, a)
+    dqn_args = args_for(tmp_path / "d", synthetic_demos, algo="dqn_bc", init_checkpoint=first["run_dir"])
+    dqn_state = script.with_params(script.create_train_state(dqn_args, jax.random.key(0)),
+                                   script.init_checkpoint_params(dqn_args))
+    for a, b, c in zip(*(jax.tree_util.tree_leaves(p) for p in (source, dqn_state.params, dqn_state.target_params))):
+        np.testing.assert_array_equal(b, a)
+        np.testing.assert_array_equal(c, a)
+
+
 @pytest.mark.slow
 def test_resume_after_a_stop_is_bit_identical(tmp_path, synthetic_demos):
     whole = script.main(args_for(tmp_path / "a", synthetic_demos, exp_name="whole"))
@@ -194,6 +217,9 @@ BAD_FLAGS = [
      "--expert-data-dir empty --num-episodes 20 --env-id pokeil/MiniMonQuest-v0`"),
     (["--expert-data-dir", "bad"], 1, "bad/episode_0001.npz"),
     (["--eval-only", "--checkpoint", "broken"], 1, "broken: no checkpoint found"),
+    (["--init-checkpoint", "checkpoints/nope"], 2, "--init-checkpoint checkpoints/nope: no such folder"),
+    (["--init-checkpoint", "broken", "--resume"], 2, "--init-checkpoint and --resume exclude each other"),
+    (["--init-checkpoint", "broken", "--expert-data-dir", "bad"], 1, "broken: no checkpoint found"),
 ]
 
 

@@ -65,6 +65,23 @@ def test_config_checks_its_values():
                             total_training_steps=10, expert_data_dir="x")
 
 
+@pytest.mark.parametrize("warm_start,total,rounds_at", [(False, 2000, [500, 1000, 1500]), (True, 1500, [0, 500, 1000])])
+def test_a_warm_learner_plays_its_first_round_before_training(tmp_path, monkeypatch, warm_start, total, rounds_at):
+    """Cold: training, then a round after each phase but the last. Warm (a restored policy): a
+    round first, then a phase after each. `training_set(step)` holds the rounds played by `step`."""
+    config = dagger.DaggerConfig(rounds=3, episodes=1, beta=0.5, expert="scripted", max_steps=10,
+                                 total_training_steps=total, expert_data_dir=str(tmp_path), warm_start=warm_start)
+    loop = dagger.DaggerLoop(config, "run", [], writer_log=None)
+    assert [s for s in range(total + 1) if loop.round_ends_at(s)] == rounds_at
+    assert [loop.round_index(s) for s in rounds_at] == [0, 1, 2]
+    asked = []
+    monkeypatch.setattr(dagger, "episodes_of_rounds", lambda out_dir, rounds: asked.append(rounds) or [])
+    monkeypatch.setattr(dagger.data, "build_cache", lambda paths, cache_dir, progress: paths)
+    for step in (1, rounds_at[1], rounds_at[2] - 1, total):
+        loop.training_set(step)
+    assert asked == [1 if warm_start else 0, 2, 2, 3]
+
+
 @pytest.mark.parametrize("beta", [0.0, 0.8, 1.0])
 def test_the_expert_label_is_pressed_with_probability_beta(beta):
     """The learner always wants button 9, the expert's label is 7: the share of 7s is beta."""

@@ -12,14 +12,16 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def fake_tree(tmp_path: Path) -> tuple[Path, Path]:
-    """A tree with scripts/demo_quest.sh and a .venv/bin/python that appends its argv to calls.log."""
+    """A tree with scripts/demo_quest.sh and a .venv/bin/python that appends its argv to calls.log
+    (and leaves the checkpoint folder a BC run would)."""
     (tmp_path / "scripts").mkdir()
     script = tmp_path / "scripts" / "demo_quest.sh"
     shutil.copy(REPO / "scripts" / "demo_quest.sh", script)
     python = tmp_path / ".venv" / "bin" / "python"
     python.parent.mkdir(parents=True)
     calls = tmp_path / "calls.log"
-    python.write_text(f'#!/usr/bin/env bash\necho "$*" >> {calls}\n')
+    python.write_text(f'#!/usr/bin/env bash\necho "$*" >> {calls}\n'
+                      f'case "$*" in *demo_quest_bc*) mkdir -p checkpoints/demo_quest_bc__1__7/final ;; esac\n')
     python.chmod(python.stat().st_mode | stat.S_IEXEC)
     return script, calls
 
@@ -94,3 +96,35 @@ def test_dagger_focus_reaches_only_the_dagger_run_and_a_bad_one_is_one_line(tmp_
     assert result.returncode == 2 and result.stderr.strip().count("\n") == 0
     assert "DEMO_DAGGER_FOCUS" in result.stderr and "'1.5'" in result.stderr
     assert not calls.exists()
+
+
+def test_dagger_starts_from_bcs_network_with_its_own_steps_and_bad_counts_are_one_line(tmp_path):
+    script, calls = fake_tree(tmp_path)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DEMO_")}
+    subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True, timeout=60)
+    bc, dagger = training_calls(calls)
+    assert " --total-training-steps 2000 " in f" {bc} " and "--init-checkpoint" not in bc
+    assert " --init-checkpoint checkpoints/demo_quest_bc__1__7/final " in f" {dagger} "
+    assert " --total-training-steps 1500 " in f" {dagger} " and " --dagger-episodes 8 " in f" {dagger} "
+    assert " --dagger-beta 0 " in f" {dagger} "
+    calls.unlink()
+    run_demo(script, DEMO_DAGGER_STEPS="900", DEMO_DAGGER_EPISODES="4", DEMO_DAGGER_BETA="0.5")
+    dagger = training_calls(calls)[1]
+    assert " --total-training-steps 900 " in f" {dagger} " and " --dagger-episodes 4 " in f" {dagger} "
+    assert " --dagger-beta 0.5 " in f" {dagger} "
+    calls.unlink()
+    for name, value in [("DEMO_DAGGER_STEPS", "lots"), ("DEMO_DAGGER_EPISODES", "0"), ("DEMO_STEPS", "-5"),
+                        ("DEMO_DAGGER_BETA", "1.5")]:
+        result = run_demo(script, **{name: value})
+        assert result.returncode == 2 and result.stderr.strip().count("\n") == 0, result.stderr
+        assert name in result.stderr and f"'{value}'" in result.stderr
+        assert not calls.exists()
+
+
+def test_a_bc_run_that_left_no_checkpoint_stops_the_demo_in_one_line(tmp_path):
+    script, calls = fake_tree(tmp_path)
+    python = tmp_path / ".venv" / "bin" / "python"
+    python.write_text(f'#!/usr/bin/env bash\necho "$*" >> {calls}\n')  # no checkpoint folder
+    result = run_demo(script)
+    assert result.returncode == 1 and "checkpoints/demo_quest_bc__*/" in result.stderr
+    assert len(training_calls(calls)) == 1  # DAgger never started

@@ -397,7 +397,10 @@ def test_headroom_table_puts_expert_bc_and_dagger_side_by_side(tmp_path):
     import json
 
     bc = {"expert (scripted)": _report([1.0, 1.0], [6.0, 14.0]), "BC policy": _report([1.0, 0.5], [7.0, 30.0])}
-    dagger = {"BC policy": _report([1.0, 0.0], [6.5, None])}
+    bc["args"] = {"total_training_steps": 2000, "dagger_rounds": 0}
+    dagger = {"BC policy": _report([1.0, 0.0], [6.5, None]),
+              "args": {"total_training_steps": 1500, "init_checkpoint": "checkpoints/b/final", "dagger_rounds": 3,
+                       "dagger_episodes": 8, "dagger_beta": 0.0}}
     (tmp_path / "bc.json").write_text(json.dumps(bc))
     (tmp_path / "dagger.json").write_text(json.dumps(dagger))
     out = subprocess.run([os.sys.executable, "scripts/quest_headroom_table.py", str(tmp_path / "bc.json"),
@@ -406,6 +409,8 @@ def test_headroom_table_puts_expert_bc_and_dagger_side_by_side(tmp_path):
     assert "| HOME_TOWN | 100% / 6 | 100% / 7 | 100% / 6 |" in out.stdout  # 6.5 rounds to even
     assert "| ROUTE_1 | 100% / 14 | 50% / 30 | 0% / - |" in out.stdout
     assert "BC 75.0% (75% of the expert)" in out.stdout
+    assert ("budgets: BC 2000 steps; BC + DAgger 1500 steps from checkpoints/b/final, 3 DAgger rounds of 8 "
+            "learner episodes (beta 0.0)") in out.stdout
     bad = subprocess.run([os.sys.executable, "scripts/quest_headroom_table.py", str(tmp_path / "nope.json"),
                           str(tmp_path / "dagger.json")], cwd=REPO, capture_output=True, text=True)
     assert bad.returncode != 0 and "cannot read the eval report" in bad.stderr and "Traceback" not in bad.stderr
