@@ -77,6 +77,10 @@ class Args:
     """evaluate from this save state (mGBA .ss0-.ss9 or a raw .state of the same game) instead of the game's own start; each eval seed reseeds the game's randomness"""
     eval_max_steps: int = 500
     """evaluation episodes are cut after this many steps"""
+    eval_stall_steps: int = 0
+    """an evaluation episode that reaches no new milestone in this many steps ends there, scored
+    with what it reached (the report counts it as 'ended stalled'): on long games stuck episodes
+    stop costing time; set it above the expert's longest gap between two milestones (0: off)"""
     start_milestone: int = 0
     """episodes the run plays (evaluations, the expert's comparison, DAgger rounds) start at this split: where the game's scripted planner first completes milestone k-1 (cached on disk; 0: the game's start). E.g. 11 on pokeil/MiniMonQuest-v0: from the MAZE's entrance on"""
     eval_num_envs: int = 4
@@ -403,7 +407,7 @@ def evaluate_checkpoint(args: Args) -> dict:
         resources.push(vector_env.close_on_exit(envs))
         agent = policy_agent(args, state)
         reports = {POLICY_NAMES[args.algo]: evaluate.evaluate(agent, envs, seeds, max_steps=args.eval_max_steps,
-                                                               progress=True,
+                                                               progress=True, stall_steps=args.eval_stall_steps,
                                                                reset_options=splits.reset_options(args.start_milestone))}
         if args.compare_expert:
             reports = {f"expert ({args.compare_expert})": expert_eval(args, envs, seeds), **reports}
@@ -692,7 +696,7 @@ def run_policy_eval(args, envs, state, seeds, writer, step, tracker=None):
     frames: list = []
     agent = policy_agent(args, state)
     report = evaluate.evaluate(agent, envs, seeds, max_steps=args.eval_max_steps, record_frames=frames, progress=True,
-                               reset_options=splits.reset_options(args.start_milestone))
+                               stall_steps=args.eval_stall_steps, reset_options=splits.reset_options(args.start_milestone))
     log_scalars(writer, report.summary(), step)
     if writer is not None and args.track_video and frames:
         from pokeil_jax.video import log_gif, save_video
@@ -714,7 +718,7 @@ def expert_eval(args, envs, seeds):
     from pokeil_jax.experts import make_expert
 
     expert = evaluate.ExpertAgent(lambda: make_expert(args.compare_expert, rom_path=args.rom_path), envs.num_envs)
-    return evaluate.evaluate(expert, envs, seeds, max_steps=args.eval_max_steps,
+    return evaluate.evaluate(expert, envs, seeds, max_steps=args.eval_max_steps, stall_steps=args.eval_stall_steps,
                              reset_options=splits.reset_options(args.start_milestone))
 
 
@@ -772,7 +776,7 @@ def check_args(args: Args) -> None:
                  "keep_checkpoints", "dagger_episodes", "dagger_max_steps", "dagger_num_envs"):
         require(getattr(args, name) >= 1, f"{flag(name)} must be at least 1, got {getattr(args, name)}")
     for name in ("log_frequency", "eval_frequency", "eval_episodes", "final_eval_episodes", "save_frequency",
-                 "dagger_rounds", "dagger_takeover", "eval_escape_loops", "seed"):
+                 "dagger_rounds", "dagger_takeover", "eval_escape_loops", "eval_stall_steps", "seed"):
         require(getattr(args, name) >= 0, f"{flag(name)} must be at least 0, got {getattr(args, name)}")
     require(math.isfinite(args.learning_rate) and args.learning_rate > 0,
             f"--learning-rate must be a finite number > 0, got {args.learning_rate}")

@@ -13,6 +13,12 @@ episode there and scores it as if it had run to the cut (same return, milestones
 length = the cut), which is exact and saves most of the time stuck policies cost. A greedy
 `PolicyAgent(escape_loops=k)` instead samples its way out of a screen that comes back (see
 there); it is no longer a fixed function of the screen, so its episodes run on.
+
+Stalls: `evaluate(stall_steps=n)` ends an episode that reached no new milestone in its last n
+steps, with what it reached so far (its length is where it stopped; the report's `stalled`
+marks it). Unlike a loop this is not exact: a policy that would have found its way after more
+than n steps is scored as stuck. On long games it saves most of the time that stuck episodes
+spend running to the cut; pick n above the expert's longest gap between two milestones.
 """
 
 from __future__ import annotations
@@ -133,6 +139,8 @@ class EvalReport:
     milestone_steps: list[list[int | None]] = dataclasses.field(default_factory=list)
     # per episode: ended early in a loop, scored as if run to the cut (see the module docstring)
     looped: list[bool] = dataclasses.field(default_factory=list)
+    # per episode: ended after `stall_steps` without a new milestone (see the module docstring)
+    stalled: list[bool] = dataclasses.field(default_factory=list)
 
     @property
     def mean_return(self) -> float:
@@ -223,6 +231,8 @@ def format_table(reports: dict[str, EvalReport]) -> str:
     ] + [(f"  {m}", (lambda m: lambda r: f"{r.per_milestone_rates[m]:.0%}")(m)) for m in first.milestone_names]
     if any(any(r.looped) for r in reports.values()):
         rows += [("ended in a loop", lambda r: f"{sum(r.looped)}")]
+    if any(any(r.stalled) for r in reports.values()):
+        rows += [("ended stalled", lambda r: f"{sum(r.stalled)}")]
     if all(r.milestone_steps for r in reports.values()):
         rows += [("steps to milestone", lambda r: "")]
         rows += [(f"  {m}", (lambda m: lambda r: "-" if r.steps_to_milestone[m] != r.steps_to_milestone[m]
@@ -269,6 +279,7 @@ def evaluate(
     stop_loops: bool = True,
     reset_options: dict | None = None,
     on_step: Callable[..., None] | None = None,
+    stall_steps: int | None = None,
 ) -> EvalReport:
     """Play one episode per seed (in parallel across `envs`) and report.
 
@@ -282,7 +293,11 @@ def evaluate(
     `on_step(env_index, seed_index, action, reward, observation, info, terminated, truncated)`
     is called after every step of an episode (the cut counts as truncated), before any reset:
     what a recorder needs (DAgger's rounds record their episodes this way).
+    `stall_steps`: end an episode that reached no new milestone in that many steps (a cut at
+    that step; None or 0: never).
     """
+    if stall_steps is not None and stall_steps < 0:
+        raise ValueError(f"stall_steps must be >= 1 (or 0/None: off), got {stall_steps}")
     seeds = [int(s) for s in seeds]
     n = envs.num_envs
     milestone_names = tuple(envs.get_attr("milestone_names")[0])
@@ -292,6 +307,7 @@ def evaluate(
     returns = np.zeros(n)
     lengths = np.zeros(n, int)
     firsts: list[list[int | None]] = [[None] * len(milestone_names) for _ in range(n)]
+    progress_at = np.zeros(n, int)  # each env's step of its episode's latest new milestone
     stop_loops = stop_loops and bool(getattr(agent, "deterministic", False))
     limits = _episode_limits(envs, max_steps)
     seen: list[set] = [set() for _ in range(n)]  # state fingerprints of each env's episode
@@ -310,6 +326,7 @@ def evaluate(
         for j, m in enumerate(milestone_names):
             if firsts[i][j] is None and info["milestones"][m]:
                 firsts[i][j] = step
+                progress_at[i] = step
 
     first = [queue.pop(0) if queue else None for _ in range(n)]
     start_mask = np.array([s is not None for s in first])
@@ -348,7 +365,10 @@ def evaluate(
                 reset_mask[i] = bool(terminated[i] or truncated[i])
                 continue
             note_milestones(i, info_list[i], int(lengths[i]))
-            cut = max_steps is not None and lengths[i] >= max_steps
+            at_max = max_steps is not None and lengths[i] >= max_steps
+            stalled = (bool(stall_steps) and lengths[i] - progress_at[i] >= stall_steps and not at_max
+                       and not (terminated[i] or truncated[i]))
+            cut = at_max or stalled
             if on_step is not None:
                 on_step(i, current[i], int(actions[i]), float(rewards[i]), obs[i], info_list[i], bool(terminated[i]),
                         bool(truncated[i] or (cut and not terminated[i])))
@@ -359,7 +379,7 @@ def evaluate(
             recorded = info_list[i].get("milestone_steps")  # the env's own split, when it keeps one
             steps = [recorded.get(m) for m in milestone_names] if recorded is not None else firsts[i]
             length = limits[i] if looped else int(lengths[i])
-            results[current[i]] = (float(returns[i]), length, reached, steps, looped)
+            results[current[i]] = (float(returns[i]), length, reached, steps, looped, stalled)
             if i == 0:
                 recording = False
             if bar is not None:
@@ -380,6 +400,7 @@ def evaluate(
             for i in np.flatnonzero(reset_mask):
                 info_list[i] = unbatch_info(new_infos, int(i))
                 firsts[i] = [None] * len(milestone_names)
+                progress_at[i] = 0
                 note_milestones(int(i), info_list[i], 0)
                 seen[i] = set()
                 in_loop(int(i), info_list[i])
@@ -396,5 +417,6 @@ def evaluate(
         milestones_reached=[r[2] for r in ordered],
         milestone_steps=[r[3] for r in ordered],
         looped=[r[4] for r in ordered],
+        stalled=[r[5] for r in ordered],
     )
 

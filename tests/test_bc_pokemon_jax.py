@@ -192,6 +192,32 @@ def test_eval_escape_loops_reaches_the_policy_agent(tmp_path, monkeypatch, escap
     assert [k["fingerprint"] for k in env_kwargs] == [agents[0].deterministic]
 
 
+def test_eval_stall_steps_reaches_the_policy_and_expert_evaluations(tmp_path, monkeypatch, synthetic_demos):
+    from pokeil_jax import evaluate, vector_env
+
+    calls = []
+
+    class NoEnvs:
+        num_envs = 1
+
+        def close(self, **kwargs):
+            pass
+
+    def spy_evaluate(agent, envs, seeds, **kwargs):
+        calls.append((type(agent).__name__, kwargs.get("stall_steps")))
+        return evaluate.EvalReport(("DONE",), list(seeds), [0.0] * len(seeds), [1] * len(seeds), [[False]] * len(seeds))
+
+    monkeypatch.setattr(vector_env, "make_eval_envs", lambda *a, **k: NoEnvs())
+    monkeypatch.setattr(evaluate, "evaluate", spy_evaluate)
+    result = script.main(args_for(tmp_path, synthetic_demos, total_training_steps=2, save_frequency=0, hidden_dim=8,
+                                  final_eval_episodes=1, eval_stall_steps=700))
+    assert calls == [("PolicyAgent", 700), ("ExpertAgent", 700)]
+    calls.clear()
+    script.main(args_for(tmp_path, synthetic_demos, eval_only=True, checkpoint=result["run_dir"], hidden_dim=8,
+                         final_eval_episodes=1, eval_stall_steps=300))
+    assert calls == [("PolicyAgent", 300), ("ExpertAgent", 300)]
+
+
 BAD_FLAGS = [
     (["--batch-size", "0"], 2, "--batch-size must be at least 1, got 0"),
     (["--val-fraction", "1.5"], 2, "--val-fraction must be in [0, 1)"),
@@ -203,6 +229,7 @@ BAD_FLAGS = [
     (["--dagger-rounds", "1", "--dagger-focus", "0.25", "--algo", "dqn_bc"], 2, "--dagger-focus shapes BC's batches"),
     (["--total-training-steps", "0"], 2, "--total-training-steps must be at least 1"),
     (["--eval-escape-loops", "-1"], 2, "--eval-escape-loops must be at least 0, got -1"),
+    (["--eval-stall-steps", "-3"], 2, "--eval-stall-steps must be at least 0, got -3"),
     (["--rom-path", "nope.gba"], 2, "--rom-path: ROM not found: nope.gba"),
     (["--dagger-rounds", "1", "--dagger-expert", "nosuch.mod:Cls"], 2, "--dagger-expert: cannot import module 'nosuch.mod'"),
     (["--eval-only"], 2, "--eval-only needs --checkpoint PATH"),

@@ -92,6 +92,38 @@ def test_failing_agent_and_max_steps_cut():
     assert table.splitlines()[-1].split()[1:] == ["-", "8"]  # SECOND: never / at (3+2 + 10+2)/2 = 8.5
 
 
+class PressAt:
+    """Presses 1 (FIRST) on its `at`-th step of an episode, 0 otherwise."""
+
+    def __init__(self, at):
+        self.at, self.steps = at, 0
+
+    def reset(self):
+        self.steps = 0
+
+    def get_action(self, obs, info):
+        self.steps += 1
+        return int(self.steps == self.at)
+
+
+def test_an_episode_without_a_new_milestone_for_stall_steps_ends_there():
+    """FIRST at step 2; seed 10 would reach SECOND at step 12, but with stall_steps=3 it ends at
+    step 5 with FIRST only. Seeds 1 and 3 end (terminated) by then: not stalled, even seed 3,
+    whose last step is also its third without a new milestone."""
+    seeds = [10, 1, 3]
+    whole = evaluate(ExpertAgent(lambda: PressAt(2), 2), make_envs(2), seeds)
+    assert whole.episode_lengths == [12, 3, 5] and whole.success_rate == 1.0 and whole.stalled == [False] * 3
+    cut = evaluate(ExpertAgent(lambda: PressAt(2), 2), make_envs(2), seeds, stall_steps=3)
+    assert cut.episode_lengths == [5, 3, 5]
+    assert cut.milestones_reached == [[True, False], [True, True], [True, True]]
+    assert cut.stalled == [True, False, False]
+    assert "ended stalled" in format_table({"policy": cut}) and "ended stalled" not in format_table({"policy": whole})
+    never = evaluate(ExpertAgent(lambda: Always(0), 2), make_envs(2), [10], stall_steps=4, max_steps=4)
+    assert never.episode_lengths == [4] and never.stalled == [False]  # the max_steps cut comes first
+    with pytest.raises(ValueError, match="stall_steps"):
+        evaluate(ExpertAgent(lambda: Always(0), 1), make_envs(1), [1], stall_steps=-1)
+
+
 def test_metrics_and_table_and_json(tmp_path):
     r = EvalReport(("FIRST", "SECOND"), [1, 2], [2.0, 1.0], [10, 20], [[True, True], [True, False]])
     assert r.mean_return == 1.5 and r.std_return == 0.5 and r.mean_length == 15
