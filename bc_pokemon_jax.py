@@ -144,6 +144,10 @@ class Args:
     """when the learner comes back to the same state this many times in a DAgger episode (a loop it
     would never leave), the expert drives until the next milestone, then hands back; the learner
     then also visits the states beyond where it gets stuck (0: never, plain DAgger)"""
+    dagger_stall_takeover: int = 0
+    """when the learner reaches no new milestone for this many steps in a DAgger episode (lost
+    without coming back to one state, as in a maze), the expert drives until the next milestone,
+    then hands back (0: never)"""
     dagger_sample_learner: bool = False
     """in DAgger rounds the learner's actions are drawn from its softmax instead of its argmax, so
     the rounds visit (and the expert labels) the states a sampling policy reaches; pairs with
@@ -653,6 +657,7 @@ def dagger_config(args: Args):
                         expert=args.dagger_expert, max_steps=args.dagger_max_steps,
                         total_training_steps=args.total_training_steps, expert_data_dir=args.expert_data_dir,
                         rom_path=args.rom_path, seed=args.seed, takeover=args.dagger_takeover,
+                        stall_takeover=args.dagger_stall_takeover,
                         start_milestone=args.start_milestone, sample_learner=args.dagger_sample_learner,
                         num_envs=args.dagger_num_envs, warm_start=bool(args.init_checkpoint))
 
@@ -776,7 +781,7 @@ def check_args(args: Args) -> None:
                  "keep_checkpoints", "dagger_episodes", "dagger_max_steps", "dagger_num_envs"):
         require(getattr(args, name) >= 1, f"{flag(name)} must be at least 1, got {getattr(args, name)}")
     for name in ("log_frequency", "eval_frequency", "eval_episodes", "final_eval_episodes", "save_frequency",
-                 "dagger_rounds", "dagger_takeover", "eval_escape_loops", "eval_stall_steps", "seed"):
+                 "dagger_rounds", "dagger_takeover", "dagger_stall_takeover", "eval_escape_loops", "eval_stall_steps", "seed"):
         require(getattr(args, name) >= 0, f"{flag(name)} must be at least 0, got {getattr(args, name)}")
     require(math.isfinite(args.learning_rate) and args.learning_rate > 0,
             f"--learning-rate must be a finite number > 0, got {args.learning_rate}")

@@ -26,7 +26,8 @@ from pokeil_jax.rollout import episode_arrays, episode_metadata, info_json, to_e
 DAGGER_SEED_BASE = 100_000
 
 
-def learner_chooser(beta: float, rng: np.random.Generator, takeover: int = 0, sample: bool = False):
+def learner_chooser(beta: float, rng: np.random.Generator, takeover: int = 0, sample: bool = False,
+                    stall: int = 0):
     """choose(info, label, logits): the expert's label with probability `beta`, else the learner's
     argmax of `logits` (its (num_actions,) logits for this state; `sample`: an action drawn from
     its softmax with `rng`, so the rounds visit the states a sampling policy reaches, as
@@ -35,14 +36,24 @@ def learner_chooser(beta: float, rng: np.random.Generator, takeover: int = 0, sa
     With `takeover` > 0, once a state (info's `state_fingerprint`) comes back for the
     `takeover`-th time in an episode the learner is stuck, and the expert drives until the next
     milestone: the rest of the episode then shows the learner's own states further on, instead
-    of the same stuck states a thousand times. Every state keeps the expert's label either way."""
+    of the same stuck states a thousand times. With `stall` > 0 the expert also takes over when
+    the learner has reached no new milestone for `stall` steps (lost without coming back to one
+    state, as in a maze): the episode then shows the way on from where it got lost. Every state
+    keeps the expert's label either way."""
     visits: dict[str, int] = {}
     drive_until = [-1]  # the expert drives while milestone_count is below this
+    progress = [0, 0]  # the episode's milestone count and the step it was reached
 
     def choose(info, label, logits):
         if info.get("step") == 0:  # a new episode
             visits.clear()
             drive_until[0] = -1
+            progress[:] = [info.get("milestone_count", 0), 0]
+        count = info.get("milestone_count", 0)
+        if count > progress[0]:
+            progress[:] = [count, info.get("step", 0)]
+        if stall and info.get("step", 0) - progress[1] >= stall and drive_until[0] <= count:
+            drive_until[0] = count + 1
         fingerprint = info.get("state_fingerprint")
         if takeover and fingerprint is not None:
             visits[fingerprint] = visits.get(fingerprint, 0) + 1
@@ -151,6 +162,7 @@ def collect_round(
     sample_learner: bool = False,
     max_steps: int | None = None,
     game=None,
+    stall_takeover: int = 0,
 ) -> list[Path]:
     """Roll out `episodes` learner/expert mixtures in the vector env `envs` (one expert per env),
     write them as episode files in `out_dir`, numbered after the ones already there,
@@ -160,7 +172,8 @@ def collect_round(
     i's mixture draws from its own generator, and the evaluator hands out the seeds in order, so
     a resumed run re-collects the same episodes, replacing what a killed run left of this round.
     Episodes start at split `start_milestone` (0: the game's start; see pokeil_jax.splits),
-    are cut after `max_steps`; `sample_learner`: see learner_chooser. `game`: what the episode
+    are cut after `max_steps`; `sample_learner`, `takeover`, `stall_takeover` (its `stall`):
+    see learner_chooser. `game`: what the episode
     metadata says of the env (its adapter, game_code, frames_per_step, hold_frames and
     milestone_names: a PokemonEnv), default read from `envs`. Returns the written paths.
     """
@@ -169,8 +182,8 @@ def collect_round(
         if earlier_run_round >= round_index:  # left by a run that was killed and resumed before it
             path.unlink()
     first_index = data.next_episode_index_and_seed(out_dir)[0]
-    choosers = [learner_chooser(beta, np.random.default_rng([seed, round_index, 2, i]), takeover, sample_learner)
-                for i in range(envs.num_envs)]
+    choosers = [learner_chooser(beta, np.random.default_rng([seed, round_index, 2, i]), takeover, sample_learner,
+                                stall_takeover) for i in range(envs.num_envs)]
     seeds = round_seeds(round_index, episodes)
     played = play_round(envs, experts, logits_fn, seeds, max_steps, choosers, start_milestone)
     game = game if game is not None else _game_of(envs)
@@ -222,16 +235,18 @@ class DaggerConfig:
     """the learner's actions are drawn from its softmax instead of its argmax"""
     num_envs: int = 1
     """envs the round's episodes play in at once (at most `episodes`; 1: in this process)"""
+    stall_takeover: int = 0
+    """the expert drives to the next milestone when the learner reached none for this many steps (0: never)"""
     warm_start: bool = False
     """the learner already plays before training (a restored policy): round 1 comes at step 0 and
     each round is followed by one of `rounds` equal training phases"""
 
     def __post_init__(self):
         if (self.rounds < 1 or self.episodes < 1 or not 0 <= self.beta <= 1 or self.takeover < 0
-                or self.num_envs < 1):
-            raise ValueError("dagger rounds, episodes and num_envs must be >= 1, beta in [0, 1] and takeover >= 0, "
+                or self.num_envs < 1 or self.stall_takeover < 0):
+            raise ValueError("dagger rounds, episodes and num_envs must be >= 1, beta in [0, 1] and takeover, stall_takeover >= 0, "
                              f"got rounds={self.rounds}, episodes={self.episodes}, num_envs={self.num_envs}, "
-                             f"beta={self.beta}, takeover={self.takeover}")
+                             f"beta={self.beta}, takeover={self.takeover}, stall_takeover={self.stall_takeover}")
 
 
 class DaggerLoop:
@@ -283,7 +298,7 @@ class DaggerLoop:
             paths = collect_round(
                 self.envs, experts, config.expert, train.policy_fn(state), round_index, config.episodes, beta,
                 self.out_dir, self.rom_sha1, config.seed, config.takeover, config.start_milestone,
-                config.sample_learner, config.max_steps, self.game,
+                config.sample_learner, config.max_steps, self.game, config.stall_takeover,
             )
         reached = [data.read_metadata(p)["terminated"] for p in paths]
         demos = self.training_set(step)

@@ -130,6 +130,28 @@ def test_takeover_lets_the_expert_drive_past_a_loop_until_the_next_milestone():
     assert {plain({"step": t, "state_fingerprint": "A", "milestone_count": 0}, 7, wants_9) for t in range(9)} == {9}
 
 
+def test_stall_takeover_lets_the_expert_drive_when_no_milestone_comes_for_that_many_steps():
+    """The learner presses 9, the label is 7, beta 0, every state new (no loop): after 3 steps
+    without a new milestone the expert drives until milestone_count rises, then the learner again;
+    a new episode starts counting afresh."""
+    wants_9 = np.eye(10)[9]
+    choose = dagger.learner_chooser(0.0, np.random.default_rng(0), stall=3)
+
+    def press(step, milestones=0):
+        return choose({"step": step, "state_fingerprint": f"s{step}", "milestone_count": milestones}, 7, wants_9)
+
+    assert [press(t) for t in range(5)] == [9, 9, 9, 7, 7]
+    assert [press(t, 1) for t in range(5, 8)] == [9, 9, 9]  # the milestone came at step 5
+    assert press(8, 1) == 7
+    assert [press(t) for t in range(3)] == [9, 9, 9]  # a new episode
+    never = dagger.learner_chooser(0.0, np.random.default_rng(0))
+    assert {never({"step": t, "milestone_count": 0}, 7, wants_9) for t in range(100)} == {9}
+    import bc_pokemon_jax
+
+    args = bc_pokemon_jax.Args(dagger_rounds=1, dagger_stall_takeover=300)
+    assert bc_pokemon_jax.dagger_config(args).stall_takeover == 300
+
+
 def test_takeover_carries_a_stuck_learner_through_the_real_game(tmp_path):
     """A learner that only presses UP loops at the first wall; with takeover the scripted expert
     drives it past each loop, so its DAgger episode finishes the game, every state labelled."""
