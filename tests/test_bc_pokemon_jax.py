@@ -133,9 +133,33 @@ def test_eval_seeds_avoid_demo_seeds():
     assert script.pick_eval_seeds([5, 6], {5}, 10) == [5, 6]  # explicit seeds are the user's call
 
 
+class NoEnvs:
+    """Stands in for the eval vector env where `evaluate` is replaced."""
+
+    num_envs = 1
+
+    def close(self, **kwargs):  # gymnasium's VectorEnv.close(**kwargs)
+        pass
+
+
+def spy_on_evaluations(monkeypatch) -> tuple[list, list]:
+    """Replace the eval envs and `evaluate`: returns (calls, env_kwargs), filled with each
+    evaluate call's (agent, kwargs) and each make_eval_envs call's kwargs; every report is empty."""
+    from pokeil_jax import evaluate, vector_env
+
+    calls, env_kwargs = [], []
+
+    def spy_evaluate(agent, envs, seeds, **kwargs):
+        calls.append((agent, kwargs))
+        return evaluate.EvalReport(("DONE",), list(seeds), [0.0] * len(seeds), [1] * len(seeds), [[False]] * len(seeds))
+
+    monkeypatch.setattr(vector_env, "make_eval_envs", lambda *a, **k: env_kwargs.append(k) or NoEnvs())
+    monkeypatch.setattr(evaluate, "evaluate", spy_evaluate)
+    return calls, env_kwargs
+
+
 @pytest.mark.parametrize("kernels", ["xla", "onednn"])
 def test_eval_only_evaluates_with_the_kernels_asked_for(tmp_path, monkeypatch, kernels):
-    from pokeil_jax import evaluate, vector_env
     from pokeil_jax.kernels import onednn
 
     if kernels == "onednn" and not onednn.available():
@@ -144,78 +168,40 @@ def test_eval_only_evaluates_with_the_kernels_asked_for(tmp_path, monkeypatch, k
                     hidden_dim=8, kernels=kernels, compare_expert="", final_eval_episodes=2)
     with ckpt.Checkpointer(tmp_path / "run") as saver:
         saver.save_final(1, train.create_train_state(jax.random.key(0), script.train_config(args)), {}, {})
-    programs = []
-
-    class NoEnvs:
-        num_envs = 1
-
-        def close(self, **kwargs):  # gymnasium's VectorEnv.close(**kwargs)
-            pass
-
-    def spy_evaluate(agent, envs, seeds, **_):
-        programs.append(jax.jit(agent.logits_fn).lower(np.zeros((1, 84, 84, 3), np.uint8)).as_text())
-        return evaluate.EvalReport(("DONE",), list(seeds), [0.0] * len(seeds), [1] * len(seeds), [[False]] * len(seeds))
-
-    monkeypatch.setattr(vector_env, "make_eval_envs", lambda *a, **k: NoEnvs())
-    monkeypatch.setattr(evaluate, "evaluate", spy_evaluate)
+    calls, _ = spy_on_evaluations(monkeypatch)
     script.main(args)
+    programs = [jax.jit(agent.logits_fn).lower(np.zeros((1, 84, 84, 3), np.uint8)).as_text() for agent, _ in calls]
     assert len(programs) == 1
     assert ("pokeil_conv_forward" in programs[0]) == (kernels == "onednn"), f"eval-only ignored --kernels {kernels}"
 
 
 @pytest.mark.parametrize("escape,greedy,expected", [(5, True, 5), (0, True, 0), (5, False, 0)])
 def test_eval_escape_loops_reaches_the_policy_agent(tmp_path, monkeypatch, escape, greedy, expected):
-    from pokeil_jax import evaluate, vector_env
-
     args = args_for(tmp_path, tmp_path / "no_demos", eval_only=True, checkpoint=str(tmp_path / "run"), hidden_dim=8,
                     compare_expert="", final_eval_episodes=2, eval_escape_loops=escape, eval_greedy=greedy)
     with ckpt.Checkpointer(tmp_path / "run") as saver:
         saver.save_final(1, train.create_train_state(jax.random.key(0), script.train_config(args)), {}, {})
-    agents = []
-
-    class NoEnvs:
-        num_envs = 1
-
-        def close(self, **kwargs):
-            pass
-
-    def spy_evaluate(agent, envs, seeds, **_):
-        agents.append(agent)
-        return evaluate.EvalReport(("DONE",), list(seeds), [0.0] * len(seeds), [1] * len(seeds), [[False]] * len(seeds))
-
-    env_kwargs = []
-    monkeypatch.setattr(vector_env, "make_eval_envs", lambda *a, **k: env_kwargs.append(k) or NoEnvs())
-    monkeypatch.setattr(evaluate, "evaluate", spy_evaluate)
+    calls, env_kwargs = spy_on_evaluations(monkeypatch)
     script.main(args)
+    agents = [agent for agent, _ in calls]
     assert [(a.escape_loops, a.greedy, a.deterministic) for a in agents] == [(expected, greedy, greedy and not expected)]
     # The envs fingerprint their states exactly when the agent's loops can be stopped.
     assert [k["fingerprint"] for k in env_kwargs] == [agents[0].deterministic]
 
 
 def test_eval_stall_steps_reaches_the_policy_and_expert_evaluations(tmp_path, monkeypatch, synthetic_demos):
-    from pokeil_jax import evaluate, vector_env
+    calls, _ = spy_on_evaluations(monkeypatch)
 
-    calls = []
+    def stalls():
+        return [(type(agent).__name__, kwargs.get("stall_steps")) for agent, kwargs in calls]
 
-    class NoEnvs:
-        num_envs = 1
-
-        def close(self, **kwargs):
-            pass
-
-    def spy_evaluate(agent, envs, seeds, **kwargs):
-        calls.append((type(agent).__name__, kwargs.get("stall_steps")))
-        return evaluate.EvalReport(("DONE",), list(seeds), [0.0] * len(seeds), [1] * len(seeds), [[False]] * len(seeds))
-
-    monkeypatch.setattr(vector_env, "make_eval_envs", lambda *a, **k: NoEnvs())
-    monkeypatch.setattr(evaluate, "evaluate", spy_evaluate)
     result = script.main(args_for(tmp_path, synthetic_demos, total_training_steps=2, save_frequency=0, hidden_dim=8,
                                   final_eval_episodes=1, eval_stall_steps=700))
-    assert calls == [("PolicyAgent", 700), ("ExpertAgent", 700)]
+    assert stalls() == [("PolicyAgent", 700), ("ExpertAgent", 700)]
     calls.clear()
     script.main(args_for(tmp_path, synthetic_demos, eval_only=True, checkpoint=result["run_dir"], hidden_dim=8,
                          final_eval_episodes=1, eval_stall_steps=300))
-    assert calls == [("PolicyAgent", 300), ("ExpertAgent", 300)]
+    assert stalls() == [("PolicyAgent", 300), ("ExpertAgent", 300)]
 
 
 BAD_FLAGS = [
