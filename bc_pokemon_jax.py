@@ -272,6 +272,8 @@ def main(args: Args) -> dict:
         if args.resume:
             state, extras = ckpt.restore(checkpointer.latest() or run_dir, state)
             start_step = int((extras.get("loader_state") or {}).get("sampler_step", extras["step"]))
+            # The run keeps where it started (DAgger's round schedule depends on it), in every checkpoint.
+            args = dataclasses.replace(args, init_checkpoint=extras["args"].get("init_checkpoint"))
             print(f"resumed {run_name} at step {start_step}")
         state = train.replicate(mesh, state)
         train_step = train.jit_train_step(mesh, algo_step_fn(args))
@@ -650,7 +652,7 @@ def train_config(args: Args):
 
 
 def dagger_config(args: Args):
-    """The DAgger loop's settings, from Args."""
+    """The DAgger loop's settings, from Args (a resumed run's --init-checkpoint comes from its checkpoint)."""
     from pokeil_jax.dagger import DaggerConfig
 
     return DaggerConfig(rounds=args.dagger_rounds, episodes=args.dagger_episodes, beta=args.dagger_beta,

@@ -103,6 +103,37 @@ def test_init_checkpoint_starts_from_its_network_with_a_fresh_optimiser(tmp_path
         np.testing.assert_array_equal(c, a)
 
 
+def test_a_resumed_dagger_run_from_a_checkpoint_keeps_its_round_schedule(tmp_path, monkeypatch, synthetic_demos):
+    """A DAgger run started with --init-checkpoint plays a round before any step; resumed
+    (without the flag, which --resume refuses) it keeps that schedule, and its checkpoints keep
+    where it started. The rounds themselves are skipped (no envs): the schedule is what is tested."""
+    from pokeil_jax import dagger
+
+    configs, rounds_at = [], []
+
+    class NoPlayLoop(dagger.DaggerLoop):
+        def __init__(self, config, *rest, **kwargs):
+            super().__init__(config, *rest, **kwargs)
+            configs.append(config)
+
+        def collect(self, step, state, writer):
+            rounds_at.append(step)
+            return self.training_set(step)
+
+    monkeypatch.setattr(dagger, "DaggerLoop", NoPlayLoop)
+    source = script.main(args_for(tmp_path / "a", synthetic_demos, total_training_steps=2, save_frequency=0))
+    dagger_args = dict(dagger_rounds=2, dagger_episodes=1, save_frequency=2, exp_name="warm")
+    script.main(args_for(tmp_path / "b", synthetic_demos, init_checkpoint=source["run_dir"], total_training_steps=2,
+                         **dagger_args))
+    resumed = script.main(args_for(tmp_path / "b", synthetic_demos, resume=True, total_training_steps=6, **dagger_args))
+    assert [c.warm_start for c in configs] == [True, True]
+    # 2 steps: rounds at 0 and 1; resumed to 6 steps: phases of 3, round 2 after step 3 (a cold
+    # schedule would split 6 steps into 3 phases and play it after step 4)
+    assert rounds_at == [0, 1, 3]
+    _, extras = restore_params(Path(resumed["run_dir"]) / "final")
+    assert extras["args"]["init_checkpoint"] == source["run_dir"]
+
+
 @pytest.mark.slow
 def test_resume_after_a_stop_is_bit_identical(tmp_path, synthetic_demos):
     whole = script.main(args_for(tmp_path / "a", synthetic_demos, exp_name="whole"))
