@@ -45,21 +45,22 @@ def learner_chooser(beta: float, rng: np.random.Generator, takeover: int = 0, sa
     progress = [0, 0]  # the episode's milestone count and the step it was reached
 
     def choose(info, label, logits):
+        step, count = info.get("step", 0), info.get("milestone_count", 0)
         if info.get("step") == 0:  # a new episode
             visits.clear()
             drive_until[0] = -1
-            progress[:] = [info.get("milestone_count", 0), 0]
-        count = info.get("milestone_count", 0)
+            progress[:] = [count, 0]
         if count > progress[0]:
-            progress[:] = [count, info.get("step", 0)]
-        if stall and info.get("step", 0) - progress[1] >= stall and drive_until[0] <= count:
-            drive_until[0] = count + 1
+            progress[:] = [count, step]
         fingerprint = info.get("state_fingerprint")
+        looping = False
         if takeover and fingerprint is not None:
             visits[fingerprint] = visits.get(fingerprint, 0) + 1
-            if visits[fingerprint] > takeover and drive_until[0] <= info["milestone_count"]:
-                drive_until[0] = info["milestone_count"] + 1
-        if info.get("milestone_count", 0) < drive_until[0] or rng.random() < beta:
+            looping = visits[fingerprint] > takeover
+        lost = stall and step - progress[1] >= stall
+        if (looping or lost) and drive_until[0] <= count:
+            drive_until[0] = count + 1
+        if count < drive_until[0] or rng.random() < beta:
             return label
         logits = np.asarray(logits, np.float64)
         if not sample:
