@@ -35,7 +35,7 @@ import numpy as np
 
 from pokeil_jax import losses
 from pokeil_jax.atomic import atomic_write
-from pokeil_jax.vector_env import env_info, network_frames, unbatch_info
+from pokeil_jax.vector_env import env_info, idle_action, network_frames, unbatch_info
 
 
 class Agent(Protocol):
@@ -309,6 +309,8 @@ def evaluate(
     firsts: list[list[int | None]] = [[None] * len(milestone_names) for _ in range(n)]
     progress_at = np.zeros(n, int)  # each env's step of its episode's latest new milestone
     stop_loops = stop_loops and bool(getattr(agent, "deterministic", False))
+    idle = idle_action(envs)  # what an env with no seed left to play is sent: no step, where the envs allow
+    idle = 0 if idle is None else idle
     limits = _episode_limits(envs, max_steps)
     seen: list[set] = [set() for _ in range(n)]  # state fingerprints of each env's episode
 
@@ -351,7 +353,7 @@ def evaluate(
     active = start_mask.copy()
     while active.any():
         actions = np.asarray(agent.act(obs, info_list), np.int64)
-        actions[~active] = 0
+        actions[~active] = idle
         obs, rewards, terminated, truncated, infos = envs.step(actions)
         info_list = [unbatch_info(infos, i) for i in range(n)]
         returns += np.where(active, rewards, 0.0)

@@ -92,6 +92,27 @@ def test_failing_agent_and_max_steps_cut():
     assert table.splitlines()[-1].split()[1:] == ["-", "8"]  # SECOND: never / at (3+2 + 10+2)/2 = 8.5
 
 
+def test_envs_without_a_seed_left_are_sent_the_idle_action_when_they_announce_one():
+    from pokeil_jax.vector_env import IDLE_ACTION, IdleStep
+
+    sent = []
+
+    class Recording(gymnasium.vector.SyncVectorEnv):
+        def step(self, actions):
+            sent.append(list(actions))
+            return super().step(actions)
+
+    envs = Recording([lambda: IdleStep(CountdownEnv()) for _ in range(3)],
+                     autoreset_mode=gymnasium.vector.AutoresetMode.DISABLED)
+    report = evaluate(ExpertAgent(lambda: Always(1), 3), envs, [4, 0, 1])
+    assert report.episode_lengths == [6, 2, 3] and report.milestone_completion_rate == 1.0
+    # env 1 played seed 0 (2 steps) and env 2 seed 1 (3 steps); then they idle while seed 4 plays
+    assert [a[1] for a in sent] == [1, 1] + [IDLE_ACTION] * 4
+    assert [a[2] for a in sent] == [1, 1, 1] + [IDLE_ACTION] * 3
+    plain = evaluate(ExpertAgent(lambda: Always(1), 3), make_envs(3), [4, 0, 1])
+    assert plain.episode_lengths == report.episode_lengths  # without it idle envs are stepped, same results
+
+
 class PressAt:
     """Presses 1 (FIRST) on its `at`-th step of an episode, 0 otherwise."""
 

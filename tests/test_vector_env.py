@@ -146,3 +146,44 @@ def test_whole_infos_are_the_envs_own_infos_and_batching_key_by_key_gives_the_sa
         assert got[True][i] == own
         assert set(got[False][i]) == set(own)
         assert got[False][i]["milestones"] == own["milestones"] and got[False][i]["x"] == own["x"]
+
+
+def test_idle_action_leaves_the_env_unstepped_and_other_actions_step_it():
+    import gymnasium
+    import numpy as np
+
+    from pokeil_jax.vector_env import IDLE_ACTION, IdleStep, idle_action
+
+    class Counter(gymnasium.Env):
+        observation_space = gymnasium.spaces.Box(0, 255, (1,), np.uint8)
+        action_space = gymnasium.spaces.Discrete(3)
+
+        def reset(self, *, seed=None, options=None):
+            self.steps = 0
+            return np.array([0], np.uint8), {"steps": 0}
+
+        def step(self, action):
+            self.steps += 1
+            return np.array([self.steps], np.uint8), 1.0, self.steps == 2, False, {"steps": self.steps}
+
+    env = IdleStep(Counter())
+    env.reset(seed=0)
+    assert env.step(1)[:4] == (np.array([1]), 1.0, False, False)
+    obs, reward, terminated, truncated, info = env.step(IDLE_ACTION)
+    assert (obs[0], reward, terminated, truncated, info) == (1, 0.0, False, False, {"steps": 1})
+    assert env.unwrapped.steps == 1  # the emulator did not run
+    assert env.step(np.int64(2))[2] is True  # a real action steps on from where it was
+    envs = gymnasium.vector.SyncVectorEnv([lambda: IdleStep(Counter())])
+    assert idle_action(envs) == IDLE_ACTION
+    assert idle_action(gymnasium.vector.SyncVectorEnv([Counter])) is None  # envs without it are stepped with 0
+
+
+def test_eval_envs_announce_the_idle_action():
+    from pokeil_jax.vector_env import IDLE_ACTION, idle_action, make_eval_envs
+
+    for n in (1, 2):
+        envs = make_eval_envs(n, max_episode_steps=20)
+        try:
+            assert idle_action(envs) == IDLE_ACTION
+        finally:
+            envs.close()
