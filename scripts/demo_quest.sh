@@ -15,7 +15,10 @@
 # (--dagger-sample-learner), which escapes the loops a greedy policy falls into and is slower, since
 # no episode ends early in a loop), DEMO_ESCAPE_LOOPS (with greedy actions: when a screen comes back
 # in an episode, the next N actions are sampled from the policy's softmax, then argmax again; 8 by
-# default, 0 for pure argmax, which ends looping episodes early).
+# default, 0 for pure argmax, which ends looping episodes early), DEMO_EVAL_STALL (an evaluation
+# episode with no new milestone in that many steps ends there, scored with what it reached; 700 by
+# default, above the expert's longest gap between two milestones (635 steps on the eval seeds);
+# 0: every episode runs to DEMO_MAX_STEPS).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
@@ -33,6 +36,7 @@ DAGGER_FOCUS=${DEMO_DAGGER_FOCUS:-0.25}
 EVAL_EPISODES=${DEMO_EVAL_EPISODES:-50}
 MAX_STEPS=${DEMO_MAX_STEPS:-1500}
 ESCAPE=${DEMO_ESCAPE_LOOPS:-8}
+STALL=${DEMO_EVAL_STALL:-700}
 for name in EPISODES STEPS DAGGER_STEPS DAGGER_ROUNDS DAGGER_EPISODES EVAL_EPISODES MAX_STEPS; do
   case "${!name}" in
     ''|*[!0-9]*|0) echo "DEMO_${name} must be a whole number >= 1, got '${!name}'" >&2; exit 2 ;;
@@ -44,6 +48,9 @@ fi
 if ! [[ "$DAGGER_FOCUS" =~ ^(0(\.[0-9]+)?|\.[0-9]+)$ ]]; then
   echo "DEMO_DAGGER_FOCUS must be a share of the batch in [0, 1), e.g. 0.25 (0: uniform batches), got '${DAGGER_FOCUS}'" >&2; exit 2
 fi
+case "$STALL" in
+  ''|*[!0-9]*) echo "DEMO_EVAL_STALL must be a whole number of steps without a new milestone (0: off), got '${STALL}'" >&2; exit 2 ;;
+esac
 case "$ESCAPE" in
   ''|*[!0-9]*) echo "DEMO_ESCAPE_LOOPS must be a whole number of sampled steps (0: pure argmax), got '${ESCAPE}'" >&2; exit 2 ;;
 esac
@@ -54,7 +61,7 @@ case "${DEMO_EVAL_GREEDY:-1}" in
   *) echo "DEMO_EVAL_GREEDY must be 1 (argmax actions) or 0 (sampled actions), got '${DEMO_EVAL_GREEDY}'" >&2; exit 2 ;;
 esac
 COMMON=(--env-id "$ENV_ID" --expert-data-dir "$DATA" --learning-rate 5e-4
-        --eval-frequency 0 --final-eval-episodes "$EVAL_EPISODES" --eval-max-steps "$MAX_STEPS" "${EVAL_MODE[@]}"
+        --eval-frequency 0 --final-eval-episodes "$EVAL_EPISODES" --eval-max-steps "$MAX_STEPS" "${EVAL_MODE[@]}" --eval-stall-steps "$STALL"
         --eval-num-envs 8)  # a batch of 8 screens per forward: ~1.3x the steps/s of 4 on 2 cores (benchmarks/eval_speed.py)
 
 echo "== 1/3 expert demonstrations: $EPISODES quest episodes of the scripted planner in $DATA/"

@@ -45,6 +45,10 @@ def main() -> None:
         f"{k} {v['milestone_completion_rate']:.1%} ({v['milestone_completion_rate'] / ex:.0%} of the expert)"
         for k, v in columns.items()))
     print(f"budgets: BC {budget(bc.get('args', {}))}; BC + DAgger {budget(dagger.get('args', {}))}")
+    stall = bc.get("args", {}).get("eval_stall_steps")
+    if stall:
+        print(f"episodes ended after {stall} steps without a new milestone (scored with what they reached): "
+              + ", ".join(f"{k} {sum(v.get('stalled', []))}" for k, v in columns.items()))
     print()
     print("| milestone | " + " | ".join(f"{k} reached / steps" for k in columns) + " |")
     print("|---|" + "---|" * len(columns))

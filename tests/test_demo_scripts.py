@@ -128,3 +128,17 @@ def test_a_bc_run_that_left_no_checkpoint_stops_the_demo_in_one_line(tmp_path):
     result = run_demo(script)
     assert result.returncode == 1 and "checkpoints/demo_quest_bc__*/" in result.stderr
     assert len(training_calls(calls)) == 1  # DAgger never started
+
+
+def test_evaluations_end_stalled_episodes_by_default_and_the_override_reaches_both_runs(tmp_path):
+    script, calls = fake_tree(tmp_path)
+    env = {k: v for k, v in os.environ.items() if k != "DEMO_EVAL_STALL"}
+    subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True, timeout=60)
+    runs = training_calls(calls)
+    assert len(runs) == 2 and all(" --eval-stall-steps 700 " in f" {line} " for line in runs)
+    calls.unlink()
+    run_demo(script, DEMO_EVAL_STALL="0")
+    runs = training_calls(calls)
+    assert len(runs) == 2 and all(" --eval-stall-steps 0 " in f" {line} " for line in runs)
+    result = run_demo(script, DEMO_EVAL_STALL="-5")
+    assert result.returncode == 2 and result.stderr.strip().count("\n") == 0 and "DEMO_EVAL_STALL" in result.stderr

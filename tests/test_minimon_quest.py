@@ -411,6 +411,16 @@ def test_headroom_table_puts_expert_bc_and_dagger_side_by_side(tmp_path):
     assert "BC 75.0% (75% of the expert)" in out.stdout
     assert ("budgets: BC 2000 steps; BC + DAgger 1500 steps from checkpoints/b/final, 3 DAgger rounds of 8 "
             "learner episodes (beta 0.0)") in out.stdout
+    assert "without a new milestone" not in out.stdout  # the runs were judged without a stall cut
+    bc["args"]["eval_stall_steps"] = 700
+    bc["expert (scripted)"]["stalled"], bc["BC policy"]["stalled"] = [False, False], [False, True]
+    dagger["BC policy"]["stalled"] = [True, True]
+    (tmp_path / "bc.json").write_text(json.dumps(bc))
+    (tmp_path / "dagger.json").write_text(json.dumps(dagger))
+    out = subprocess.run([os.sys.executable, "scripts/quest_headroom_table.py", str(tmp_path / "bc.json"),
+                          str(tmp_path / "dagger.json")], cwd=REPO, capture_output=True, text=True)
+    assert ("episodes ended after 700 steps without a new milestone (scored with what they reached): "
+            "expert 0, BC 1, BC + DAgger 2") in out.stdout
     bad = subprocess.run([os.sys.executable, "scripts/quest_headroom_table.py", str(tmp_path / "nope.json"),
                           str(tmp_path / "dagger.json")], cwd=REPO, capture_output=True, text=True)
     assert bad.returncode != 0 and "cannot read the eval report" in bad.stderr and "Traceback" not in bad.stderr
