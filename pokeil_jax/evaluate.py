@@ -251,8 +251,15 @@ def save_report_json(reports: dict[str, EvalReport], path: str | os.PathLike, ex
     payload = {name: r.to_dict() for name, r in reports.items()}
     payload.update(extra or {})
     with atomic_write(path, "w") as f:
-        json.dump(payload, f, indent=2)
+        json.dump(payload, f, indent=2, default=_numpy_scalar)
     return path
+
+
+def _numpy_scalar(value):
+    """JSON for a numpy scalar that slipped into a report (its Python value); anything else is refused."""
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"a report holds {type(value).__name__}, which JSON cannot write")
 
 
 def _episode_limits(envs, max_steps: int | None) -> list[int | None]:
@@ -368,8 +375,8 @@ def evaluate(
                 continue
             note_milestones(i, info_list[i], int(lengths[i]))
             at_max = max_steps is not None and lengths[i] >= max_steps
-            stalled = (bool(stall_steps) and lengths[i] - progress_at[i] >= stall_steps and not at_max
-                       and not (terminated[i] or truncated[i]))
+            stalled = bool(stall_steps and lengths[i] - progress_at[i] >= stall_steps and not at_max
+                           and not (terminated[i] or truncated[i]))  # a Python bool: the report is JSON
             cut = at_max or stalled
             if on_step is not None:
                 on_step(i, current[i], int(actions[i]), float(rewards[i]), obs[i], info_list[i], bool(terminated[i]),

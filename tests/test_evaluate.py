@@ -138,6 +138,8 @@ def test_an_episode_without_a_new_milestone_for_stall_steps_ends_there():
     assert cut.episode_lengths == [5, 3, 5]
     assert cut.milestones_reached == [[True, False], [True, True], [True, True]]
     assert cut.stalled == [True, False, False]
+    assert all(type(x) is bool for x in cut.stalled)  # not numpy's: the report must be JSON
+    assert json.loads(json.dumps(cut.to_dict()))["stalled"] == [True, False, False]
     assert "ended stalled" in format_table({"policy": cut}) and "ended stalled" not in format_table({"policy": whole})
     never = evaluate(ExpertAgent(lambda: Always(0), 2), make_envs(2), [10], stall_steps=4, max_steps=4)
     assert never.episode_lengths == [4] and never.stalled == [False]  # the max_steps cut comes first
@@ -156,6 +158,10 @@ def test_metrics_and_table_and_json(tmp_path):
     path = save_report_json({"policy": r}, tmp_path / "report.json", {"seeds_note": "x"})
     loaded = json.loads(path.read_text())
     assert loaded["policy"]["success_rate"] == 0.5 and loaded["seeds_note"] == "x"
+    numpy_made = EvalReport(("FIRST",), [1], [np.float32(1.0)], [np.int64(3)], [[np.bool_(True)]],
+                            looped=[np.bool_(False)])  # numpy scalars a caller's bookkeeping may leave
+    loaded = json.loads(save_report_json({"policy": numpy_made}, tmp_path / "numpy.json").read_text())
+    assert loaded["policy"]["episode_lengths"] == [3] and loaded["policy"]["looped"] == [False]
 
 
 def test_steps_to_each_milestone_from_the_env_split():
