@@ -1,7 +1,7 @@
 """Evaluation speed: the evaluator's env steps/s with a network policy, one way of running its
 envs against another, measured alternately in the same run.
 
-    python benchmarks/eval_speed.py [--env-id pokeil/MiniMonQuest-v0] [--compare frames infos fingerprint]
+    python benchmarks/eval_speed.py [--env-id pokeil/MiniMonQuest-v0] [--compare frames infos fingerprint idle]
                                     [--num-envs 2 4 8] [--steps 400] [--repeats 3]
 
 What each `--compare` sets against its reference (everything else as `make_eval_envs` builds it):
@@ -9,6 +9,8 @@ What each `--compare` sets against its reference (everything else as `make_eval_
                (`vector_env.NetworkFrameInfo`)
   infos        infos batched key by key by Gymnasium vs sent whole (`vector_env.WholeInfo`)
   fingerprint  envs that hash their state every step vs not (only pure-argmax loop stopping reads it)
+  idle         envs with no seed left stepped with action 0 vs not stepped (`vector_env.IdleStep`);
+               this one plays 2 more episodes than envs, so the last two play while the others wait
 
 Each measurement is one `evaluate.evaluate` call: `--num-envs` episodes of a freshly initialised
 ImpalaCNN (the training script's network and kernels, greedy), each cut at `--steps`, loop
@@ -39,11 +41,16 @@ COMPARISONS = {
               ("infos sent whole", {"whole_info": True})),
     "fingerprint": (("state fingerprints", {"fingerprint": True}),
                     ("no fingerprints", {"fingerprint": False})),
+    "idle": (("idle envs stepped", {"idle_step": False}),
+             ("idle envs not stepped", {"idle_step": True})),
 }
+#: compare -> episodes played beyond one per env (the idle envs' wait is the last ones' tail)
+EXTRA_EPISODES = {"idle": 2}
 
 
-def eval_steps_per_s(policy, num_envs: int, steps: int, rom_path, env_kwargs: dict) -> tuple[float, list[int]]:
-    """(steps/s, episode lengths) of one evaluation of `policy` on seeds 0..num_envs-1."""
+def eval_steps_per_s(policy, num_envs: int, steps: int, rom_path, env_kwargs: dict,
+                     extra_episodes: int = 0) -> tuple[float, list[int]]:
+    """(steps/s, episode lengths) of one evaluation of `policy` on seeds 0..num_envs+extra_episodes-1."""
     from pokeil_jax import evaluate
     from pokeil_jax.vector_env import make_eval_envs
 
@@ -51,7 +58,8 @@ def eval_steps_per_s(policy, num_envs: int, steps: int, rom_path, env_kwargs: di
     try:
         envs.reset(seed=list(range(num_envs)))  # workers started and booted before the clock
         start = time.perf_counter()
-        report = evaluate.evaluate(evaluate.PolicyAgent(policy), envs, list(range(num_envs)), max_steps=steps,
+        report = evaluate.evaluate(evaluate.PolicyAgent(policy), envs, list(range(num_envs + extra_episodes)),
+                                   max_steps=steps,
                                    stop_loops=False)
         elapsed = time.perf_counter() - start
     finally:
@@ -99,7 +107,8 @@ def main():
             for repeat in range(args.repeats):
                 for side in (("ref", "new") if repeat % 2 == 0 else ("new", "ref")):
                     kwargs = ref_kwargs if side == "ref" else new_kwargs
-                    rate, lengths[side] = eval_steps_per_s(policy, n, args.steps, rom_path, kwargs)
+                    rate, lengths[side] = eval_steps_per_s(policy, n, args.steps, rom_path, kwargs,
+                                                           EXTRA_EPISODES.get(compare, 0))
                     rates[side].append(rate)
             cells = [f"{statistics.median(rates[side]):7.1f} ({', '.join(f'{r:.0f}' for r in rates[side])})"
                      for side in ("ref", "new")]

@@ -156,9 +156,9 @@ class PinnedEnvFactory:
     """
 
     def __init__(self, cpu: int | None, env_kwargs: dict, network_frame_info: bool = False,
-                 whole_info: bool = False):
+                 whole_info: bool = False, idle_step: bool = True):
         self.cpu, self.env_kwargs = cpu, env_kwargs
-        self.network_frame_info, self.whole_info = network_frame_info, whole_info
+        self.network_frame_info, self.whole_info, self.idle_step = network_frame_info, whole_info, idle_step
         self.creator_pid = os.getpid()
 
     def __call__(self):
@@ -171,22 +171,25 @@ class PinnedEnvFactory:
         env = PokemonEnv(**self.env_kwargs)
         if self.network_frame_info:
             env = NetworkFrameInfo(env)
-        return IdleStep(WholeInfo(env) if self.whole_info else env)
+        if self.whole_info:
+            env = WholeInfo(env)
+        return IdleStep(env) if self.idle_step else env
 
 
 def worker_env_factories(num_envs: int, pin_cpus: bool = True, network_frame_info: bool = False,
-                         whole_info: bool = False, **env_kwargs) -> list[PinnedEnvFactory]:
+                         whole_info: bool = False, idle_step: bool = True, **env_kwargs) -> list[PinnedEnvFactory]:
     """One PokemonEnv factory per vector-env worker process, each pinned to its `worker_cpus`
     CPU (none pinned when `pin_cpus` is False), wrapped in `NetworkFrameInfo` and `WholeInfo`
     if asked."""
     cpus = worker_cpus(num_envs) if pin_cpus else [None] * num_envs
-    return [PinnedEnvFactory(cpu, env_kwargs, network_frame_info, whole_info) for cpu in cpus]
+    return [PinnedEnvFactory(cpu, env_kwargs, network_frame_info, whole_info, idle_step) for cpu in cpus]
 
 
 def make_eval_envs(num_envs: int, pin_cpus: bool = True, network_frame_info: bool = True,
-                   whole_info: bool = True, **env_kwargs) -> gymnasium.vector.VectorEnv:
+                   whole_info: bool = True, idle_step: bool = True, **env_kwargs) -> gymnasium.vector.VectorEnv:
     """A vector env of `num_envs` PokemonEnvs with autoreset disabled (the evaluator resets by seed)
-and `IdleStep` (the evaluator does not step the envs it has no seed left for).
+and, unless `idle_step` is False, `IdleStep` (the evaluator does not step the envs it has no
+seed left for).
 
     With more than one env, each runs in its own process, pinned round-robin to this process's
     CPUs (`worker_cpus`) unless `pin_cpus` is False, and preprocesses its frames for the network
@@ -199,9 +202,10 @@ and `IdleStep` (the evaluator does not step the envs it has no seed left for).
     env_kwargs.setdefault("fingerprint", True)
     mode = gymnasium.vector.AutoresetMode.DISABLED
     if num_envs == 1:
-        return gymnasium.vector.SyncVectorEnv([PinnedEnvFactory(None, env_kwargs, whole_info=whole_info)],
+        return gymnasium.vector.SyncVectorEnv([PinnedEnvFactory(None, env_kwargs, whole_info=whole_info,
+                                                                 idle_step=idle_step)],
                                              autoreset_mode=mode)
-    fns = worker_env_factories(num_envs, pin_cpus, network_frame_info, whole_info, **env_kwargs)
+    fns = worker_env_factories(num_envs, pin_cpus, network_frame_info, whole_info, idle_step, **env_kwargs)
     # spawn, not fork: the parent may hold JAX's threads, which fork does not survive.
     return gymnasium.vector.AsyncVectorEnv(fns, context="spawn", autoreset_mode=mode)
 

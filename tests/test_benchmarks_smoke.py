@@ -190,7 +190,7 @@ def test_compare_algos_smoke_trains_every_variant_and_writes_its_table(tmp_path)
 @pytest.mark.slow
 def test_eval_speed_plays_the_same_episodes_on_both_sides_of_each_comparison():
     out = run_script("benchmarks/eval_speed.py", "--steps", "4", "--repeats", "1", "--num-envs", "2")
-    for compare in ("frames", "infos", "fingerprint"):
+    for compare in ("frames", "infos", "fingerprint", "idle"):
         table = out.split(f"\n{compare}:\n", 1)[1]
         row = next(line for line in table.splitlines() if line.lstrip().startswith("2 "))
         first, second = (float(x) for x in re.findall(r"(\d+\.\d)\s+\(", row))
