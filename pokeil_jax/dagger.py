@@ -103,7 +103,7 @@ class RoundPlayer:
         self._pending: list = [None] * len(self.experts)  # per env: (observation, label, pressed) of the step under way
         self.episodes: dict[int, dict] = {}
 
-    def reset(self, env_index: int) -> None:
+    def reset(self, env_index: int, episode_seed: int = 0) -> None:
         self.experts[env_index].reset()
         self._steps[env_index] = {key: [] for key in ("observations", "labels", "executed", "rewards", "dones", "infos")}
 

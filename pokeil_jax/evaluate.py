@@ -42,8 +42,8 @@ class Agent(Protocol):
     #: True when `act` is a fixed function of the observations (then a repeated state is a loop).
     deterministic: bool
 
-    def reset(self, env_index: int) -> None:
-        """Env `env_index` starts a new episode."""
+    def reset(self, env_index: int, episode_seed: int = 0) -> None:
+        """Env `env_index` starts a new episode, that of game seed `episode_seed`."""
 
     def act(self, observations: np.ndarray, infos: Sequence[dict]) -> np.ndarray:
         """uint8 (N, 160, 240, 3) observations and N infos -> int (N,) actions."""
@@ -75,15 +75,21 @@ class PolicyAgent:
         self.greedy = greedy
         self.escape_loops = int(escape_loops) if greedy else 0
         self.deterministic = policy_is_deterministic(greedy, self.escape_loops)
-        self._rng = np.random.default_rng(seed)
+        self.seed = int(seed)
+        self._rng = np.random.default_rng(seed)  # for envs never reset (an episode's own draws come from _rngs)
+        self._rngs: dict[int, np.random.Generator] = {}  # per env: its episode's draws
         self._screens: dict[int, set] = {}  # per env: digests of the screens seen this episode
         self._sampling: dict[int, int] = {}  # per env: sampled steps left in the current escape
         #: steps taken and steps sampled to escape a loop, over the agent's life
         self.steps = self.escape_steps = 0
 
-    def reset(self, env_index: int) -> None:
+    def reset(self, env_index: int, episode_seed: int = 0) -> None:
+        """Why a generator per episode, seeded by the agent's seed and the game seed: an episode
+        then draws the same actions whichever env plays it and whatever the others do, so a
+        report does not depend on `--eval-num-envs` or on the order the seeds are played in."""
         self._screens[env_index] = set()
         self._sampling[env_index] = 0
+        self._rngs[env_index] = np.random.default_rng([self.seed % 2**63, int(episode_seed) % 2**63])
 
     def act(self, observations, infos):
         frames = network_frames(observations, infos)
@@ -92,7 +98,7 @@ class PolicyAgent:
         if self.greedy and not self.escape_loops:
             return logits.argmax(axis=-1)
         if not self.greedy:
-            return np.array([self._sample(row) for row in logits])
+            return np.array([self._sample(row, self._rngs.get(i, self._rng)) for i, row in enumerate(logits)])
         actions = logits.argmax(axis=-1)
         for i, frame in enumerate(frames):
             digest = hashlib.blake2b(frame.tobytes(), digest_size=16).digest()
@@ -103,12 +109,13 @@ class PolicyAgent:
             if self._sampling.get(i, 0) > 0:
                 self._sampling[i] -= 1
                 self.escape_steps += 1
-                actions[i] = self._sample(logits[i])
+                actions[i] = self._sample(logits[i], self._rngs.get(i, self._rng))
         return actions
 
-    def _sample(self, logits: np.ndarray) -> int:
+    @staticmethod
+    def _sample(logits: np.ndarray, rng: np.random.Generator) -> int:
         p = np.exp(logits - logits.max())
-        return int(self._rng.choice(len(p), p=p / p.sum()))
+        return int(rng.choice(len(p), p=p / p.sum()))
 
 
 class ExpertAgent:
@@ -119,7 +126,7 @@ class ExpertAgent:
     def __init__(self, make_expert: Callable[[], Any], num_envs: int):
         self.experts = [make_expert() for _ in range(num_envs)]
 
-    def reset(self, env_index: int) -> None:
+    def reset(self, env_index: int, episode_seed: int = 0) -> None:
         self.experts[env_index].reset()
 
     def act(self, observations, infos):
@@ -347,7 +354,7 @@ def evaluate(
         note_milestones(i, info_list[i], 0)
         in_loop(i, info_list[i])
         if current[i] is not None:
-            agent.reset(i)
+            agent.reset(i, seeds[current[i]])
     recording = record_frames is not None
     if recording:
         record_frames.append(obs[0].copy())
@@ -414,7 +421,7 @@ def evaluate(
                 seen[i] = set()
                 in_loop(int(i), info_list[i])
                 if active[i]:
-                    agent.reset(int(i))
+                    agent.reset(int(i), seeds[current[i]])
     if bar is not None:
         bar.close()
     ordered = [results[k] for k in range(len(seeds))]

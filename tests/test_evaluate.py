@@ -113,6 +113,21 @@ def test_envs_without_a_seed_left_are_sent_the_idle_action_when_they_announce_on
     assert plain.episode_lengths == report.episode_lengths  # without it idle envs are stepped, same results
 
 
+def test_a_sampling_policy_plays_each_seed_the_same_whatever_env_plays_it():
+    """Each episode draws from a generator of (agent seed, game seed): 1 env or 3, seeds in any
+    order, the same outcome per seed; another agent seed draws differently."""
+    flat = lambda frames: np.zeros((len(frames), 10))  # every action equally likely: FIRST is luck
+
+    def per_seed(num_envs, seeds, agent_seed=7):
+        report = evaluate(PolicyAgent(flat, greedy=False, seed=agent_seed), make_envs(num_envs), seeds)
+        return {s: (reached, ret) for s, reached, ret in zip(seeds, report.milestones_reached, report.episodic_returns)}
+
+    seeds = [5, 3, 8, 2, 6, 7, 4, 9]
+    one = per_seed(1, seeds)
+    assert per_seed(3, seeds) == one and per_seed(3, seeds[::-1]) == one
+    assert any(per_seed(1, seeds, agent_seed=s) != one for s in (8, 9, 10))
+
+
 class PressAt:
     """Presses 1 (FIRST) on its `at`-th step of an episode, 0 otherwise."""
 
