@@ -135,7 +135,8 @@ class IdleStep(gymnasium.Wrapper):
 def idle_action(envs) -> int | None:
     """The action that leaves an env of `envs` (a vector env) unstepped (`IdleStep`), or None
     when its envs have none."""
-    return getattr(envs, "metadata", None) and envs.metadata.get(IDLE_ACTION_KEY)
+    metadata = getattr(envs, "metadata", None) or {}
+    return metadata.get(IDLE_ACTION_KEY)
 
 
 def worker_cpus(num_envs: int) -> list[int | None]:
@@ -180,7 +181,7 @@ def worker_env_factories(num_envs: int, pin_cpus: bool = True, network_frame_inf
                          whole_info: bool = False, idle_step: bool = True, **env_kwargs) -> list[PinnedEnvFactory]:
     """One PokemonEnv factory per vector-env worker process, each pinned to its `worker_cpus`
     CPU (none pinned when `pin_cpus` is False), wrapped in `NetworkFrameInfo` and `WholeInfo`
-    if asked."""
+    if asked, and in `IdleStep` unless `idle_step` is False."""
     cpus = worker_cpus(num_envs) if pin_cpus else [None] * num_envs
     return [PinnedEnvFactory(cpu, env_kwargs, network_frame_info, whole_info, idle_step) for cpu in cpus]
 

@@ -176,6 +176,7 @@ def test_idle_action_leaves_the_env_unstepped_and_other_actions_step_it():
     envs = gymnasium.vector.SyncVectorEnv([lambda: IdleStep(Counter())])
     assert idle_action(envs) == IDLE_ACTION
     assert idle_action(gymnasium.vector.SyncVectorEnv([Counter])) is None  # envs without it are stepped with 0
+    assert idle_action(object()) is None  # a vector env without metadata, as some fakes are
 
 
 def test_eval_envs_announce_the_idle_action():
