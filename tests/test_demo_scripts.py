@@ -8,6 +8,8 @@ import stat
 import subprocess
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -62,16 +64,20 @@ def test_bad_eval_greedy_value_is_one_line_before_any_work(tmp_path):
     assert not calls.exists()  # nothing was collected or trained
 
 
-def test_greedy_demo_escapes_loops_by_default_and_the_override_reaches_both_runs(tmp_path):
+@pytest.mark.parametrize("variable, flag, default", [
+    ("DEMO_ESCAPE_LOOPS", "--eval-escape-loops", "8"),  # greedy, with escapes, by default
+    ("DEMO_EVAL_STALL", "--eval-stall-steps", "700"),  # stalled evaluation episodes end by default
+])
+def test_an_evaluation_override_reaches_both_runs_and_has_its_default(tmp_path, variable, flag, default):
     script, calls = fake_tree(tmp_path)
-    env = {k: v for k, v in os.environ.items() if k not in ("DEMO_EVAL_GREEDY", "DEMO_ESCAPE_LOOPS")}
+    env = {k: v for k, v in os.environ.items() if k not in ("DEMO_EVAL_GREEDY", variable)}
     subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True, timeout=60)
     runs = training_calls(calls)
-    assert len(runs) == 2 and all(" --eval-escape-loops 8 " in f" {line} " for line in runs)
+    assert len(runs) == 2 and all(f" {flag} {default} " in f" {line} " for line in runs)
     calls.unlink()
-    run_demo(script, DEMO_ESCAPE_LOOPS="0")
+    run_demo(script, **{variable: "0"})
     runs = training_calls(calls)
-    assert len(runs) == 2 and all(" --eval-escape-loops 0 " in f" {line} " for line in runs)
+    assert len(runs) == 2 and all(f" {flag} 0 " in f" {line} " for line in runs)
 
 
 def test_bad_escape_loops_value_is_one_line_before_any_work(tmp_path):
@@ -130,15 +136,8 @@ def test_a_bc_run_that_left_no_checkpoint_stops_the_demo_in_one_line(tmp_path):
     assert len(training_calls(calls)) == 1  # DAgger never started
 
 
-def test_evaluations_end_stalled_episodes_by_default_and_the_override_reaches_both_runs(tmp_path):
+def test_bad_eval_stall_value_is_one_line_before_any_work(tmp_path):
     script, calls = fake_tree(tmp_path)
-    env = {k: v for k, v in os.environ.items() if k != "DEMO_EVAL_STALL"}
-    subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True, timeout=60)
-    runs = training_calls(calls)
-    assert len(runs) == 2 and all(" --eval-stall-steps 700 " in f" {line} " for line in runs)
-    calls.unlink()
-    run_demo(script, DEMO_EVAL_STALL="0")
-    runs = training_calls(calls)
-    assert len(runs) == 2 and all(" --eval-stall-steps 0 " in f" {line} " for line in runs)
     result = run_demo(script, DEMO_EVAL_STALL="-5")
     assert result.returncode == 2 and result.stderr.strip().count("\n") == 0 and "DEMO_EVAL_STALL" in result.stderr
+    assert not calls.exists()  # nothing was collected or trained
