@@ -10,6 +10,8 @@
 # share of the expert's own actions in round 1, squared in round 2...; 0 by default: the BC learner
 # drives, the expert only labels, and takes over where the learner is stuck), DEMO_DAGGER_TAKEOVER,
 # DEMO_DAGGER_FOCUS (the share of each batch drawn from the learner's mistakes, 0.25; 0: uniform),
+# DEMO_DAGGER_ANNEAL (1, the default: DAgger's learning rate falls linearly to 0 over its steps,
+# --anneal-lr; 0: constant, as BC's),
 # DEMO_EVAL_EPISODES, DEMO_MAX_STEPS, DEMO_DATA, DEMO_EVAL_GREEDY (1: argmax actions, the default;
 # 0: actions sampled from the policy's softmax, in the evaluations and in DAgger's learner episodes
 # (--dagger-sample-learner), which escapes the loops a greedy policy falls into and is slower, since
@@ -33,6 +35,7 @@ DAGGER_EPISODES=${DEMO_DAGGER_EPISODES:-8}
 DAGGER_BETA=${DEMO_DAGGER_BETA:-0}
 DAGGER_TAKEOVER=${DEMO_DAGGER_TAKEOVER:-2}
 DAGGER_FOCUS=${DEMO_DAGGER_FOCUS:-0.25}
+DAGGER_ANNEAL=${DEMO_DAGGER_ANNEAL:-1}
 EVAL_EPISODES=${DEMO_EVAL_EPISODES:-50}
 MAX_STEPS=${DEMO_MAX_STEPS:-1500}
 ESCAPE=${DEMO_ESCAPE_LOOPS:-8}
@@ -48,6 +51,11 @@ fi
 if ! [[ "$DAGGER_FOCUS" =~ ^(0(\.[0-9]+)?|\.[0-9]+)$ ]]; then
   echo "DEMO_DAGGER_FOCUS must be a share of the batch in [0, 1), e.g. 0.25 (0: uniform batches), got '${DAGGER_FOCUS}'" >&2; exit 2
 fi
+case "$DAGGER_ANNEAL" in
+  1) ANNEAL=(--anneal-lr); ANNEAL_WORD="learning rate annealed to 0" ;;
+  0) ANNEAL=(); ANNEAL_WORD="constant learning rate" ;;
+  *) echo "DEMO_DAGGER_ANNEAL must be 1 (learning rate annealed to 0 over DAgger's steps) or 0 (constant), got '${DAGGER_ANNEAL}'" >&2; exit 2 ;;
+esac
 case "$STALL" in
   ''|*[!0-9]*) echo "DEMO_EVAL_STALL must be a whole number of steps without a new milestone (0: off), got '${STALL}'" >&2; exit 2 ;;
 esac
@@ -74,12 +82,12 @@ $PY bc_pokemon_jax.py --exp-name demo_quest_bc "${COMMON[@]}" --total-training-s
 BC_RUN=$(ls -td checkpoints/demo_quest_bc__*/ 2>/dev/null | head -1 || true)
 [ -n "$BC_RUN" ] || { echo "BC's run left no checkpoints/demo_quest_bc__*/ folder for DAgger to start from" >&2; exit 1; }
 
-echo "== 2/3 BC + DAgger from ${BC_RUN}final: $DAGGER_ROUNDS rounds of $DAGGER_EPISODES learner episodes, the first before any step, $DAGGER_STEPS steps in all (beta $DAGGER_BETA, expert takeover after $DAGGER_TAKEOVER repeats, $DAGGER_FOCUS of each batch from the learner's mistakes)"
+echo "== 2/3 BC + DAgger from ${BC_RUN}final: $DAGGER_ROUNDS rounds of $DAGGER_EPISODES learner episodes, the first before any step, $DAGGER_STEPS steps in all (beta $DAGGER_BETA, expert takeover after $DAGGER_TAKEOVER repeats, $DAGGER_FOCUS of each batch from the learner's mistakes, $ANNEAL_WORD)"
 $PY bc_pokemon_jax.py --exp-name demo_quest_dagger "${COMMON[@]}" --total-training-steps "$DAGGER_STEPS" --compare-expert '' \
     --init-checkpoint "${BC_RUN}final" \
     --dagger-rounds "$DAGGER_ROUNDS" --dagger-episodes "$DAGGER_EPISODES" --dagger-beta "$DAGGER_BETA" \
     --dagger-max-steps "$MAX_STEPS" --dagger-takeover "$DAGGER_TAKEOVER" \
-    --dagger-focus "$DAGGER_FOCUS" \
+    --dagger-focus "$DAGGER_FOCUS" ${ANNEAL[@]+"${ANNEAL[@]}"} \
     ${DAGGER_MODE[@]+"${DAGGER_MODE[@]}"}
 
 echo "== 3/3 expert vs BC vs BC + DAgger on $EVAL_EPISODES unseen seeds (policy actions $EVAL_WORD)"

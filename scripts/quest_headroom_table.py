@@ -23,6 +23,8 @@ def budget(run_args: dict) -> str:
     text = f"{run_args.get('total_training_steps', '?')} steps"
     if run_args.get("init_checkpoint"):
         text += f" from {run_args['init_checkpoint']}"
+    if run_args.get("anneal_lr"):
+        text += ", learning rate annealed to 0"
     if run_args.get("dagger_rounds"):
         text += (f", {run_args['dagger_rounds']} DAgger rounds of {run_args.get('dagger_episodes', '?')} "
                  f"learner episodes (beta {run_args.get('dagger_beta', '?')})")

@@ -141,3 +141,17 @@ def test_bad_eval_stall_value_is_one_line_before_any_work(tmp_path):
     result = run_demo(script, DEMO_EVAL_STALL="-5")
     assert result.returncode == 2 and result.stderr.strip().count("\n") == 0 and "DEMO_EVAL_STALL" in result.stderr
     assert not calls.exists()  # nothing was collected or trained
+
+
+def test_dagger_anneals_its_learning_rate_by_default_and_bc_does_not(tmp_path):
+    script, calls = fake_tree(tmp_path)
+    env = {k: v for k, v in os.environ.items() if k != "DEMO_DAGGER_ANNEAL"}
+    subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True, timeout=60)
+    assert ["--anneal-lr" in line.split() for line in training_calls(calls)] == [False, True]
+    calls.unlink()
+    run_demo(script, DEMO_DAGGER_ANNEAL="0")
+    assert ["--anneal-lr" in line.split() for line in training_calls(calls)] == [False, False]
+    calls.unlink()
+    result = run_demo(script, DEMO_DAGGER_ANNEAL="yes")
+    assert result.returncode == 2 and result.stderr.strip().count("\n") == 0 and "DEMO_DAGGER_ANNEAL" in result.stderr
+    assert not calls.exists()

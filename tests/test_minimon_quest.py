@@ -400,7 +400,7 @@ def test_headroom_table_puts_expert_bc_and_dagger_side_by_side(tmp_path):
     bc["args"] = {"total_training_steps": 2000, "dagger_rounds": 0}
     dagger = {"BC policy": _report([1.0, 0.0], [6.5, None]),
               "args": {"total_training_steps": 1500, "init_checkpoint": "checkpoints/b/final", "dagger_rounds": 3,
-                       "dagger_episodes": 8, "dagger_beta": 0.0}}
+                       "dagger_episodes": 8, "dagger_beta": 0.0, "anneal_lr": True}}
     (tmp_path / "bc.json").write_text(json.dumps(bc))
     (tmp_path / "dagger.json").write_text(json.dumps(dagger))
     out = subprocess.run([os.sys.executable, "scripts/quest_headroom_table.py", str(tmp_path / "bc.json"),
@@ -409,8 +409,8 @@ def test_headroom_table_puts_expert_bc_and_dagger_side_by_side(tmp_path):
     assert "| HOME_TOWN | 100% / 6 | 100% / 7 | 100% / 6 |" in out.stdout  # 6.5 rounds to even
     assert "| ROUTE_1 | 100% / 14 | 50% / 30 | 0% / - |" in out.stdout
     assert "BC 75.0% (75% of the expert)" in out.stdout
-    assert ("budgets: BC 2000 steps; BC + DAgger 1500 steps from checkpoints/b/final, 3 DAgger rounds of 8 "
-            "learner episodes (beta 0.0)") in out.stdout
+    assert ("budgets: BC 2000 steps; BC + DAgger 1500 steps from checkpoints/b/final, learning rate annealed "
+            "to 0, 3 DAgger rounds of 8 learner episodes (beta 0.0)") in out.stdout
     assert "without a new milestone" not in out.stdout  # the runs were judged without a stall cut
     bc["args"]["eval_stall_steps"] = 700
     bc["expert (scripted)"]["stalled"], bc["BC policy"]["stalled"] = [False, False], [False, True]
