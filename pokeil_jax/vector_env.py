@@ -189,8 +189,8 @@ def worker_env_factories(num_envs: int, pin_cpus: bool = True, network_frame_inf
 def make_eval_envs(num_envs: int, pin_cpus: bool = True, network_frame_info: bool = True,
                    whole_info: bool = True, idle_step: bool = True, **env_kwargs) -> gymnasium.vector.VectorEnv:
     """A vector env of `num_envs` PokemonEnvs with autoreset disabled (the evaluator resets by seed)
-and, unless `idle_step` is False, `IdleStep` (the evaluator does not step the envs it has no
-seed left for).
+    and, unless `idle_step` is False, `IdleStep` (the evaluator does not step the envs it has no
+    seed left for).
 
     With more than one env, each runs in its own process, pinned round-robin to this process's
     CPUs (`worker_cpus`) unless `pin_cpus` is False, and preprocesses its frames for the network
