@@ -152,6 +152,13 @@ class Args:
     """in DAgger rounds the learner's actions are drawn from its softmax instead of its argmax, so
     the rounds visit (and the expert labels) the states a sampling policy reaches; pairs with
     --no-eval-greedy, which judges the policy that way"""
+    dagger_split_episodes: int = 0
+    """besides --dagger-episodes, learner episodes per DAgger round that start at split
+    --dagger-split-milestone (on their own seeds), so the learner practises the part of the game
+    where it fails most without first playing up to it each time (0: none)"""
+    dagger_split_milestone: int = 0
+    """where --dagger-split-episodes start: the state where the scripted expert first completes
+    milestone k-1, as --start-milestone (run with a bad value to list the valid ones)"""
     dagger_focus: float = 0.0
     """share of each training batch drawn from the states where the DAgger learner's own action was
     not the expert's label (its mistakes: a few hundred states among tens of thousands), the rest
@@ -661,7 +668,8 @@ def dagger_config(args: Args):
                         rom_path=args.rom_path, seed=args.seed, takeover=args.dagger_takeover,
                         stall_takeover=args.dagger_stall_takeover,
                         start_milestone=args.start_milestone, sample_learner=args.dagger_sample_learner,
-                        num_envs=args.dagger_num_envs, warm_start=bool(args.init_checkpoint))
+                        num_envs=args.dagger_num_envs, warm_start=bool(args.init_checkpoint),
+                        split_episodes=args.dagger_split_episodes, split_milestone=args.dagger_split_milestone)
 
 
 def _resolved_kernels(args: Args) -> str:
@@ -783,7 +791,8 @@ def check_args(args: Args) -> None:
                  "keep_checkpoints", "dagger_episodes", "dagger_max_steps", "dagger_num_envs"):
         require(getattr(args, name) >= 1, f"{flag(name)} must be at least 1, got {getattr(args, name)}")
     for name in ("log_frequency", "eval_frequency", "eval_episodes", "final_eval_episodes", "save_frequency",
-                 "dagger_rounds", "dagger_takeover", "dagger_stall_takeover", "eval_escape_loops", "eval_stall_steps", "seed"):
+                 "dagger_rounds", "dagger_takeover", "dagger_stall_takeover", "dagger_split_episodes",
+                 "eval_escape_loops", "eval_stall_steps", "seed"):
         require(getattr(args, name) >= 0, f"{flag(name)} must be at least 0, got {getattr(args, name)}")
     require(math.isfinite(args.learning_rate) and args.learning_rate > 0,
             f"--learning-rate must be a finite number > 0, got {args.learning_rate}")
@@ -835,6 +844,16 @@ def check_args(args: Args) -> None:
             check_start_milestone_for_rom(args.start_milestone, args.rom_path)
         except SplitError as error:
             raise UsageError(f"--start-milestone: {error}") from None
+    if args.dagger_split_episodes:
+        from pokeil_jax.splits import SplitError, check_start_milestone_for_rom
+
+        require(args.dagger_rounds, "--dagger-split-episodes are played in DAgger rounds: set --dagger-rounds too")
+        require(args.dagger_split_milestone >= 1, "--dagger-split-episodes needs --dagger-split-milestone k >= 1 "
+                                                 "(where they start; 0 would be --dagger-episodes)")
+        try:
+            check_start_milestone_for_rom(args.dagger_split_milestone, args.rom_path)
+        except SplitError as error:
+            raise UsageError(f"--dagger-split-milestone: {error}") from None
     if args.eval_initial_state:  # the eval envs start in worker processes: check the file here
         from pokeil_jax.savestates import StateFileError, check_for_rom
 

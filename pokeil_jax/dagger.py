@@ -71,8 +71,16 @@ def learner_chooser(beta: float, rng: np.random.Generator, takeover: int = 0, sa
     return choose
 
 
-def round_seeds(round_index: int, episodes: int) -> list[int]:
-    return [DAGGER_SEED_BASE + 1000 * round_index + i for i in range(episodes)]
+#: Offset of the split episodes' seeds within a round's block of 1000 seeds (rounds of more than 500
+#: episodes share some seeds with their split episodes, as more than 1000 share them with the next round).
+SPLIT_SEED_OFFSET = 500
+
+
+def round_seeds(round_index: int, episodes: int, split: bool = False) -> list[int]:
+    """The game seeds of a round's `episodes` learner episodes (`split`: of its split episodes,
+    which get seeds of their own, so they are not the same games started later)."""
+    first = DAGGER_SEED_BASE + 1000 * round_index + (SPLIT_SEED_OFFSET if split else 0)
+    return [first + i for i in range(episodes)]
 
 
 def _episode_rounds(out_dir: Path) -> list[tuple[Path, int]]:
@@ -164,10 +172,14 @@ def collect_round(
     max_steps: int | None = None,
     game=None,
     stall_takeover: int = 0,
+    split_episodes: int = 0,
+    split_milestone: int = 0,
 ) -> list[Path]:
     """Roll out `episodes` learner/expert mixtures in the vector env `envs` (one expert per env),
+    then `split_episodes` more that start at split `split_milestone` (on seeds of their own: the
+    learner practises the part of the game where it fails most, without first playing up to it),
     write them as episode files in `out_dir`, numbered after the ones already there,
-    `dagger_round` in their metadata.
+    `dagger_round` (and `start_milestone` when not 0) in their metadata.
 
     Deterministic given (the learner's parameters, round_index, seed, the number of envs): env
     i's mixture draws from its own generator, and the evaluator hands out the seeds in order, so
@@ -187,10 +199,15 @@ def collect_round(
                                 stall_takeover) for i in range(envs.num_envs)]
     seeds = round_seeds(round_index, episodes)
     played = play_round(envs, experts, logits_fn, seeds, max_steps, choosers, start_milestone)
+    starts = [start_milestone] * len(seeds)
+    if split_episodes:
+        split_seeds = round_seeds(round_index, split_episodes, split=True)
+        played += play_round(envs, experts, logits_fn, split_seeds, max_steps, choosers, split_milestone)
+        seeds, starts = seeds + split_seeds, starts + [split_milestone] * split_episodes
     game = game if game is not None else _game_of(envs)
     paths = []
-    for i, (game_seed, episode) in enumerate(zip(seeds, played)):
-        extra = {"start_milestone": start_milestone} if start_milestone else {}
+    for i, (game_seed, episode, start) in enumerate(zip(seeds, played, starts)):
+        extra = {"start_milestone": start} if start else {}
         metadata = episode_metadata(game, rom_sha1, f"dagger:{expert_name}", game_seed, 0.0, episode,
                                     dagger_round=round_index, dagger_beta=beta, **extra)
         path = out_dir / f"episode_{first_index + i:04d}.npz"
@@ -241,13 +258,20 @@ class DaggerConfig:
     warm_start: bool = False
     """the learner already plays before training (a restored policy): round 1 comes at step 0 and
     each round is followed by one of `rounds` equal training phases"""
+    split_episodes: int = 0
+    """besides `episodes`, learner episodes per round that start at split `split_milestone`"""
+    split_milestone: int = 0
+    """where the split episodes start (pokeil_jax.splits; >= 1 when split_episodes > 0)"""
 
     def __post_init__(self):
         if (self.rounds < 1 or self.episodes < 1 or not 0 <= self.beta <= 1 or self.takeover < 0
-                or self.num_envs < 1 or self.stall_takeover < 0):
-            raise ValueError("dagger rounds, episodes and num_envs must be >= 1, beta in [0, 1] and takeover, stall_takeover >= 0, "
+                or self.num_envs < 1 or self.stall_takeover < 0 or self.split_episodes < 0
+                or (self.split_episodes and self.split_milestone < 1)):
+            raise ValueError("dagger rounds, episodes and num_envs must be >= 1, beta in [0, 1], takeover, stall_takeover, "
+                             "split_episodes >= 0 and split_milestone >= 1 with split episodes, "
                              f"got rounds={self.rounds}, episodes={self.episodes}, num_envs={self.num_envs}, "
-                             f"beta={self.beta}, takeover={self.takeover}, stall_takeover={self.stall_takeover}")
+                             f"beta={self.beta}, takeover={self.takeover}, stall_takeover={self.stall_takeover}, "
+                             f"split_episodes={self.split_episodes}, split_milestone={self.split_milestone}")
 
 
 class DaggerLoop:
@@ -300,13 +324,15 @@ class DaggerLoop:
                 self.envs, experts, config.expert, train.policy_fn(state), round_index, config.episodes, beta,
                 self.out_dir, self.rom_sha1, config.seed, config.takeover, config.start_milestone,
                 config.sample_learner, config.max_steps, self.game, config.stall_takeover,
+                config.split_episodes, config.split_milestone,
             )
         reached = [data.read_metadata(p)["terminated"] for p in paths]
         demos = self.training_set(step)
         self.log(writer, {"dagger/round": round_index + 1, "dagger/beta": beta,
                           "dagger/rollout_success_rate": float(np.mean(reached)),
                           "dagger/training_transitions": demos.num_transitions}, step)
-        print(f"\ndagger round {round_index + 1}: beta {beta:.2f}, {len(paths)} episodes "
+        split = f" ({config.split_episodes} from split {config.split_milestone})" if config.split_episodes else ""
+        print(f"\ndagger round {round_index + 1}: beta {beta:.2f}, {len(paths)} episodes{split} "
               f"({np.mean(reached):.0%} finished), training set now {demos.num_transitions} transitions")
         return demos
 

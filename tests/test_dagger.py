@@ -29,13 +29,16 @@ def one_step_episode(env, expert, game_seed, choose, reset_options=None):
     }
 
 
-def collect(monkeypatch, out_dir, round_index, episodes):
+def collect(monkeypatch, out_dir, round_index, episodes, played=None, **kwargs):
+    """collect_round with one-step episodes; `played` (a list) gets (seeds, start_milestone) of each play_round."""
     def play_round(envs, experts, logits_fn, game_seeds, max_steps, choosers, start_milestone=0):
+        if played is not None:
+            played.append((list(game_seeds), start_milestone))
         return [one_step_episode(envs, None, game_seed, None) for game_seed in game_seeds]
 
     monkeypatch.setattr(dagger, "play_round", play_round)
     return dagger.collect_round(FAKE_ENVS, [None], "fake", None, round_index, episodes, 0.5, out_dir, "0" * 40, seed=0,
-                                game=FAKE_ENV)
+                                game=FAKE_ENV, **kwargs)
 
 
 def test_a_round_of_more_than_1000_episodes_stays_in_its_round(tmp_path, monkeypatch):
@@ -59,10 +62,27 @@ def test_a_resumed_round_replaces_what_a_killed_run_left(tmp_path, monkeypatch):
     assert data.episode_paths(out) == kept + again
 
 
+def test_split_episodes_follow_the_round_on_seeds_of_their_own(tmp_path, monkeypatch):
+    played = []
+    paths = collect(monkeypatch, tmp_path / "run", 1, 3, played, split_episodes=2, split_milestone=10)
+    full, split = dagger.round_seeds(1, 3), dagger.round_seeds(1, 2, split=True)
+    assert played == [(full, 0), (split, 10)] and not set(full) & set(split)
+    metadata = [data.read_metadata(p) for p in paths]
+    assert [m["seed"] for m in metadata] == full + split
+    assert [m.get("start_milestone") for m in metadata] == [None, None, None, 10, 10]
+    assert {m["dagger_round"] for m in metadata} == {1}
+    played.clear()
+    collect(monkeypatch, tmp_path / "plain", 1, 3, played)
+    assert played == [(full, 0)]  # no split episodes: one play, as before
+
+
 def test_config_checks_its_values():
     with pytest.raises(ValueError, match="beta in \\[0, 1\\]"):
         dagger.DaggerConfig(rounds=1, episodes=1, beta=2.0, expert="scripted", max_steps=10,
                             total_training_steps=10, expert_data_dir="x")
+    with pytest.raises(ValueError, match="split_milestone >= 1 with split episodes"):
+        dagger.DaggerConfig(rounds=1, episodes=1, beta=0.5, expert="scripted", max_steps=10,
+                            total_training_steps=10, expert_data_dir="x", split_episodes=2)
 
 
 @pytest.mark.parametrize("warm_start,total,rounds_at", [(False, 2000, [500, 1000, 1500]), (True, 1500, [0, 500, 1000])])
@@ -150,6 +170,9 @@ def test_stall_takeover_lets_the_expert_drive_when_no_milestone_comes_for_that_m
 
     args = bc_pokemon_jax.Args(dagger_rounds=1, dagger_stall_takeover=300)
     assert bc_pokemon_jax.dagger_config(args).stall_takeover == 300
+    config = bc_pokemon_jax.dagger_config(bc_pokemon_jax.Args(dagger_rounds=1, dagger_split_episodes=4,
+                                                              dagger_split_milestone=10))
+    assert (config.split_episodes, config.split_milestone) == (4, 10)
 
 
 def test_takeover_carries_a_stuck_learner_through_the_real_game(tmp_path):
