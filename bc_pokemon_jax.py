@@ -835,25 +835,24 @@ def check_args(args: Args) -> None:
             except ExpertError as error:
                 hint = " ('' skips the comparison)" if name == "compare_expert" else ""
                 raise UsageError(f"{flag(name)}: {error}{hint}") from None
-    if args.start_milestone:
+    def check_split(name: str) -> None:
+        """The split in flag `name` exists in the game of --rom-path (and has a planner to reach it)."""
         from pokeil_jax.splits import SplitError, check_start_milestone_for_rom
 
+        try:
+            check_start_milestone_for_rom(getattr(args, name), args.rom_path)
+        except SplitError as error:
+            raise UsageError(f"{flag(name)}: {error}") from None
+
+    if args.start_milestone:
         require(not args.eval_initial_state,
                 "--start-milestone and --eval-initial-state both say where episodes start; pass one")
-        try:
-            check_start_milestone_for_rom(args.start_milestone, args.rom_path)
-        except SplitError as error:
-            raise UsageError(f"--start-milestone: {error}") from None
+        check_split("start_milestone")
     if args.dagger_split_episodes:
-        from pokeil_jax.splits import SplitError, check_start_milestone_for_rom
-
         require(args.dagger_rounds, "--dagger-split-episodes are played in DAgger rounds: set --dagger-rounds too")
         require(args.dagger_split_milestone >= 1, "--dagger-split-episodes needs --dagger-split-milestone k >= 1 "
                                                  "(where they start; 0 would be --dagger-episodes)")
-        try:
-            check_start_milestone_for_rom(args.dagger_split_milestone, args.rom_path)
-        except SplitError as error:
-            raise UsageError(f"--dagger-split-milestone: {error}") from None
+        check_split("dagger_split_milestone")
     if args.eval_initial_state:  # the eval envs start in worker processes: check the file here
         from pokeil_jax.savestates import StateFileError, check_for_rom
 
