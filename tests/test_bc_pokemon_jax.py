@@ -247,6 +247,8 @@ BAD_FLAGS = [
     (["--dagger-split-episodes", "4", "--dagger-split-milestone", "10"], 2,
      "--dagger-split-episodes are played in DAgger rounds: set --dagger-rounds too"),
     (["--dagger-rounds", "1", "--dagger-split-episodes", "4"], 2, "--dagger-split-episodes needs --dagger-split-milestone"),
+    (["--dagger-rounds", "1", "--dagger-split-milestone", "3"], 2,
+     "--dagger-split-milestone says where --dagger-split-episodes start: set --dagger-split-episodes M too"),
     (["--dagger-rounds", "1", "--dagger-split-episodes", "-1"], 2, "--dagger-split-episodes must be at least 0, got -1"),
     (["--dagger-rounds", "1", "--dagger-split-episodes", "4", "--dagger-split-milestone", "6"], 2,
      "--dagger-split-milestone: start_milestone must be an int in 0..5, got 6. Valid: 0 (the game's start)"),
