@@ -853,8 +853,9 @@ def check_args(args: Args) -> None:
         require(args.dagger_split_milestone >= 1, "--dagger-split-episodes needs --dagger-split-milestone k >= 1 "
                                                  "(where they start; 0 would be --dagger-episodes)")
         check_split("dagger_split_milestone")
-    require(not args.dagger_split_milestone or args.dagger_split_episodes,
-            "--dagger-split-milestone says where --dagger-split-episodes start: set --dagger-split-episodes M too")
+    else:
+        require(not args.dagger_split_milestone,
+                "--dagger-split-milestone says where --dagger-split-episodes start: set --dagger-split-episodes M too")
     if args.eval_initial_state:  # the eval envs start in worker processes: check the file here
         from pokeil_jax.savestates import StateFileError, check_for_rom
 
