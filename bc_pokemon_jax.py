@@ -59,6 +59,9 @@ class Args:
     plus --online-steps for DQN-BC; cleanrl's anneal_lr); off: constant"""
     weight_decay: float = 1e-5
     """AdamW weight decay"""
+    augment_shift: int = 0
+    """BC only: shift each training frame by a random offset of up to this many pixels (of 84) on
+    both axes, the border repeated (DrQ's random shift, pokeil_jax/augment.py); 0: frames as they are"""
     hidden_dim: int = 256
     """width of the dense layer after the CNN"""
     val_fraction: float = 0.1
@@ -596,7 +599,9 @@ def with_params(state, params):
 def algo_step_fn(args: Args):
     """The pure train step for --algo (None: train.train_step, BC's)."""
     if args.algo != "dqn_bc":
-        return None
+        from pokeil_jax import train
+
+        return train.make_train_step(args.augment_shift) if args.augment_shift else None
     from pokeil_jax import dqn_bc
 
     return dqn_bc.make_train_step(dqn_bc.DQNBCConfig(
@@ -798,6 +803,9 @@ def check_args(args: Args) -> None:
             f"--learning-rate must be a finite number > 0, got {args.learning_rate}")
     require(math.isfinite(args.weight_decay) and args.weight_decay >= 0,
             f"--weight-decay must be a finite number >= 0, got {args.weight_decay}")
+    require(0 <= args.augment_shift <= 16,
+            f"--augment-shift must be a number of pixels in [0, 16] (0: no shift), got {args.augment_shift}")
+    require(not args.augment_shift or args.algo == "bc", "--augment-shift shifts BC's batches: use it with --algo bc")
     require(0 <= args.val_fraction < 1,
             f"--val-fraction must be in [0, 1) (the share of episodes held out), got {args.val_fraction}")
     require(0 <= args.dagger_beta <= 1, f"--dagger-beta must be a probability in [0, 1], got {args.dagger_beta}")

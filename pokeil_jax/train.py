@@ -31,6 +31,7 @@ import optax
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
+from pokeil_jax.augment import random_shift
 from pokeil_jax.kernels import resolve_kernels
 from pokeil_jax.runtime import compiler_options
 from pokeil_jax.losses import accuracy, bc_loss, bc_metrics
@@ -139,6 +140,21 @@ def train_step(state: TrainState, batch: dict) -> tuple[TrainState, dict]:
         "step": state.step,
     }
     return state, metrics
+
+
+def make_train_step(augment_shift: int = 0) -> Callable[[TrainState, dict], tuple[TrainState, dict]]:
+    """BC's pure train step with each batch's frames shifted by up to `augment_shift` pixels
+    (`augment.random_shift`, drawn from the state's rng, which advances every step); 0: the
+    plain `train_step`."""
+    if augment_shift == 0:
+        return train_step
+
+    def augmented_train_step(state: TrainState, batch: dict) -> tuple[TrainState, dict]:
+        rng, shift_rng = jax.random.split(state.rng)
+        observations = random_shift(shift_rng, batch["observations"], augment_shift)
+        return train_step(state.replace(rng=rng), {**batch, "observations": observations})
+
+    return augmented_train_step
 
 
 def _jit_on_first_call(fn):

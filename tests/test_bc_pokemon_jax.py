@@ -243,6 +243,8 @@ BAD_FLAGS = [
     (["--dagger-beta", "2"], 2, "--dagger-beta must be a probability in [0, 1], got 2.0"),
     (["--dagger-rounds", "1", "--dagger-focus", "1"], 2, "--dagger-focus must be a share of the batch in [0, 1), got 1.0"),
     (["--dagger-focus", "0.25"], 2, "--dagger-focus draws from DAgger's states: set --dagger-rounds too"),
+    (["--augment-shift", "-1"], 2, "--augment-shift must be a number of pixels in [0, 16] (0: no shift), got -1"),
+    (["--augment-shift", "4", "--algo", "dqn_bc"], 2, "--augment-shift shifts BC's batches: use it with --algo bc"),
     (["--dagger-rounds", "1", "--dagger-focus", "0.25", "--algo", "dqn_bc"], 2, "--dagger-focus shapes BC's batches"),
     (["--dagger-split-episodes", "4", "--dagger-split-milestone", "10"], 2,
      "--dagger-split-episodes are played in DAgger rounds: set --dagger-rounds too"),

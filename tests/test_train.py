@@ -392,3 +392,17 @@ def test_annealed_learning_rate_falls_linearly_to_zero_and_then_leaves_the_weigh
     assert leaves_equal(before, state.params)  # rate 0: AdamW's update (weight decay included) is 0
     with pytest.raises(ValueError, match="anneal_steps must be >= 0"):
         train.create_train_state(jax.random.key(0), dataclasses.replace(CONFIG, anneal_steps=-1))
+
+
+def test_augmented_step_advances_the_rng_and_trains_on_shifted_frames(pure_step):
+    state = train.create_train_state(jax.random.key(2), CONFIG)
+    batch = make_batch(8)
+    augmented = jax.jit(train.make_train_step(augment_shift=4))
+    new_a, metrics_a = augmented(state, batch)
+    new_b, _ = augmented(state, batch)
+    assert leaves_equal(new_a.params, new_b.params)  # still a pure function of (state, batch)
+    assert not np.array_equal(jax.random.key_data(new_a.rng), jax.random.key_data(state.rng))
+    plain, metrics_plain = pure_step(state, batch)
+    assert not leaves_equal(new_a.params, plain.params)  # the frames it saw were not the batch's
+    assert metrics_a["step"] == metrics_plain["step"] == 1
+    assert train.make_train_step(0) is train.train_step
