@@ -597,11 +597,11 @@ def with_params(state, params):
 
 
 def algo_step_fn(args: Args):
-    """The pure train step for --algo (None: train.train_step, BC's)."""
+    """The pure train step for --algo: BC's (with --augment-shift's shifts) or DQN-BC's."""
     if args.algo != "dqn_bc":
         from pokeil_jax import train
 
-        return train.make_train_step(args.augment_shift) if args.augment_shift else None
+        return train.make_train_step(args.augment_shift)
     from pokeil_jax import dqn_bc
 
     return dqn_bc.make_train_step(dqn_bc.DQNBCConfig(
