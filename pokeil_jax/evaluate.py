@@ -148,6 +148,11 @@ class EvalReport:
     looped: list[bool] = dataclasses.field(default_factory=list)
     # per episode: ended after `stall_steps` without a new milestone (see the module docstring)
     stalled: list[bool] = dataclasses.field(default_factory=list)
+    # per episode: where it ended, from the last info: map (its name where the game gives one), x,
+    # y, mode, and `still`, the steps it spent on that last tile (a policy walking into a wall
+    # or talking to the same person forever stands still); empty for envs without x/y. An
+    # episode ended in a loop ends where the loop was found.
+    end_states: list[dict] = dataclasses.field(default_factory=list)
 
     @property
     def mean_return(self) -> float:
@@ -183,6 +188,18 @@ class EvalReport:
     @property
     def success_rate(self) -> float:
         return float(np.mean([all(m) for m in self.milestones_reached]))
+
+    def unfinished_ends(self, still_steps: int = 100) -> list[tuple[str, int, int]]:
+        """Where the episodes that missed a milestone ended: (map, episodes, of those how many
+        stood on their last tile for `still_steps` or more), most episodes first."""
+        ends: dict[str, list[int]] = {}
+        for reached, end in zip(self.milestones_reached, self.end_states):
+            if all(reached) or not end:
+                continue
+            count = ends.setdefault(str(end.get("map")), [0, 0])
+            count[0] += 1
+            count[1] += int((end.get("still") or 0) >= still_steps)
+        return sorted(((m, n, s) for m, (n, s) in ends.items()), key=lambda e: (-e[1], e[0]))
 
     def summary(self) -> dict[str, float]:
         """The scalar metrics, keyed as they are logged (eval/...)."""
@@ -240,6 +257,8 @@ def format_table(reports: dict[str, EvalReport]) -> str:
         rows += [("ended in a loop", lambda r: f"{sum(r.looped)}")]
     if any(any(r.stalled) for r in reports.values()):
         rows += [("ended stalled", lambda r: f"{sum(r.stalled)}")]
+    if any(r.unfinished_ends() for r in reports.values()):
+        rows += [("unfinished ended in", lambda r: ", ".join(f"{m} {n}" for m, n, _ in r.unfinished_ends()[:2]) or "-")]
     if all(r.milestone_steps for r in reports.values()):
         rows += [("steps to milestone", lambda r: "")]
         rows += [(f"  {m}", (lambda m: lambda r: "-" if r.steps_to_milestone[m] != r.steps_to_milestone[m]
@@ -327,6 +346,19 @@ def evaluate(
     idle = 0 if idle is None else idle
     limits = _episode_limits(envs, max_steps)
     seen: list[set] = [set() for _ in range(n)]  # state fingerprints of each env's episode
+    tiles: list[tuple | None] = [None] * n  # each env's last (map, x, y)
+    still = np.zeros(n, int)  # each env's steps on that tile
+
+    def note_tile(i: int, info: dict) -> None:
+        tile = (info.get("map_name") or info.get("map"), info.get("x"), info.get("y"))
+        still[i] = still[i] + 1 if tile == tiles[i] else 0
+        tiles[i] = tile
+
+    def end_state(i: int, info: dict) -> dict:
+        if info.get("x") is None:
+            return {}
+        return {"map": tiles[i][0], "x": int(info["x"]), "y": int(info["y"]),
+                "mode": info.get("mode"), "still": int(still[i])}
 
     def in_loop(i: int, info: dict) -> bool:
         """Whether env i's state was seen before in this episode (and remember it)."""
@@ -352,6 +384,7 @@ def evaluate(
     current = first
     for i in range(n):
         note_milestones(i, info_list[i], 0)
+        note_tile(i, info_list[i])
         in_loop(i, info_list[i])
         if current[i] is not None:
             agent.reset(i, seeds[current[i]])
@@ -381,6 +414,7 @@ def evaluate(
                 reset_mask[i] = bool(terminated[i] or truncated[i])
                 continue
             note_milestones(i, info_list[i], int(lengths[i]))
+            note_tile(i, info_list[i])
             at_max = max_steps is not None and lengths[i] >= max_steps
             stalled = bool(stall_steps and lengths[i] - progress_at[i] >= stall_steps and not at_max
                            and not (terminated[i] or truncated[i]))  # a Python bool: the report is JSON
@@ -395,7 +429,8 @@ def evaluate(
             recorded = info_list[i].get("milestone_steps")  # the env's own split, when it keeps one
             steps = [recorded.get(m) for m in milestone_names] if recorded is not None else firsts[i]
             length = limits[i] if looped else int(lengths[i])
-            results[current[i]] = (float(returns[i]), length, reached, steps, looped, stalled)
+            results[current[i]] = (float(returns[i]), length, reached, steps, looped, stalled,
+                                   end_state(i, info_list[i]))
             if i == 0:
                 recording = False
             if bar is not None:
@@ -418,6 +453,8 @@ def evaluate(
                 firsts[i] = [None] * len(milestone_names)
                 progress_at[i] = 0
                 note_milestones(int(i), info_list[i], 0)
+                tiles[i] = None
+                note_tile(int(i), info_list[i])
                 seen[i] = set()
                 in_loop(int(i), info_list[i])
                 if active[i]:
@@ -434,5 +471,6 @@ def evaluate(
         milestone_steps=[r[3] for r in ordered],
         looped=[r[4] for r in ordered],
         stalled=[r[5] for r in ordered],
+        end_states=[r[6] for r in ordered],
     )
 

@@ -31,6 +31,19 @@ def budget(run_args: dict) -> str:
     return text
 
 
+def unfinished_ends(report: dict, still_steps: int = 100) -> str:
+    """Where the episodes that missed a milestone ended, by map: 'MAZE 5 (4 standing still), ...'."""
+    ends: dict[str, list[int]] = {}
+    for reached, end in zip(report.get("milestones_reached", []), report.get("end_states", [])):
+        if all(reached) or not end:
+            continue
+        count = ends.setdefault(str(end.get("map")), [0, 0])
+        count[0] += 1
+        count[1] += int((end.get("still") or 0) >= still_steps)
+    return ", ".join(f"{m} {n}" + (f" ({s} standing still)" if s else "")
+                     for m, (n, s) in sorted(ends.items(), key=lambda e: (-e[1][0], e[0]))) or "none"
+
+
 def main() -> None:
     if len(sys.argv) != 3:
         sys.exit(__doc__.strip().splitlines()[-1].strip())
@@ -51,6 +64,11 @@ def main() -> None:
     if stall:
         print(f"episodes ended after {stall} steps without a new milestone (scored with what they reached): "
               + ", ".join(f"{k} {sum(v.get('stalled', []))}" for k, v in columns.items()))
+    if any(v.get("end_states") for v in columns.values()):
+        print("where the episodes that missed a milestone ended (standing still: on one tile for their last "
+              "100 steps or more, e.g. walking into a wall):")
+        for k, v in columns.items():
+            print(f"  {k}: {unfinished_ends(v)}")
     print()
     print("| milestone | " + " | ".join(f"{k} reached / steps" for k in columns) + " |")
     print("|---|" + "---|" * len(columns))

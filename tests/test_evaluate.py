@@ -179,6 +179,35 @@ def test_metrics_and_table_and_json(tmp_path):
     assert loaded["policy"]["episode_lengths"] == [3] and loaded["policy"]["looped"] == [False]
 
 
+class WalkEnv(CountdownEnv):
+    """CountdownEnv with a position: action 1 also walks one tile right; other actions stand still."""
+
+    def reset(self, *, seed=None, options=None):
+        self.x = 0
+        return super().reset(seed=seed, options=options)
+
+    def step(self, action):
+        self.x += int(action == 1)
+        return super().step(action)
+
+    def _info(self):
+        return {**super()._info(), "map": 3, "map_name": "ROOM", "x": self.x, "y": 0, "mode": "overworld"}
+
+
+def test_each_episode_records_where_it_ended_and_how_long_it_stood_there():
+    envs = gymnasium.vector.SyncVectorEnv([WalkEnv, WalkEnv], autoreset_mode=gymnasium.vector.AutoresetMode.DISABLED)
+    walker = evaluate(ExpertAgent(lambda: Always(1), 2), envs, [3, 1])  # walks every step, finishes
+    assert walker.end_states == [{"map": "ROOM", "x": 5, "y": 0, "mode": "overworld", "still": 0},
+                                 {"map": "ROOM", "x": 3, "y": 0, "mode": "overworld", "still": 0}]
+    assert walker.unfinished_ends() == []
+    stander = evaluate(ExpertAgent(lambda: Always(0), 2), envs, [3, 1, 0])  # never moves, never reaches FIRST
+    assert [e["still"] for e in stander.end_states] == [5, 3, 2] and {e["x"] for e in stander.end_states} == {0}
+    assert stander.unfinished_ends(still_steps=3) == [("ROOM", 3, 2)]  # seed 0 stood 2 steps only
+    assert "unfinished ended in" in format_table({"policy": stander}) and "ROOM 3" in format_table({"policy": stander})
+    assert "unfinished ended in" not in format_table({"policy": walker})
+    assert evaluate(ExpertAgent(lambda: Always(0), 1), make_envs(1), [1]).end_states == [{}]  # no x/y: nothing
+
+
 def test_steps_to_each_milestone_from_the_env_split():
     class SplitEnv(CountdownEnv):  # reports the step each milestone was first reached, like PokemonEnv
         def _info(self):
@@ -272,6 +301,7 @@ def test_real_vector_env_batches_the_split_of_episodes_at_different_milestones()
     finally:
         envs.close()
     assert report.success_rate == 1.0
+    assert [e["map"] for e in report.end_states] == ["NEXT_TOWN"] * 3 and report.unfinished_ends() == []
     steps = report.steps_to_milestone
     assert 0 < steps["LEFT_HOUSE"] < steps["GOT_STARTER"] < steps["REACHED_NEXT_TOWN"] <= max(report.episode_lengths)
 
@@ -311,7 +341,10 @@ def test_a_greedy_policy_stuck_in_a_loop_is_scored_as_if_it_ran_to_the_cut():
         envs.close()
     stopped, full = reports[True].to_dict(), reports[False].to_dict()
     assert reports[True].looped == [True] * 3 and reports[False].looped == [False] * 3
-    assert {k: v for k, v in stopped.items() if k != "looped"} == {k: v for k, v in full.items() if k != "looped"}
+    # the same scores; the end state is where the loop was found, on the same map as at the cut
+    assert ({k: v for k, v in stopped.items() if k not in ("looped", "end_states")}
+            == {k: v for k, v in full.items() if k not in ("looped", "end_states")})
+    assert [e["map"] for e in stopped["end_states"]] == [e["map"] for e in full["end_states"]]
     assert reports[True].milestones_reached[0][:2] == [True, True]  # progress first, then the loop
     assert reports[True].steps_taken < reports[False].steps_taken / 2
     assert "ended in a loop" in format_table({"policy": reports[True]})

@@ -421,6 +421,17 @@ def test_headroom_table_puts_expert_bc_and_dagger_side_by_side(tmp_path):
                           str(tmp_path / "dagger.json")], cwd=REPO, capture_output=True, text=True)
     assert ("episodes ended after 700 steps without a new milestone (scored with what they reached): "
             "expert 0, BC 1, BC + DAgger 2") in out.stdout
+    assert "missed a milestone ended" not in out.stdout  # reports without end states
+    bc["BC policy"]["milestones_reached"] = [[True, True], [True, False]]
+    bc["BC policy"]["end_states"] = [{"map": "ROUTE_1", "still": 0}, {"map": "ROUTE_1", "still": 300}]
+    dagger["BC policy"]["milestones_reached"] = [[True, False], [True, False]]
+    dagger["BC policy"]["end_states"] = [{"map": "MAZE", "still": 150}, {"map": "ROUTE_1", "still": 5}]
+    (tmp_path / "bc.json").write_text(json.dumps(bc))
+    (tmp_path / "dagger.json").write_text(json.dumps(dagger))
+    out = subprocess.run([os.sys.executable, "scripts/quest_headroom_table.py", str(tmp_path / "bc.json"),
+                          str(tmp_path / "dagger.json")], cwd=REPO, capture_output=True, text=True)
+    assert "  expert: none\n  BC: ROUTE_1 1 (1 standing still)\n  BC + DAgger: MAZE 1 (1 standing still), ROUTE_1 1\n" \
+        in out.stdout, out.stdout
     bad = subprocess.run([os.sys.executable, "scripts/quest_headroom_table.py", str(tmp_path / "nope.json"),
                           str(tmp_path / "dagger.json")], cwd=REPO, capture_output=True, text=True)
     assert bad.returncode != 0 and "cannot read the eval report" in bad.stderr and "Traceback" not in bad.stderr
