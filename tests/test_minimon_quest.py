@@ -220,6 +220,35 @@ def test_maze_draws_the_way_ahead_as_a_trail_that_fades_underfoot(env, seed):
     assert sand == _visible(info, ahead) and not sand & behind
 
 
+def test_leaving_the_maze_by_its_entrance_draws_the_whole_trail_again(env):
+    """A second walk into the MAZE (back out of its entrance here; a blackout there does the same)
+    shows the whole way through again: the tiles that faded on the first walk would otherwise hide
+    the forks the player has already passed, on no screen at all."""
+    obs, info = env.reset(seed=3, options={"start_milestone": 11})  # at the MAZE's entrance
+    entrance = (info["x"], info["y"])
+    door = next((x, len(info["tiles"]) - 1) for x, c in enumerate(info["tiles"][-1]) if c == "D")
+    exit_door = next((x, 0) for x, c in enumerate(info["tiles"][0]) if c == "D")
+    way = _maze_way_through(info["tiles"], entrance, exit_door)
+    planner = MiniMonQuestPlanner()
+    for _ in range(12):  # a few tiles along the trail: they fade
+        obs, _, _, _, info = env.step(planner.get_action(obs, info))
+    left = False
+    for _ in range(300):  # back out through the entrance, then in again
+        settled = info["mode"] == "overworld" and not info["walking"]
+        if info["map_name"] == "MAZE" and settled and left:
+            break
+        if info["map_name"] == "MAZE" and settled:
+            action = bfs_first_step(info["tiles"], (info["x"], info["y"]), {door})
+        elif info["map_name"] == "ROUTE_3" and settled:
+            left, action = True, UP
+        else:
+            action = planner.get_action(obs, info)  # a wild battle on the way, a warp's frames
+        obs, _, _, _, info = env.step(A if action is None else action)
+    assert left and info["map_name"] == "MAZE" and (info["x"], info["y"]) == entrance
+    sand, _ = _sand_on_screen(obs, info)
+    assert sand == _visible(info, way) and len(sand) > 5
+
+
 def test_maze_camera_keeps_the_player_at_the_centre_even_at_its_edges(env):
     """In a map larger than the screen the player is always drawn at one place, as in the real
     games: the camera does not stop at the map's edge, the forest goes on past it."""

@@ -535,6 +535,12 @@ void world_interact(void) {
 /* ---- warps (engine/walk.c's hooks) ------------------------------------------------------------- */
 
 void world_enter_map(int map) {
+    /* Leaving the MAZE other than by its exit (a blackout there, or back out of its entrance)
+       draws its whole trail again: the tiles that faded on this walk would otherwise hide the way
+       through, on the next walk, where the player has already been (readable from no screen).
+       Done on leaving, not on entering, so a walk that goes through (the planner's) runs exactly
+       the frames it ran before: the trail's search costs time in the frame it runs in. */
+    if (ST.map_id == MAP_MAZE && map != MAP_ROUTE_4) mark_trail();
     load_map(map);
     fade_trail_underfoot(); /* arriving in the MAZE: the entrance's trail tile is behind */
     if (arrival_milestone[map] != 0xFF) milestone(arrival_milestone[map]);
