@@ -133,6 +133,26 @@ class ExpertAgent:
         return np.array([e.get_action(o, env_info(i)) for e, o, i in zip(self.experts, observations, infos)])
 
 
+#: steps on one tile after which an unfinished episode counts as standing still (`unfinished_ends`)
+STILL_STEPS = 100
+
+
+def unfinished_ends(milestones_reached: Sequence[Sequence[bool]], end_states: Sequence[dict],
+                    still_steps: int = STILL_STEPS) -> list[tuple[str, int, int]]:
+    """Where the episodes that missed a milestone ended: (map, episodes, of those how many stood
+    on their last tile for `still_steps` or more), most episodes first. Episodes without an end
+    state (envs without x/y) are left out. Takes a report's lists, so a report read back from its
+    JSON answers the same."""
+    ends: dict[str, list[int]] = {}
+    for reached, end in zip(milestones_reached, end_states):
+        if all(reached) or not end:
+            continue
+        count = ends.setdefault(str(end.get("map")), [0, 0])
+        count[0] += 1
+        count[1] += int((end.get("still") or 0) >= still_steps)
+    return sorted(((m, n, s) for m, (n, s) in ends.items()), key=lambda e: (-e[1], e[0]))
+
+
 @dataclasses.dataclass
 class EvalReport:
     """Per-episode results on explicit seeds, with the summary metrics as properties."""
@@ -189,17 +209,9 @@ class EvalReport:
     def success_rate(self) -> float:
         return float(np.mean([all(m) for m in self.milestones_reached]))
 
-    def unfinished_ends(self, still_steps: int = 100) -> list[tuple[str, int, int]]:
-        """Where the episodes that missed a milestone ended: (map, episodes, of those how many
-        stood on their last tile for `still_steps` or more), most episodes first."""
-        ends: dict[str, list[int]] = {}
-        for reached, end in zip(self.milestones_reached, self.end_states):
-            if all(reached) or not end:
-                continue
-            count = ends.setdefault(str(end.get("map")), [0, 0])
-            count[0] += 1
-            count[1] += int((end.get("still") or 0) >= still_steps)
-        return sorted(((m, n, s) for m, (n, s) in ends.items()), key=lambda e: (-e[1], e[0]))
+    def unfinished_ends(self, still_steps: int = STILL_STEPS) -> list[tuple[str, int, int]]:
+        """`unfinished_ends` of this report's episodes."""
+        return unfinished_ends(self.milestones_reached, self.end_states, still_steps)
 
     def summary(self) -> dict[str, float]:
         """The scalar metrics, keyed as they are logged (eval/...)."""
@@ -355,10 +367,10 @@ def evaluate(
         tiles[i] = tile
 
     def end_state(i: int, info: dict) -> dict:
-        if info.get("x") is None:
+        map_name, x, y = tiles[i]
+        if x is None:
             return {}
-        return {"map": tiles[i][0], "x": int(info["x"]), "y": int(info["y"]),
-                "mode": info.get("mode"), "still": int(still[i])}
+        return {"map": map_name, "x": int(x), "y": int(y), "mode": info.get("mode"), "still": int(still[i])}
 
     def in_loop(i: int, info: dict) -> bool:
         """Whether env i's state was seen before in this episode (and remember it)."""

@@ -10,6 +10,8 @@ import json
 import sys
 from pathlib import Path
 
+from pokeil_jax import evaluate
+
 
 def load(path: str) -> dict:
     try:
@@ -31,17 +33,10 @@ def budget(run_args: dict) -> str:
     return text
 
 
-def unfinished_ends(report: dict, still_steps: int = 100) -> str:
+def unfinished_ends(report: dict) -> str:
     """Where the episodes that missed a milestone ended, by map: 'MAZE 5 (4 standing still), ...'."""
-    ends: dict[str, list[int]] = {}
-    for reached, end in zip(report.get("milestones_reached", []), report.get("end_states", [])):
-        if all(reached) or not end:
-            continue
-        count = ends.setdefault(str(end.get("map")), [0, 0])
-        count[0] += 1
-        count[1] += int((end.get("still") or 0) >= still_steps)
-    return ", ".join(f"{m} {n}" + (f" ({s} standing still)" if s else "")
-                     for m, (n, s) in sorted(ends.items(), key=lambda e: (-e[1][0], e[0]))) or "none"
+    ends = evaluate.unfinished_ends(report.get("milestones_reached", []), report.get("end_states", []))
+    return ", ".join(f"{m} {n}" + (f" ({s} standing still)" if s else "") for m, n, s in ends) or "none"
 
 
 def main() -> None:
@@ -66,7 +61,7 @@ def main() -> None:
               + ", ".join(f"{k} {sum(v.get('stalled', []))}" for k, v in columns.items()))
     if any(v.get("end_states") for v in columns.values()):
         print("where the episodes that missed a milestone ended (standing still: on one tile for their last "
-              "100 steps or more, e.g. walking into a wall):")
+              f"{evaluate.STILL_STEPS} steps or more, e.g. walking into a wall):")
         for k, v in columns.items():
             print(f"  {k}: {unfinished_ends(v)}")
     print()
