@@ -25,8 +25,16 @@ from pokeil_jax.games.minimon.quest_planner import MiniMonQuestPlanner  # noqa: 
 
 
 def parse_seeds(text: str) -> list[int]:
+    """'A-B' (inclusive, 0 <= A <= B) or one seed 'A' -> the seeds; anything else is argparse's
+    one-line usage error."""
     lo, _, hi = text.partition("-")
-    return list(range(int(lo), int(hi or lo) + 1))
+    try:
+        first, last = int(lo), int(hi or lo)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a seed range; write A-B (e.g. 0-199) or one seed") from None
+    if not 0 <= first <= last:
+        raise argparse.ArgumentTypeError(f"{text!r}: a seed range A-B needs 0 <= A <= B (e.g. 0-199)")
+    return list(range(first, last + 1))
 
 
 def play(env: PokemonEnv, planner: MiniMonQuestPlanner, seed: int) -> tuple[int, dict[str, int], dict]:
@@ -46,12 +54,12 @@ def play(env: PokemonEnv, planner: MiniMonQuestPlanner, seed: int) -> tuple[int,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", default="0-199", help="seed range, inclusive: A-B")
+    parser.add_argument("--seeds", type=parse_seeds, default="0-199", help="seed range, inclusive: A-B")
     parser.add_argument("--max-steps", type=int, default=6000, help="episode step limit")
     args = parser.parse_args()
     env = PokemonEnv(rom_path=ROM_PATH, max_episode_steps=args.max_steps)
     planner = MiniMonQuestPlanner()
-    seeds = parse_seeds(args.seeds)
+    seeds = args.seeds
     lengths, finished, firsts = [], [], []
     for seed in seeds:
         steps, first, info = play(env, planner, seed)

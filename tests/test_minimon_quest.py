@@ -473,3 +473,11 @@ def test_planner_benchmark_prints_finish_rate_length_and_splits():
     assert out.returncode == 0, out.stderr[-2000:]
     assert "finished 2/2 seeds (100.0%)" in out.stdout
     assert re.search(r"LEADER_BEATEN\s+2\s+\d+\.\d", out.stdout)
+
+
+@pytest.mark.parametrize("bad", ["9-x", "5-2", "abc"])
+def test_planner_benchmark_refuses_a_bad_seed_range_in_one_line(bad):
+    out = subprocess.run([os.sys.executable, "benchmarks/quest_planner.py", f"--seeds={bad}"], cwd=REPO,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert f"argument --seeds: '{bad}'" in out.stderr and "e.g. 0-199" in out.stderr
