@@ -220,6 +220,65 @@ def test_maze_draws_the_way_ahead_as_a_trail_that_fades_underfoot(env, seed):
     assert sand == _visible(info, ahead) and not sand & behind
 
 
+def _sand_share(obs, info, x, y):
+    """The share of tile (x, y)'s pixels drawn as sand (redder than green; grass is not)."""
+    cam_x, cam_y = info["camera"]
+    block = obs[y * 16 - cam_y: y * 16 - cam_y + 16, x * 16 - cam_x: x * 16 - cam_x + 16].astype(int)
+    return float(np.mean(block[..., 0] > block[..., 1] + 10))
+
+
+def test_maze_trail_comes_back_ahead_when_the_player_turns_round(env):
+    """Walked some way along the trail and back, the player sees the trail again from where it
+    stands on: the tiles it walked on and left are drawn again, the ones behind it stay faded."""
+    obs, info = env.reset(seed=3, options={"start_milestone": 11})  # at the MAZE's entrance
+    exit_door = next((x, 0) for x, c in enumerate(info["tiles"][0]) if c == "D")
+    planner, path = MiniMonQuestPlanner(), [(info["x"], info["y"])]
+    while len(path) < 9:  # eight tiles along the trail
+        obs, _, _, _, info = env.step(planner.get_action(obs, info))
+        if info["map_name"] == "MAZE" and (info["x"], info["y"]) != path[-1]:
+            path.append((info["x"], info["y"]))
+    back = {(-1, 0): LEFT, (1, 0): RIGHT, (0, -1): UP, (0, 1): DOWN}
+    for here, there in zip(path[:-5:-1], path[-2:-6:-1]):  # four tiles back the way it came
+        step = back[(there[0] - here[0], there[1] - here[1])]
+        for _ in range(40):
+            if info["mode"] == "overworld" and not info["walking"] and (info["x"], info["y"]) == there:
+                break
+            settled = info["mode"] == "overworld" and not info["walking"]
+            obs, _, _, _, info = env.step(step if settled else planner.get_action(obs, info))
+    assert info["map_name"] == "MAZE" and (info["x"], info["y"]) == path[4]
+    ahead = _maze_way_through(info["tiles"], path[4], exit_door)
+    sand, _ = _sand_on_screen(obs, info)
+    assert set(path[5:]) <= ahead and set(path[5:]) & sand == _visible(info, path[5:]) != set()
+    assert sand == _visible(info, ahead) and not sand & _visible(info, path[:4])
+
+
+def test_maze_trail_is_drawn_over_tall_grass_too(env):
+    """Where the way through crosses tall grass, the grass is drawn on the trail's sand, so the
+    trail has no gap there; grass off the way stays plain grass."""
+    grass_ahead = grass_off = 0
+    for seed in (1014, 0):
+        obs, info = env.reset(seed=seed, options={"start_milestone": 11})
+        exit_door = next((x, 0) for x, c in enumerate(info["tiles"][0]) if c == "D")
+        planner = MiniMonQuestPlanner()
+        for _ in range(400):
+            if info["map_name"] == "MAZE" and info["mode"] == "overworld" and not info["walking"]:
+                ahead = _maze_way_through(info["tiles"], (info["x"], info["y"]), exit_door)
+                for x, y in _whole_tiles_on_screen(info):
+                    if info["tiles"][y][x] != "," or (x, y) == (info["x"], info["y"]):
+                        continue
+                    share = _sand_share(obs, info, x, y)
+                    if (x, y) in ahead:
+                        grass_ahead += 1
+                        assert share > 0.2, f"seed {seed}: grass at {(x, y)} on the way ahead is not on sand"
+                    else:
+                        grass_off += 1
+                        assert share < 0.05, f"seed {seed}: grass at {(x, y)} off the way is drawn on sand"
+            obs, _, terminated, _, info = env.step(planner.get_action(obs, info))
+            if info["map_name"] != "MAZE" and info["milestone_count"] > 11 or terminated:
+                break
+    assert grass_ahead > 5 and grass_off > 20
+
+
 def test_leaving_the_maze_by_its_entrance_draws_the_whole_trail_again(env):
     """A second walk into the MAZE (back out of its entrance here; a blackout there does the same)
     shows the whole way through again: the tiles that faded on the first walk would otherwise hide

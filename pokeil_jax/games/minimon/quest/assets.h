@@ -4,9 +4,9 @@
 #define QUEST_ASSETS_H
 #include "gba.h"
 
-#define BG_TILE_COUNT 342
+#define BG_TILE_COUNT 346
 #define OBJ_TILE_COUNT 489
-#define METATILE_COUNT 77
+#define METATILE_COUNT 78
 #define MON_COUNT 7
 #define QUEST_MAP_COUNT 12
 #define FONT_BASE 1
@@ -52,6 +52,7 @@
 #define MT_MAZE_GRASS 52
 #define MT_MAZE_EXIT 13
 #define MT_MAZE_TRAIL 17
+#define MT_MAZE_TRAIL_GRASS 77
 #define MT_WATER 41
 #define BGPAL_UI 0
 #define BGPAL_UI_HI 1

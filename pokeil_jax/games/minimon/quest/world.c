@@ -56,6 +56,13 @@ typedef struct {
 
 static u8 map_mt[TILES_MAX] __attribute__((section(".ewram")));  /* current map's metatiles */
 static u8 maze_mt[TILES_MAX] __attribute__((section(".ewram"))); /* the seeded MAZE */
+/* The MAZE's way through, entrance cell to exit cell: trail_path[k] is its k-th tile and
+   trail_step[tile] is k + 1 for a tile on it, 0 off it. trail_walked: trail_path[0 ..
+   trail_walked - 1] are faded (the player stands on trail_path[trail_walked - 1] or left the
+   trail there); the rest is drawn. */
+static u16 trail_path[TILES_MAX] __attribute__((section(".ewram")));
+static u16 trail_step[TILES_MAX] __attribute__((section(".ewram")));
+static u16 trail_length, trail_walked;
 static u8 npc_facing[NPC_MAX];
 static u8 pending_kind, pending_species, pending_hp, pending_attack;
 static u32 map_generation = 1, drawn_generation;
@@ -142,7 +149,7 @@ static void load_map(int map) {
     rebuild_map();
 }
 
-static void mark_trail(void);
+static void find_trail(void);
 
 /* A perfect maze by a seeded depth-first search over MAZE_CELLS_W x MAZE_CELLS_H cells, with
    seeded patches of tall grass, an entrance at the bottom and an exit at the top. */
@@ -191,17 +198,31 @@ static void generate_maze(u32 seed) {
     maze_mt[ST.maze_exit_x] = MT_MAZE_EXIT;
     maze_mt[(MAZE_H - 2) * MAZE_W + ST.maze_entry_x] = MT_MAZE_FLOOR; /* no battle on arrival */
     maze_mt[MAZE_W + ST.maze_exit_x] = MT_MAZE_FLOOR;
-    mark_trail();
+    find_trail();
 }
 
-static void trail_tile(int i) {
-    if (maze_mt[i] == MT_MAZE_FLOOR) maze_mt[i] = MT_MAZE_TRAIL; /* tall grass on the way stays grass */
+/* One trail tile drawn (sand, or grass on sand) or faded (floor, or grass). The tile's kind
+   never changes, so walking, encounters and the rng do not see the trail. */
+static void draw_trail_tile(int i, int drawn) {
+    u8 mt = maze_mt[i];
+    if (mt == MT_MAZE_FLOOR || mt == MT_MAZE_TRAIL) mt = drawn ? MT_MAZE_TRAIL : MT_MAZE_FLOOR;
+    else if (mt == MT_MAZE_GRASS || mt == MT_MAZE_TRAIL_GRASS) mt = drawn ? MT_MAZE_TRAIL_GRASS : MT_MAZE_GRASS;
+    maze_mt[i] = mt;
+    if (ST.map_id == MAP_MAZE) map_mt[i] = mt;
+}
+
+/* The trail drawn from trail_path[walked] on to the exit, faded before it. */
+static void draw_trail_from(int walked) {
+    while (trail_walked < walked) draw_trail_tile(trail_path[trail_walked++], 0);
+    while (trail_walked > walked) draw_trail_tile(trail_path[--trail_walked], 1);
+    map_generation++; /* world_redraw draws the changed tiles */
 }
 
 /* The way through the MAZE (a perfect maze has one path from the entrance's cell to the exit's)
-   drawn as a trail of path tiles, so which way to go at a fork is on the screen, not only in the
-   part of the maze outside it. A breadth-first search over cells; the rng is not touched. */
-static void mark_trail(void) {
+   found once, when the maze is made, and drawn as a trail of path tiles, so which way to go at
+   a fork is on the screen, not only in the part of the maze outside it. A breadth-first search
+   over cells; the rng is not touched. */
+static void find_trail(void) {
     enum { CELLS = MAZE_CELLS_W * MAZE_CELLS_H, UNSEEN = 0xffff };
     static u16 queue[CELLS];
     static u16 came_from[CELLS];
@@ -224,13 +245,22 @@ static void mark_trail(void) {
             queue[tail++] = (u16)n;
         }
     }
+    /* Walked back from the goal: the path's length first, then its tiles from the far end. */
+    int length = 1;
+    for (int c = goal; c != start; c = came_from[c]) length += 2;
+    int k = length;
     for (int c = goal;; c = came_from[c]) {
         int cx = c % MAZE_CELLS_W, cy = c / MAZE_CELLS_W;
-        trail_tile((2 * cy + 1) * MAZE_W + 2 * cx + 1);
+        trail_path[--k] = (u16)((2 * cy + 1) * MAZE_W + 2 * cx + 1);
         if (c == start) break;
         int p = came_from[c], px = p % MAZE_CELLS_W, py = p / MAZE_CELLS_W;
-        trail_tile((cy + py + 1) * MAZE_W + cx + px + 1); /* the opening between the two cells */
+        trail_path[--k] = (u16)((cy + py + 1) * MAZE_W + cx + px + 1); /* the opening between the two cells */
     }
+    for (int i = 0; i < MAZE_W * MAZE_H; i++) trail_step[i] = 0;
+    for (k = 0; k < length; k++) trail_step[trail_path[k]] = (u16)(k + 1);
+    trail_length = (u16)length;
+    trail_walked = trail_length; /* nothing drawn yet: draw it all */
+    draw_trail_from(0);
 }
 
 void world_new_game(u32 seed) {
@@ -359,20 +389,20 @@ static void wild_encounter(void) {
     battle_start(pending_kind, pending_species, pending_hp, pending_attack);
 }
 
-/* The MAZE's trail fades where the player walks, so the trail on screen always leads on from
-   where the player has been toward the exit: without that, a policy standing on the trail sees it
-   run both ways (back to the entrance and on to the exit) and cannot tell which way is ahead.
-   The tile's kind stays floor, so walking, the planner's routes and the rng are unchanged. */
-static void fade_trail_underfoot(void) {
+/* The MAZE's trail is drawn from where the player stands on it on to the exit, and faded
+   behind, so the trail on screen always leads on toward the exit: without that, a policy
+   standing on the trail sees it run both ways (back to the entrance and on to the exit) and
+   cannot tell which way is ahead. A step back along the trail draws again the tile just left,
+   so a policy that walked too far one way and turned round still sees the way on; off the
+   trail (in a dead end), the trail stays as it was where the player left it. */
+static void follow_trail(void) {
     if (ST.map_id != MAP_MAZE) return;
-    int i = ST.player_y * MAZE_W + ST.player_x;
-    if (map_mt[i] != MT_MAZE_TRAIL) return;
-    map_mt[i] = maze_mt[i] = MT_MAZE_FLOOR;
-    map_generation++; /* world_redraw draws the faded tile */
+    int k = trail_step[ST.player_y * MAZE_W + ST.player_x];
+    if (k != 0 && k != trail_walked) draw_trail_from(k);
 }
 
 int world_step_done(void) {
-    fade_trail_underfoot();
+    follow_trail();
     if (maze_warp() || take_warp(warps, WARP_COUNT)) return 1;
     if (tile_at(ST.player_x, ST.player_y) == TILE_GRASS && ST.starter_id != STARTER_NONE &&
         pick(rng_next(), 100) < ENCOUNTER_PERCENT) {
@@ -536,13 +566,10 @@ void world_interact(void) {
 
 void world_enter_map(int map) {
     /* Leaving the MAZE other than by its exit (a blackout there, or back out of its entrance)
-       draws its whole trail again: the tiles that faded on this walk would otherwise hide the way
-       through, on the next walk, where the player has already been (readable from no screen).
-       Done on leaving, not on entering, so a walk that goes through (the planner's) runs exactly
-       the frames it ran before: the trail's search costs time in the frame it runs in. */
-    if (ST.map_id == MAP_MAZE && map != MAP_ROUTE_4) mark_trail();
+       draws its whole trail again, for the next walk from the entrance. */
+    if (ST.map_id == MAP_MAZE && map != MAP_ROUTE_4) draw_trail_from(0);
     load_map(map);
-    fade_trail_underfoot(); /* arriving in the MAZE: the entrance's trail tile is behind */
+    follow_trail(); /* arriving in the MAZE: the entrance's trail tile is behind */
     if (arrival_milestone[map] != 0xFF) milestone(arrival_milestone[map]);
 }
 

@@ -169,6 +169,17 @@ def forest_floor():
     return a
 
 
+def trail_grass():
+    """Tall grass on the trail's sand: the way through still reads as the way through where
+    it crosses grass, and the blades still say 'wild MiniMon live here'."""
+    a = art.path_tile()
+    for x0 in (0, 4, 8, 12):
+        for y0 in (1, 9):
+            for i, h in enumerate((5, 7, 5)):
+                a[y0 + 7 - h : y0 + 7, x0 + i] = OG if i == 1 else OM
+    return a
+
+
 def extra_symbols():
     return {
         ",": lambda x, y: (tall_grass(), "out", TALL_GRASS),
@@ -195,6 +206,7 @@ def special_metatiles():
         "MAZE_GRASS": (tall_grass(), "out", TALL_GRASS),
         "MAZE_EXIT": (art.path_tile(), "out", DOOR),
         "MAZE_TRAIL": (art.path_tile(), "out", FLOOR),  # the way through: the choice at a fork on screen
+        "MAZE_TRAIL_GRASS": (trail_grass(), "out", TALL_GRASS),  # the way through tall grass
         "WATER": (art.water(0), "out", WATER),
     }
 
