@@ -376,6 +376,29 @@ def test_the_shop_shows_whether_the_saw_is_already_yours(env):
     assert len(rows_that_differ) and rows_that_differ.min() >= 24 and rows_that_differ.max() < 40  # the SAW row only
 
 
+def _saw_in_yellow(obs):
+    """Whether the status corner's SAW slot (text columns 11-13 of row 1) is on yellow paper."""
+    slot = obs[8:16, 88:112].astype(int)
+    yellow = (slot[..., 0] > 200) & (slot[..., 1] > 190) & (slot[..., 2] < 160)
+    return bool(yellow.mean() > 0.3)
+
+
+def test_status_corner_shows_the_rangers_task_until_the_saw_is_bought(env):
+    """ROUTE 2 short of $300 reads differently on the way to PINE CITY (walk on) and after the
+    RANGER's task (stay in the grass): the SAW is in the status corner, in yellow, from the task
+    until it is bought, and in white after."""
+    settled = lambda i: i["mode"] == "overworld" and not i["walking"]  # noqa: E731
+    obs, info = env.reset(seed=1000, options={"start_milestone": 7})  # arrived on ROUTE 2
+    obs, info, *_ = play(env, obs, info, limit=20, until=settled)
+    assert info["map_name"] == "ROUTE_2" and not info["flags"]["task_given"] and not _saw_in_yellow(obs)
+    obs, info = env.reset(seed=1000, options={"start_milestone": 9})  # the task told, no SAW
+    obs, info, *_ = play(env, obs, info, until=lambda i: settled(i) and i["map_name"] == "ROUTE_2")
+    assert info["flags"]["task_given"] and not info["items"]["SAW"] and info["money"] < 300
+    assert _saw_in_yellow(obs)
+    obs, info, *_ = play(env, obs, info, until=lambda i: settled(i) and i["items"]["SAW"])
+    assert info["items"]["SAW"] and not _saw_in_yellow(obs) and obs[8:16, 88:112].std() > 10  # white, not gone
+
+
 # -- splits ----------------------------------------------------------------------------------------
 
 

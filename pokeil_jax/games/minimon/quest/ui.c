@@ -75,9 +75,12 @@ static void draw_shop(void) {
 }
 
 /* The overworld's status corner (outside the MAZE, once you have a MiniMon): HP bar, money
-   (yellow once it buys the SAW) and key items. The scripted expert decides on these (a nurse
-   when HP is low, the shop or more battles, where the PASS lets you go); showing them keeps
-   every screen enough to act on. It covers map row 0 from x = 0 to 6, a wall on every map. */
+   (yellow once it buys the SAW) and key items, the SAW in yellow from the RANGER's task until it
+   is bought. The scripted expert decides on these (a nurse when HP is low, the shop or more
+   battles, where the PASS lets you go); showing them keeps every screen enough to act on: without
+   the task's SAW, ROUTE 2 short of $300 looks the same on the way to PINE CITY (walk on) as after
+   the task (stay in the grass for battles). It covers map row 0 from x = 0 to 6, a wall on every
+   map. */
 static void draw_status(void) {
     ui_fill(0, 0, 14, 2, BGPAL_UI);
     ui_text(0, 0, "HP", BGPAL_UI);
@@ -87,7 +90,12 @@ static void draw_status(void) {
     if (affordable) ui_fill(0, 1, 5, 1, BGPAL_UI_HI);
     ui_text(0, 1, dyn_text[3], affordable ? BGPAL_UI_HI : BGPAL_UI);
     if (ST.items & ITEM_PASS) ui_text(6, 1, "PASS", BGPAL_UI);
-    if (ST.items & ITEM_SAW) ui_text(11, 1, "SAW", BGPAL_UI);
+    if (ST.items & ITEM_SAW) {
+        ui_text(11, 1, "SAW", BGPAL_UI);
+    } else if (ST.flags & FLAG_TASK_GIVEN) {
+        ui_fill(11, 1, 3, 1, BGPAL_UI_HI);
+        ui_text(11, 1, "SAW", BGPAL_UI_HI);
+    }
 }
 
 void ui_draw_game_mode(void) {
