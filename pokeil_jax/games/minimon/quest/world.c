@@ -62,7 +62,7 @@ static u8 maze_mt[TILES_MAX] __attribute__((section(".ewram"))); /* the seeded M
    trail there); the rest is drawn. */
 static u16 trail_path[TILES_MAX] __attribute__((section(".ewram")));
 static u16 trail_step[TILES_MAX] __attribute__((section(".ewram")));
-static u16 trail_length, trail_walked;
+static u16 trail_walked;
 static u8 npc_facing[NPC_MAX];
 static u8 pending_kind, pending_species, pending_hp, pending_attack;
 static u32 map_generation = 1, drawn_generation;
@@ -258,8 +258,7 @@ static void find_trail(void) {
     }
     for (int i = 0; i < MAZE_W * MAZE_H; i++) trail_step[i] = 0;
     for (k = 0; k < length; k++) trail_step[trail_path[k]] = (u16)(k + 1);
-    trail_length = (u16)length;
-    trail_walked = trail_length; /* nothing drawn yet: draw it all */
+    trail_walked = (u16)length; /* nothing drawn yet: draw it all */
     draw_trail_from(0);
 }
 

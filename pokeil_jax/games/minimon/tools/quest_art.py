@@ -123,14 +123,18 @@ QUEST_MAPS = [
 ]
 
 
-def tall_grass():
-    """Dark blades on grass: readable as 'wild MiniMon live here' even at 84x84."""
-    a = np.full((16, 16), OD, np.uint8)
+def draw_grass_blades(a):
+    """Eight tufts of three blades on a 16x16 tile, in place."""
     for x0 in (0, 4, 8, 12):
         for y0 in (1, 9):
             for i, h in enumerate((5, 7, 5)):
-                x = x0 + i
-                a[y0 + 7 - h : y0 + 7, x] = OG if i == 1 else OM
+                a[y0 + 7 - h : y0 + 7, x0 + i] = OG if i == 1 else OM
+    return a
+
+
+def tall_grass():
+    """Dark blades on grass: readable as 'wild MiniMon live here' even at 84x84."""
+    a = draw_grass_blades(np.full((16, 16), OD, np.uint8))
     a[7, :] = 5
     a[15, :] = 5
     return a
@@ -172,12 +176,7 @@ def forest_floor():
 def trail_grass():
     """Tall grass on the trail's sand: the way through still reads as the way through where
     it crosses grass, and the blades still say 'wild MiniMon live here'."""
-    a = art.path_tile()
-    for x0 in (0, 4, 8, 12):
-        for y0 in (1, 9):
-            for i, h in enumerate((5, 7, 5)):
-                a[y0 + 7 - h : y0 + 7, x0 + i] = OG if i == 1 else OM
-    return a
+    return draw_grass_blades(art.path_tile())
 
 
 def extra_symbols():
