@@ -182,16 +182,17 @@ def _visible(info, tiles_xy):
             if (x, y) in on_screen and info["tiles"][y][x] == "." and (x, y) != (info["x"], info["y"])}
 
 
+def _sand_share(obs, info, x, y):
+    """The share of tile (x, y)'s pixels drawn as sand (redder than green; grass is not)."""
+    cam_x, cam_y = info["camera"]
+    block = obs[y * 16 - cam_y: y * 16 - cam_y + 16, x * 16 - cam_x: x * 16 - cam_x + 16].astype(int)
+    return float(np.mean(block[..., 0] > block[..., 1] + 10))
+
+
 def _sand_on_screen(obs, info):
     """The floor tiles on screen drawn as sand (the player's own tile, under its sprite, left out)."""
-    cam_x, cam_y = info["camera"]
-    sand, floor = set(), 0
-    for x, y in _visible(info, _whole_tiles_on_screen(info)):
-        block = obs[y * 16 - cam_y: y * 16 - cam_y + 16, x * 16 - cam_x: x * 16 - cam_x + 16].astype(int)
-        floor += 1
-        if np.mean(block[..., 0] > block[..., 1] + 10) > 0.5:  # sand is redder than green; grass is not
-            sand.add((x, y))
-    return sand, floor
+    floor_tiles = _visible(info, _whole_tiles_on_screen(info))
+    return {(x, y) for x, y in floor_tiles if _sand_share(obs, info, x, y) > 0.5}, len(floor_tiles)
 
 
 @pytest.mark.parametrize("seed", [0, 3])
@@ -218,13 +219,6 @@ def test_maze_draws_the_way_ahead_as_a_trail_that_fades_underfoot(env, seed):
     behind = _visible(info, walked)
     assert behind, "no walked tile on screen to check"
     assert sand == _visible(info, ahead) and not sand & behind
-
-
-def _sand_share(obs, info, x, y):
-    """The share of tile (x, y)'s pixels drawn as sand (redder than green; grass is not)."""
-    cam_x, cam_y = info["camera"]
-    block = obs[y * 16 - cam_y: y * 16 - cam_y + 16, x * 16 - cam_x: x * 16 - cam_x + 16].astype(int)
-    return float(np.mean(block[..., 0] > block[..., 1] + 10))
 
 
 def test_maze_trail_comes_back_ahead_when_the_player_turns_round(env):
