@@ -370,6 +370,37 @@ def test_the_shop_shows_whether_the_saw_is_already_yours(env):
     assert len(rows_that_differ) and rows_that_differ.min() >= 24 and rows_that_differ.max() < 40  # the SAW row only
 
 
+def _shop_money_in_yellow(obs):
+    """Whether the shop's money line (text row 17 from column 2) is on yellow paper."""
+    line = obs[136:144, 16:96].astype(int)
+    yellow = (line[..., 0] > 200) & (line[..., 1] > 190) & (line[..., 2] < 160)
+    return bool(yellow.mean() > 0.3)
+
+
+class _ToTheShopNow(MiniMonQuestPlanner):
+    """The expert, but straight to the shop after the RANGER's task, whatever the money."""
+
+    def _goal(self, info):
+        if info["flags"]["task_given"] and not info["items"]["SAW"]:
+            return "PINE_CITY", ("talk", tuple(info["clerk_xy"]))
+        return super()._goal(info)
+
+
+def test_the_shop_money_line_is_yellow_once_it_buys_the_saw(env):
+    """The status corner is hidden in the shop, so the shop's own money line tells "buy the SAW"
+    (on yellow, as in the corner) from "leave and battle for more" (on white)."""
+    in_shop = lambda i: i["mode"] == "shop"  # noqa: E731
+    obs, info = env.reset(seed=1000, options={"start_milestone": 9})  # the task told, short of $300
+    obs, info, *_ = play(env, obs, info, planner=_ToTheShopNow(), until=in_shop)
+    assert in_shop(info) and not info["items"]["SAW"] and info["money"] < 300
+    assert not _shop_money_in_yellow(obs) and obs[136:144, 16:96].std() > 10  # white, not gone
+    obs, info, *_ = play(env, obs, info, until=lambda i: in_shop(i) and i["money"] >= 300)
+    assert in_shop(info) and not info["items"]["SAW"]
+    assert _shop_money_in_yellow(obs)
+    obs, info, *_ = play(env, obs, info, until=lambda i: in_shop(i) and i["items"]["SAW"])
+    assert not _shop_money_in_yellow(obs)
+
+
 def _saw_in_yellow(obs):
     """Whether the status corner's SAW slot (text columns 11-13 of row 1) is on yellow paper."""
     slot = obs[8:16, 88:112].astype(int)

@@ -68,10 +68,16 @@ void shop_update(void) {
     }
 }
 
+/* The money line is on yellow once it buys the SAW, as in the status corner (hidden here): else
+   "buy the SAW" and "leave and battle for more" differ only in a few small digits. */
 static void draw_shop(void) {
     ui_list_box(SHOP_COL, 15, (ST.items & ITEM_SAW) ? shop_entries_owned : shop_entries, 11);
     str_num(str_put(dyn_text[2], "MONEY $"), ST.money);
     ui_message_box("What would you like?", dyn_text[2]);
+    if (!(ST.items & ITEM_SAW) && ST.money >= SAW_PRICE) {
+        ui_fill(2, 17, 12, 1, BGPAL_UI_HI);
+        ui_text(2, 17, dyn_text[2], BGPAL_UI_HI);
+    }
 }
 
 /* The overworld's status corner (outside the MAZE, once you have a MiniMon): HP bar, money
