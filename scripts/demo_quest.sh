@@ -6,7 +6,7 @@
 #   3. judge the expert, BC and BC + DAgger on the same unseen seeds and print one table per
 #      milestone: completion rate and steps to the milestone (scripts/quest_headroom_table.py).
 # Environment overrides: DEMO_EPISODES, DEMO_STEPS (BC's steps), DEMO_DAGGER_STEPS (DAgger's steps after
-# BC's), DEMO_DAGGER_ROUNDS, DEMO_DAGGER_EPISODES (learner episodes per round, 12), DEMO_DAGGER_BETA (the
+# BC's; 2000), DEMO_DAGGER_ROUNDS (4), DEMO_DAGGER_EPISODES (learner episodes per round, 12), DEMO_DAGGER_BETA (the
 # share of the expert's own actions in round 1, squared in round 2...; 0 by default: the BC learner
 # drives, the expert only labels, and takes over where the learner is stuck), DEMO_DAGGER_TAKEOVER,
 # DEMO_DAGGER_FOCUS (the share of each batch drawn from the learner's mistakes, 0.25; 0: uniform),
@@ -29,8 +29,8 @@ ENV_ID=pokeil/MiniMonQuest-v0
 DATA=${DEMO_DATA:-expert_data_quest}
 EPISODES=${DEMO_EPISODES:-30}
 STEPS=${DEMO_STEPS:-2000}
-DAGGER_STEPS=${DEMO_DAGGER_STEPS:-1500}
-DAGGER_ROUNDS=${DEMO_DAGGER_ROUNDS:-3}
+DAGGER_STEPS=${DEMO_DAGGER_STEPS:-2000}
+DAGGER_ROUNDS=${DEMO_DAGGER_ROUNDS:-4}
 DAGGER_EPISODES=${DEMO_DAGGER_EPISODES:-12}
 DAGGER_BETA=${DEMO_DAGGER_BETA:-0}
 DAGGER_TAKEOVER=${DEMO_DAGGER_TAKEOVER:-2}

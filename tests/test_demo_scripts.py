@@ -111,7 +111,8 @@ def test_dagger_starts_from_bcs_network_with_its_own_steps_and_bad_counts_are_on
     bc, dagger = training_calls(calls)
     assert " --total-training-steps 2000 " in f" {bc} " and "--init-checkpoint" not in bc
     assert " --init-checkpoint checkpoints/demo_quest_bc__1__7/final " in f" {dagger} "
-    assert " --total-training-steps 1500 " in f" {dagger} " and " --dagger-episodes 12 " in f" {dagger} "
+    assert " --total-training-steps 2000 " in f" {dagger} " and " --dagger-episodes 12 " in f" {dagger} "
+    assert " --dagger-rounds 4 " in f" {dagger} "
     assert " --dagger-beta 0 " in f" {dagger} "
     calls.unlink()
     run_demo(script, DEMO_DAGGER_STEPS="900", DEMO_DAGGER_EPISODES="4", DEMO_DAGGER_BETA="0.5")
