@@ -370,11 +370,16 @@ def test_the_shop_shows_whether_the_saw_is_already_yours(env):
     assert len(rows_that_differ) and rows_that_differ.min() >= 24 and rows_that_differ.max() < 40  # the SAW row only
 
 
+def _on_yellow(pixels):
+    """Whether a strip of text is on yellow paper (the highlight), not on white."""
+    pixels = pixels.astype(int)
+    yellow = (pixels[..., 0] > 200) & (pixels[..., 1] > 190) & (pixels[..., 2] < 160)
+    return bool(yellow.mean() > 0.3)
+
+
 def _shop_money_in_yellow(obs):
     """Whether the shop's money line (text row 17 from column 2) is on yellow paper."""
-    line = obs[136:144, 16:96].astype(int)
-    yellow = (line[..., 0] > 200) & (line[..., 1] > 190) & (line[..., 2] < 160)
-    return bool(yellow.mean() > 0.3)
+    return _on_yellow(obs[136:144, 16:96])
 
 
 class _ToTheShopNow(MiniMonQuestPlanner):
@@ -403,9 +408,7 @@ def test_the_shop_money_line_is_yellow_once_it_buys_the_saw(env):
 
 def _saw_in_yellow(obs):
     """Whether the status corner's SAW slot (text columns 11-13 of row 1) is on yellow paper."""
-    slot = obs[8:16, 88:112].astype(int)
-    yellow = (slot[..., 0] > 200) & (slot[..., 1] > 190) & (slot[..., 2] < 160)
-    return bool(yellow.mean() > 0.3)
+    return _on_yellow(obs[8:16, 88:112])
 
 
 def test_status_corner_shows_the_rangers_task_until_the_saw_is_bought(env):
