@@ -377,9 +377,12 @@ def _on_yellow(pixels):
     return bool(yellow.mean() > 0.3)
 
 
+SHOP_MONEY_LINE = np.s_[136:144, 16:96]  # text row 17, columns 2-11 of the shop's message box
+
+
 def _shop_money_in_yellow(obs):
-    """Whether the shop's money line (text row 17 from column 2) is on yellow paper."""
-    return _on_yellow(obs[136:144, 16:96])
+    """Whether the shop's money line is on yellow paper."""
+    return _on_yellow(obs[SHOP_MONEY_LINE])
 
 
 class _ToTheShopNow(MiniMonQuestPlanner):
@@ -398,7 +401,7 @@ def test_the_shop_money_line_is_yellow_once_it_buys_the_saw(env):
     obs, info = env.reset(seed=1000, options={"start_milestone": 9})  # the task told, short of $300
     obs, info, *_ = play(env, obs, info, planner=_ToTheShopNow(), until=in_shop)
     assert in_shop(info) and not info["items"]["SAW"] and info["money"] < 300
-    assert not _shop_money_in_yellow(obs) and obs[136:144, 16:96].std() > 10  # white, not gone
+    assert not _shop_money_in_yellow(obs) and obs[SHOP_MONEY_LINE].std() > 10  # white, not gone
     obs, info, *_ = play(env, obs, info, until=lambda i: in_shop(i) and i["money"] >= 300)
     assert in_shop(info) and not info["items"]["SAW"]
     assert _shop_money_in_yellow(obs)

@@ -68,16 +68,22 @@ void shop_update(void) {
     }
 }
 
+/* Whether the money buys the SAW you do not have yet: the money is then shown on yellow. */
+static int saw_affordable(void) { return !(ST.items & ITEM_SAW) && ST.money >= SAW_PRICE; }
+
+/* One line of text, on a yellow bar fill_w tiles wide when highlighted, else on the box's white. */
+static void draw_label(int col, int row, const char *text, int fill_w, int highlighted) {
+    if (highlighted) ui_fill(col, row, fill_w, 1, BGPAL_UI_HI);
+    ui_text(col, row, text, highlighted ? BGPAL_UI_HI : BGPAL_UI);
+}
+
 /* The money line is on yellow once it buys the SAW, as in the status corner (hidden here): else
    "buy the SAW" and "leave and battle for more" differ only in a few small digits. */
 static void draw_shop(void) {
     ui_list_box(SHOP_COL, 15, (ST.items & ITEM_SAW) ? shop_entries_owned : shop_entries, 11);
     str_num(str_put(dyn_text[2], "MONEY $"), ST.money);
-    ui_message_box("What would you like?", dyn_text[2]);
-    if (!(ST.items & ITEM_SAW) && ST.money >= SAW_PRICE) {
-        ui_fill(2, 17, 12, 1, BGPAL_UI_HI);
-        ui_text(2, 17, dyn_text[2], BGPAL_UI_HI);
-    }
+    ui_message_box("What would you like?", "");
+    draw_label(2, 17, dyn_text[2], 12, saw_affordable());
 }
 
 /* The overworld's status corner (outside the MAZE, once you have a MiniMon): HP bar, money
@@ -92,16 +98,10 @@ static void draw_status(void) {
     ui_text(0, 0, "HP", BGPAL_UI);
     ui_hp_bar(2, 0, ST.player_hp, ST.player_max_hp);
     str_num(str_put(dyn_text[3], "$"), ST.money);
-    int affordable = !(ST.items & ITEM_SAW) && ST.money >= SAW_PRICE;
-    if (affordable) ui_fill(0, 1, 5, 1, BGPAL_UI_HI);
-    ui_text(0, 1, dyn_text[3], affordable ? BGPAL_UI_HI : BGPAL_UI);
+    draw_label(0, 1, dyn_text[3], 5, saw_affordable());
     if (ST.items & ITEM_PASS) ui_text(6, 1, "PASS", BGPAL_UI);
-    if (ST.items & ITEM_SAW) {
-        ui_text(11, 1, "SAW", BGPAL_UI);
-    } else if (ST.flags & FLAG_TASK_GIVEN) {
-        ui_fill(11, 1, 3, 1, BGPAL_UI_HI);
-        ui_text(11, 1, "SAW", BGPAL_UI_HI);
-    }
+    if ((ST.items & ITEM_SAW) || (ST.flags & FLAG_TASK_GIVEN))
+        draw_label(11, 1, "SAW", 3, !(ST.items & ITEM_SAW));
 }
 
 void ui_draw_game_mode(void) {
